@@ -1,0 +1,65 @@
+//! `multiberts`: the command-line tool. Thin: it parses arguments and wires the crates.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Make claims about a training procedure, not one lucky checkpoint.
+///
+/// A manifest lists checkpoints and tasks; `multiberts` fine-tunes every seed, keeps every
+/// per-example prediction, and turns them into Multi-Bootstrap confidence intervals.
+#[derive(Debug, Parser)]
+#[command(name = "multiberts", version, propagate_version = true)]
+struct Cli {
+    /// Log more (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Plan(commands::plan::PlanArgs),
+    #[command(subcommand)]
+    Tasks(commands::tasks::TasksCommand),
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
+    Bootstrap(commands::bootstrap::BootstrapArgs),
+    Encode(commands::encode::EncodeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Plan(args) => commands::plan::run(args),
+        Command::Tasks(cmd) => commands::tasks::run(cmd),
+        Command::Data(cmd) => commands::data::run(cmd),
+        Command::Bootstrap(args) => commands::bootstrap::run(args),
+        Command::Encode(args) => commands::encode::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,1 @@
+//! Sweep manifests: schema, validation with file:line:column errors, expansion into jobs.

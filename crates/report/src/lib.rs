@@ -1,0 +1,1 @@
+//! Paper tables (Markdown, LaTeX, CSV) and figures (SVG) regenerated from stored results.

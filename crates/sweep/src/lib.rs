@@ -1,0 +1,1 @@
+//! Runs many jobs: a local supervisor of `multiberts run-job` child processes, and Slurm.

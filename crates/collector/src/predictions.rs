@@ -1,0 +1,440 @@
+//! The predictions Parquet contract: one row per run × example.
+//!
+//! | column | Arrow type | nulls | meaning |
+//! |---|---|---|---|
+//! | `job_id` | Utf8 | no | the job's id (short hash of its canonical JSON) |
+//! | `task` | Utf8 | no | task name |
+//! | `variant` | Utf8 | no | task variant, `""` for none (e.g. `"cda"`) |
+//! | `split` | Utf8 | no | evaluation split (e.g. `"dev"`) |
+//! | `checkpoint` | Utf8 | no | checkpoint id |
+//! | `pretrain_seed` | Int64 | yes | pre-training seed, null when unknown |
+//! | `step` | Int64 | yes | pre-training steps in thousands (hub `step_{step}k`), null when unknown |
+//! | `learning_rate` | Float64 | no | fine-tuning learning rate |
+//! | `finetune_seed` | Int64 | no | fine-tuning seed |
+//! | `example_index` | Int64 | no | 0-based position in the evaluation split |
+//! | `example_id` | Utf8 | no | the example's id in its data file |
+//! | `label` | Float64 | no | class index or regression target |
+//! | `prediction` | Float64 | no | argmax class index or regression value |
+//! | `scores` | List<Float32> | no | class scores (`[value]` for regression) |
+//!
+//! Readers accept the large and view string/list encodings that pandas and polars may write,
+//! and ignore extra columns.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float32Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, Float32Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::AtomicFile;
+use crate::error::{CollectorError, Result, io_err};
+
+/// One prediction: one run (job) on one evaluation example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// The job's id.
+    pub job_id: String,
+    /// Task name.
+    pub task: String,
+    /// Task variant; `""` when the task is used as is.
+    pub variant: String,
+    /// Evaluation split.
+    pub split: String,
+    /// Checkpoint id.
+    pub checkpoint: String,
+    /// Pre-training seed, when known.
+    pub pretrain_seed: Option<i64>,
+    /// Pre-training steps in thousands, when known.
+    pub step: Option<i64>,
+    /// Fine-tuning learning rate.
+    pub learning_rate: f64,
+    /// Fine-tuning seed.
+    pub finetune_seed: i64,
+    /// 0-based position of the example in the evaluation split.
+    pub example_index: i64,
+    /// The example's id in its data file.
+    pub example_id: String,
+    /// Class index, or the regression target.
+    pub label: f64,
+    /// Argmax class index, or the regression value.
+    pub prediction: f64,
+    /// Class scores; `[value]` for regression.
+    pub scores: Vec<f32>,
+}
+
+/// The kinds of column in the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Utf8,
+    Int64,
+    Float64,
+    ListFloat32,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Utf8 => "Utf8",
+            Kind::Int64 => "Int64",
+            Kind::Float64 => "Float64",
+            Kind::ListFloat32 => "List<Float32>",
+        }
+    }
+
+    fn accepts(self, dt: &DataType) -> bool {
+        match self {
+            Kind::Utf8 => matches!(
+                dt,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ),
+            Kind::Int64 => dt == &DataType::Int64,
+            Kind::Float64 => dt == &DataType::Float64,
+            Kind::ListFloat32 => match dt {
+                DataType::List(f) | DataType::LargeList(f) => f.data_type() == &DataType::Float32,
+                _ => false,
+            },
+        }
+    }
+}
+
+/// The documented columns, in file order: name, kind, nullable.
+const COLUMNS: [(&str, Kind, bool); 14] = [
+    ("job_id", Kind::Utf8, false),
+    ("task", Kind::Utf8, false),
+    ("variant", Kind::Utf8, false),
+    ("split", Kind::Utf8, false),
+    ("checkpoint", Kind::Utf8, false),
+    ("pretrain_seed", Kind::Int64, true),
+    ("step", Kind::Int64, true),
+    ("learning_rate", Kind::Float64, false),
+    ("finetune_seed", Kind::Int64, false),
+    ("example_index", Kind::Int64, false),
+    ("example_id", Kind::Utf8, false),
+    ("label", Kind::Float64, false),
+    ("prediction", Kind::Float64, false),
+    ("scores", Kind::ListFloat32, false),
+];
+
+/// The names of the schema's columns, in file order.
+pub fn column_names() -> Vec<&'static str> {
+    COLUMNS.iter().map(|c| c.0).collect()
+}
+
+fn scores_item_field() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::Float32, false))
+}
+
+/// The Arrow schema every predictions file is written with.
+pub fn schema() -> SchemaRef {
+    let fields: Vec<Field> = COLUMNS
+        .iter()
+        .map(|&(name, kind, nullable)| {
+            let dt = match kind {
+                Kind::Utf8 => DataType::Utf8,
+                Kind::Int64 => DataType::Int64,
+                Kind::Float64 => DataType::Float64,
+                Kind::ListFloat32 => DataType::List(scores_item_field()),
+            };
+            Field::new(name, dt, nullable)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+fn parquet_err(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> CollectorError + '_ {
+    move |e| CollectorError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn arrow_err(path: &Path) -> impl Fn(arrow_schema::ArrowError) -> CollectorError + '_ {
+    move |e| CollectorError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Builds one Arrow record batch of the documented schema from rows.
+pub fn to_record_batch(
+    rows: &[PredictionRow],
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = rows.len();
+    let strings = |get: &dyn Fn(&PredictionRow) -> &str| -> ArrayRef {
+        let mut b = StringBuilder::with_capacity(n, n * 8);
+        for r in rows {
+            b.append_value(get(r));
+        }
+        Arc::new(b.finish())
+    };
+    let ints = |get: &dyn Fn(&PredictionRow) -> Option<i64>| -> ArrayRef {
+        let mut b = Int64Builder::with_capacity(n);
+        for r in rows {
+            b.append_option(get(r));
+        }
+        Arc::new(b.finish())
+    };
+    let floats = |get: &dyn Fn(&PredictionRow) -> f64| -> ArrayRef {
+        let mut b = Float64Builder::with_capacity(n);
+        for r in rows {
+            b.append_value(get(r));
+        }
+        Arc::new(b.finish())
+    };
+    let mut scores = ListBuilder::with_capacity(Float32Builder::with_capacity(n * 2), n)
+        .with_field(scores_item_field());
+    for r in rows {
+        scores.values().append_slice(&r.scores);
+        scores.append(true);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        strings(&|r| &r.job_id),
+        strings(&|r| &r.task),
+        strings(&|r| &r.variant),
+        strings(&|r| &r.split),
+        strings(&|r| &r.checkpoint),
+        ints(&|r| r.pretrain_seed),
+        ints(&|r| r.step),
+        floats(&|r| r.learning_rate),
+        ints(&|r| Some(r.finetune_seed)),
+        ints(&|r| Some(r.example_index)),
+        strings(&|r| &r.example_id),
+        floats(&|r| r.label),
+        floats(&|r| r.prediction),
+        Arc::new(scores.finish()),
+    ];
+    RecordBatch::try_new(schema(), columns)
+}
+
+/// A predictions file being written in pieces (e.g. one job at a time during consolidation),
+/// so that memory holds one piece, not the whole table. Nothing is visible at the destination
+/// until [`PredictionsWriter::finish`].
+pub struct PredictionsWriter {
+    file: AtomicFile,
+    writer: ArrowWriter<File>,
+    rows: usize,
+}
+
+impl PredictionsWriter {
+    /// Starts writing `path` (its directory must exist), zstd-compressed.
+    pub fn create(path: &Path) -> Result<Self> {
+        let file = AtomicFile::create(path)?;
+        let sink = file.reopen()?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let writer =
+            ArrowWriter::try_new(sink, schema(), Some(props)).map_err(parquet_err(path))?;
+        Ok(Self {
+            file,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends rows.
+    pub fn write(&mut self, rows: &[PredictionRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let path = self.file.path().to_path_buf();
+        let batch = to_record_batch(rows).map_err(arrow_err(&path))?;
+        self.writer.write(&batch).map_err(parquet_err(&path))?;
+        self.rows += rows.len();
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Finishes the Parquet footer, syncs and renames the file into place.
+    pub fn finish(self) -> Result<()> {
+        let path = self.file.path().to_path_buf();
+        let sink = self.writer.into_inner().map_err(parquet_err(&path))?;
+        sink.sync_all().map_err(io_err(&path))?;
+        drop(sink);
+        self.file.commit()
+    }
+}
+
+/// Writes `rows` to `path` atomically as a zstd-compressed Parquet file of the documented schema.
+pub fn write_predictions(path: &Path, rows: &[PredictionRow]) -> Result<()> {
+    let mut w = PredictionsWriter::create(path)?;
+    w.write(rows)?;
+    w.finish()
+}
+
+/// Reads a predictions file, checking every documented column's presence, type and nulls.
+/// Errors name the file and the column (and the row for an unexpected null).
+pub fn read_predictions(path: &Path) -> Result<Vec<PredictionRow>> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err(path))?;
+    let indices = check_schema(path, builder.schema())?;
+    let reader = builder.build().map_err(parquet_err(path))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(arrow_err(path))?;
+        append_rows(path, &batch, &indices, &mut rows)?;
+    }
+    Ok(rows)
+}
+
+/// Finds each documented column in `schema`; returns their indices in documented order.
+fn check_schema(path: &Path, schema: &Schema) -> Result<Vec<usize>> {
+    COLUMNS
+        .iter()
+        .map(|&(name, kind, _)| {
+            let (idx, field) =
+                schema
+                    .column_with_name(name)
+                    .ok_or_else(|| CollectorError::MissingColumn {
+                        path: path.to_path_buf(),
+                        column: name.to_string(),
+                        expected: kind.describe().to_string(),
+                    })?;
+            if !kind.accepts(field.data_type()) {
+                return Err(CollectorError::WrongColumnType {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                    expected: kind.describe().to_string(),
+                    found: field.data_type().to_string(),
+                });
+            }
+            Ok(idx)
+        })
+        .collect()
+}
+
+/// A string column in any of the encodings Arrow writers use.
+enum StrCol<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    Large(&'a arrow_array::LargeStringArray),
+    View(&'a arrow_array::StringViewArray),
+}
+
+impl StrCol<'_> {
+    fn value(&self, i: usize) -> &str {
+        match self {
+            StrCol::Utf8(a) => a.value(i),
+            StrCol::Large(a) => a.value(i),
+            StrCol::View(a) => a.value(i),
+        }
+    }
+}
+
+fn str_col(a: &dyn Array) -> Option<StrCol<'_>> {
+    match a.data_type() {
+        DataType::Utf8 => Some(StrCol::Utf8(a.as_string::<i32>())),
+        DataType::LargeUtf8 => Some(StrCol::Large(a.as_string::<i64>())),
+        DataType::Utf8View => Some(StrCol::View(a.as_string_view())),
+        _ => None,
+    }
+}
+
+/// Rows of a list-of-f32 column, as (offsets, values).
+fn list_col(a: &dyn Array) -> Option<(Vec<usize>, &Float32Array)> {
+    match a.data_type() {
+        DataType::List(_) => {
+            let l = a.as_list::<i32>();
+            let offsets = l.value_offsets().iter().map(|&o| o as usize).collect();
+            Some((offsets, l.values().as_primitive_opt::<Float32Type>()?))
+        }
+        DataType::LargeList(_) => {
+            let l = a.as_list::<i64>();
+            let offsets = l.value_offsets().iter().map(|&o| o as usize).collect();
+            Some((offsets, l.values().as_primitive_opt::<Float32Type>()?))
+        }
+        _ => None,
+    }
+}
+
+fn append_rows(
+    path: &Path,
+    batch: &RecordBatch,
+    indices: &[usize],
+    rows: &mut Vec<PredictionRow>,
+) -> Result<()> {
+    let base = rows.len();
+    let col = |k: usize| batch.column(indices[k]).as_ref();
+    // Nulls where the schema forbids them, reported at their row in the file.
+    for (k, &(name, _, nullable)) in COLUMNS.iter().enumerate() {
+        let a = col(k);
+        if !nullable && a.null_count() > 0 {
+            let row = (0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0);
+            return Err(null_err(path, name, base + row));
+        }
+    }
+    let mismatch = |k: usize| CollectorError::WrongColumnType {
+        path: path.to_path_buf(),
+        column: COLUMNS[k].0.to_string(),
+        expected: COLUMNS[k].1.describe().to_string(),
+        found: col(k).data_type().to_string(),
+    };
+    let s = |k: usize| str_col(col(k)).ok_or_else(|| mismatch(k));
+    let i64s = |k: usize| {
+        col(k)
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| mismatch(k))
+    };
+    let f64s = |k: usize| {
+        col(k)
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| mismatch(k))
+    };
+    let (job_id, task, variant, split, checkpoint) = (s(0)?, s(1)?, s(2)?, s(3)?, s(4)?);
+    let (pretrain_seed, step) = (i64s(5)?, i64s(6)?);
+    let learning_rate = f64s(7)?;
+    let (finetune_seed, example_index) = (i64s(8)?, i64s(9)?);
+    let example_id = s(10)?;
+    let (label, prediction) = (f64s(11)?, f64s(12)?);
+    let (offsets, values) = list_col(col(13)).ok_or_else(|| mismatch(13))?;
+    if values.null_count() > 0 {
+        let value_idx = (0..values.len()).find(|&i| values.is_null(i)).unwrap_or(0);
+        let row = offsets
+            .partition_point(|&o| o <= value_idx)
+            .saturating_sub(1);
+        return Err(null_err(path, "scores", base + row));
+    }
+    let opt = |a: &arrow_array::Int64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+    rows.reserve(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        rows.push(PredictionRow {
+            job_id: job_id.value(i).to_string(),
+            task: task.value(i).to_string(),
+            variant: variant.value(i).to_string(),
+            split: split.value(i).to_string(),
+            checkpoint: checkpoint.value(i).to_string(),
+            pretrain_seed: opt(pretrain_seed, i),
+            step: opt(step, i),
+            learning_rate: learning_rate.value(i),
+            finetune_seed: finetune_seed.value(i),
+            example_index: example_index.value(i),
+            example_id: example_id.value(i).to_string(),
+            label: label.value(i),
+            prediction: prediction.value(i),
+            scores: values.values()[offsets[i]..offsets[i + 1]].to_vec(),
+        });
+    }
+    Ok(())
+}
+
+fn null_err(path: &Path, column: &str, row: usize) -> CollectorError {
+    CollectorError::UnexpectedNull {
+        path: PathBuf::from(path),
+        column: column.to_string(),
+        row,
+    }
+}

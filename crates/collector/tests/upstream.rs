@@ -1,0 +1,493 @@
+//! The upstream GLUE and coref layouts: exact file names and contents, round trips through the
+//! neutral form, files as the original release writes them, and errors naming file and line.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use multiberts_collector::upstream::{
+    self, CorefExample, Matrix, RunInfo, UpstreamPredictions, export_coref, export_glue,
+    import_coref, import_glue, import_glue_where, python_float,
+};
+use multiberts_collector::{CollectorError, PredictionRow};
+
+/// 2 pre-training seeds × 2 learning rates × 2 fine-tuning seeds, plus a CDA variant run and a
+/// local checkpoint without a seed; 3 classes, 4 examples.
+fn rows(task: &str, classes: usize) -> Vec<PredictionRow> {
+    let mut out = Vec::new();
+    let mut runs = Vec::new();
+    for seed in 0..2 {
+        for lr in [2e-5, 3e-5] {
+            for ft in 0..2 {
+                runs.push((
+                    format!("j{seed}{lr}{ft}"),
+                    "",
+                    Some(seed),
+                    Some(2000),
+                    format!("seed_{seed}"),
+                    lr,
+                    ft,
+                ));
+            }
+        }
+    }
+    runs.push((
+        "jcda".into(),
+        "cda",
+        Some(0),
+        Some(2000),
+        "seed_0".into(),
+        2e-5,
+        0,
+    ));
+    runs.push(("jlocal".into(), "", None, None, "my-bert".into(), 5e-5, 1));
+    for (k, (job, variant, seed, step, ckpt, lr, ft)) in runs.into_iter().enumerate() {
+        for i in 0..4i64 {
+            let scores: Vec<f32> = (0..classes)
+                .map(|c| ((k as i64 * 13 + i * 7 + c as i64 * 3) % 11) as f32 * 0.37 - 0.5)
+                .collect();
+            let prediction = if classes == 1 {
+                scores[0] as f64
+            } else {
+                let mut best = 0;
+                for c in 1..classes {
+                    if scores[c] > scores[best] {
+                        best = c;
+                    }
+                }
+                best as f64
+            };
+            out.push(PredictionRow {
+                job_id: job.clone(),
+                task: task.into(),
+                variant: variant.into(),
+                split: "dev".into(),
+                checkpoint: ckpt.clone(),
+                pretrain_seed: seed,
+                step,
+                learning_rate: lr,
+                finetune_seed: ft,
+                example_index: i,
+                example_id: format!("dev-{i}"),
+                label: if classes == 1 {
+                    i as f64 * 1.25
+                } else {
+                    (i % classes as i64) as f64
+                },
+                prediction,
+                scores,
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn python_float_matches_python_repr() {
+    for (x, s) in [
+        (2e-5, "2e-05"),
+        (3e-5, "3e-05"),
+        (5e-5, "5e-05"),
+        (1e-4, "0.0001"),
+        (1.5e-7, "1.5e-07"),
+        (1.0, "1.0"),
+        (0.5, "0.5"),
+        (1e16, "1e+16"),
+        (123.25, "123.25"),
+    ] {
+        assert_eq!(python_float(x), s);
+    }
+    assert_eq!(upstream::format_steps(2000), "2M");
+    assert_eq!(upstream::format_steps(20), "20k");
+    assert_eq!(upstream::format_steps(0), "0");
+    assert_eq!(upstream::parse_steps("1M"), Some(1000));
+    assert_eq!(upstream::parse_steps("20k"), Some(20));
+}
+
+#[test]
+fn glue_export_writes_the_upstream_names_and_reads_back_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let data = UpstreamPredictions::from_prediction_rows(&rows("MNLI", 3)).unwrap();
+    assert_eq!(data.runs.len(), 10);
+    export_glue(root, &data).unwrap();
+
+    let f = root.join("MNLI/release=multiberts,pretrain_id=1,n_steps=2M,lr=3e-05,ft_seed=0.tsv");
+    assert!(f.is_file(), "upstream file name");
+    assert!(
+        root.join("MNLI/release=multiberts-cda,pretrain_id=0,n_steps=2M,lr=2e-05,ft_seed=0.tsv")
+            .is_file()
+    );
+    assert!(
+        root.join("MNLI/release=multiberts,pretrain_id=my-bert,n_steps=NA,lr=5e-05,ft_seed=1.tsv")
+            .is_file()
+    );
+    let text = fs::read_to_string(&f).unwrap();
+    assert_eq!(text.lines().count(), 4);
+    assert_eq!(text.lines().next().unwrap().split('\t').count(), 3);
+    assert_eq!(
+        fs::read_to_string(root.join("MNLI_dev_labels")).unwrap(),
+        "0\n1\n2\n0\n"
+    );
+    let index = fs::read_to_string(root.join("index.tsv")).unwrap();
+    let header = index.lines().next().unwrap();
+    assert!(
+        header.starts_with("file\ttask\tpretrain_id\tn_steps\tlr\tft_seed\trelease\t"),
+        "{header}"
+    );
+    assert_eq!(index.lines().count(), 11);
+
+    let back = import_glue(root, "MNLI").unwrap();
+    assert_eq!(back, data);
+    // Predictions are the argmax of the scores read back.
+    let scores = back.scores.as_ref().unwrap();
+    for r in 0..back.runs.len() {
+        for e in 0..4 {
+            let s = scores.get(r, e);
+            let arg = (0..3).fold(0, |b, c| if s[c] > s[b] { c } else { b });
+            assert_eq!(back.predictions.row(r)[e], arg as f64);
+        }
+    }
+    let only_multiberts = import_glue_where(root, "MNLI", |r| {
+        r.get("release").as_deref() == Some("multiberts")
+    })
+    .unwrap();
+    assert_eq!(only_multiberts.runs.len(), 9);
+    assert_eq!(only_multiberts.predictions.rows(), 9);
+}
+
+#[test]
+fn glue_regression_round_trip_and_index_keeps_other_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mnli = UpstreamPredictions::from_prediction_rows(&rows("MNLI", 3)).unwrap();
+    let stsb = UpstreamPredictions::from_prediction_rows(&rows("STS-B", 1)).unwrap();
+    export_glue(root, &mnli).unwrap();
+    export_glue(root, &stsb).unwrap();
+    // Re-exporting one task replaces its rows only.
+    export_glue(root, &stsb).unwrap();
+    assert_eq!(import_glue(root, "MNLI").unwrap(), mnli);
+    let back = import_glue(root, "STS-B").unwrap();
+    assert_eq!(back, stsb);
+    assert_eq!(back.scores.as_ref().unwrap().classes(), 1);
+    assert_eq!(
+        fs::read_to_string(root.join("STS-B_dev_labels")).unwrap(),
+        "0\n1.25\n2.5\n3.75\n"
+    );
+    let index = fs::read_to_string(root.join("index.tsv")).unwrap();
+    assert_eq!(index.lines().count(), 21);
+}
+
+#[test]
+fn glue_files_as_the_release_writes_them_are_read() {
+    // The shape of storage.googleapis.com/multiberts/public/example-predictions/GLUE.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(
+        root.join("index.tsv"),
+        "file\ttask\tpretrain_id\tn_steps\tlr\tft_seed\trelease\n\
+         RTE/release=multiberts,pretrain_id=0,n_steps=1M,lr=2e-05,ft_seed=0.tsv\tRTE\t0\t1M\t2e-05\t0\tmultiberts\n\
+         RTE/release=public,pretrain_id=0,n_steps=0,lr=3e-05,ft_seed=4.tsv\tRTE\t0\t0\t3e-05\t4\tpublic\n\
+         MNLI/x.tsv\tMNLI\t0\t1M\t2e-05\t0\tmultiberts\n",
+    )
+    .unwrap();
+    fs::create_dir(root.join("RTE")).unwrap();
+    fs::write(
+        root.join("RTE/release=multiberts,pretrain_id=0,n_steps=1M,lr=2e-05,ft_seed=0.tsv"),
+        "-1.25\t2.5\n3.0\t-0.75\n0.1\t0.2\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("RTE/release=public,pretrain_id=0,n_steps=0,lr=3e-05,ft_seed=4.tsv"),
+        "1\t0\n0\t1\n1\t1\n",
+    )
+    .unwrap();
+    fs::write(root.join("RTE_dev_labels"), "1\n0\n1\n").unwrap();
+    let got = import_glue(root, "RTE").unwrap();
+    assert_eq!(got.labels, vec![1.0, 0.0, 1.0]);
+    assert_eq!(got.predictions.row(0), &[1.0, 0.0, 1.0]);
+    assert_eq!(
+        got.predictions.row(1),
+        &[0.0, 1.0, 0.0],
+        "ties go to the first class, as np.argmax"
+    );
+    assert_eq!(got.runs[0].pretrain_seed, Some(0));
+    assert_eq!(got.runs[0].step_thousands(), Some(1000));
+    assert_eq!(got.runs[1].learning_rate, Some(3e-5));
+    assert_eq!(got.runs[1].finetune_seed, Some(4));
+    assert_eq!(
+        got.runs[1].keys.get("release").map(String::as_str),
+        Some("public")
+    );
+    assert_eq!(got.scores.as_ref().unwrap().get(0, 0), &[-1.25, 2.5]);
+}
+
+fn glue_fixture(root: &Path, run_text: &str, labels: &str) {
+    fs::write(
+        root.join("index.tsv"),
+        "file\ttask\tpretrain_id\tn_steps\tlr\tft_seed\trelease\nRTE/a.tsv\tRTE\t0\t1M\t2e-05\t0\tmultiberts\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("RTE")).unwrap();
+    fs::write(root.join("RTE/a.tsv"), run_text).unwrap();
+    fs::write(root.join("RTE_dev_labels"), labels).unwrap();
+}
+
+#[test]
+fn glue_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+
+    glue_fixture(root, "0.1\t0.9\n0.3\n", "1\n0\n");
+    let err = import_glue(root, "RTE").unwrap_err();
+    assert!(
+        matches!(err, CollectorError::Malformed { line: 2, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("a.tsv:2: ragged row"), "{err}");
+
+    glue_fixture(root, "0.1\t0.9\n0.3\t0.7\n", "1\n0\n1\n");
+    let err = import_glue(root, "RTE").unwrap_err();
+    assert!(matches!(err, CollectorError::Mismatch { .. }), "{err}");
+    assert!(
+        err.to_string().contains("a.tsv: 2 prediction rows, but")
+            && err.to_string().contains("3 labels"),
+        "{err}"
+    );
+
+    glue_fixture(root, "0.1\tx\n", "1\n");
+    let err = import_glue(root, "RTE").unwrap_err();
+    assert!(
+        err.to_string().contains("a.tsv:1: `x` is not a number"),
+        "{err}"
+    );
+
+    glue_fixture(root, "0.1\t0.9\n", "1\n");
+    fs::remove_file(root.join("RTE/a.tsv")).unwrap();
+    let err = import_glue(root, "RTE").unwrap_err();
+    assert!(
+        err.to_string().contains("index.tsv:2: run file")
+            && err.to_string().contains("does not exist"),
+        "{err}"
+    );
+
+    glue_fixture(root, "0.1\t0.9\n", "1\n");
+    fs::remove_file(root.join("RTE_dev_labels")).unwrap();
+    let err = import_glue(root, "RTE").unwrap_err();
+    assert!(
+        matches!(err, CollectorError::Io { .. }) && err.to_string().contains("RTE_dev_labels"),
+        "{err}"
+    );
+
+    fs::write(
+        root.join("index.tsv"),
+        "file\ttask\tpretrain_id\tn_steps\tlr\tft_seed\trelease\nRTE/a.tsv\tRTE\t0\n",
+    )
+    .unwrap();
+    let err = import_glue(root, "RTE").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("index.tsv:2: ragged row: 3 fields, but the header has 7"),
+        "{err}"
+    );
+
+    fs::write(
+        root.join("index.tsv"),
+        "file\ttask\tpretrain_id\tlr\tft_seed\n",
+    )
+    .unwrap();
+    let err = import_glue(root, "RTE").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("index.tsv:1: missing column `n_steps`"),
+        "{err}"
+    );
+
+    glue_fixture(root, "0.1\t0.9\n", "1\n");
+    let err = import_glue(root, "CoLA").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no runs of task `CoLA` (tasks listed: RTE)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn glue_export_refuses_colliding_file_names() {
+    let mut data = UpstreamPredictions::from_prediction_rows(&rows("RTE", 2)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let first = data.runs[0].clone();
+    data.runs[1] = first;
+    let err = export_glue(dir.path(), &data).unwrap_err();
+    assert!(
+        err.to_string().contains("runs 0 and 1 both map to"),
+        "{err}"
+    );
+    assert!(!dir.path().join("index.tsv").exists());
+}
+
+fn coref_data() -> UpstreamPredictions {
+    let genders = ["UNKNOWN", "MASCULINE", "FEMININE"];
+    let examples: Vec<CorefExample> = (0..12)
+        .map(|i| CorefExample {
+            gender: genders[i % 3].into(),
+            pronoun_type: if i % 2 == 0 {
+                "NOM".into()
+            } else {
+                "POSS".into()
+            },
+            answer: (i / 6) as i64,
+            occupation: if i < 6 {
+                "technician".into()
+            } else {
+                "nurse".into()
+            },
+            other_participant: "customer".into(),
+            someone: (i / 3) % 2 == 1,
+            template_idx: (i / 6) as i64,
+        })
+        .collect();
+    let runs: Vec<RunInfo> = (0..6)
+        .map(|r| RunInfo {
+            pretrain_seed: Some(r / 2),
+            finetune_seed: Some(r % 2),
+            learning_rate: Some(1e-4),
+            step: Some("2M".into()),
+            keys: BTreeMap::from([("group".to_string(), "base".to_string())]),
+        })
+        .collect();
+    let preds: Vec<f64> = (0..6 * 12).map(|k| ((k * 5 + k / 7) % 2) as f64).collect();
+    UpstreamPredictions {
+        task: "coref".into(),
+        runs,
+        labels: examples.iter().map(|e| e.answer as f64).collect(),
+        predictions: Matrix::from_vec(6, 12, preds).unwrap(),
+        scores: None,
+        coref_examples: Some(examples),
+    }
+}
+
+#[test]
+fn coref_round_trip_and_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = coref_data();
+    export_coref(dir.path(), &data).unwrap();
+    let run_info = fs::read_to_string(dir.path().join("run_info.tsv")).unwrap();
+    assert_eq!(
+        run_info.lines().next().unwrap(),
+        "\tpretrain_seed\tfinetune_seed\tlearning_rate\tstep\tgroup"
+    );
+    assert_eq!(
+        run_info.lines().nth(1).unwrap(),
+        "0\t0\t0\t0.0001\t2M\tbase"
+    );
+    let label_info = fs::read_to_string(dir.path().join("label_info.tsv")).unwrap();
+    assert_eq!(
+        label_info.lines().next().unwrap(),
+        "\tgender\tpronoun_type\tanswer\toccupation\tother_participant\tsomeone\ttemplate_idx"
+    );
+    assert_eq!(
+        label_info.lines().nth(4).unwrap(),
+        "3\tUNKNOWN\tPOSS\t0\ttechnician\tcustomer\tTrue\t0"
+    );
+    let preds = fs::read_to_string(dir.path().join("preds.tsv")).unwrap();
+    assert_eq!(preds.lines().count(), 6);
+    assert_eq!(preds.lines().next().unwrap().split_whitespace().count(), 12);
+    assert_eq!(import_coref(dir.path()).unwrap(), data);
+}
+
+#[test]
+fn coref_files_as_the_release_writes_them_are_read() {
+    // np.savetxt-style floats, space separated; pandas index column.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("run_info.tsv"),
+        "\tpretrain_seed\tfinetune_seed\n0\t0\t0\n1\t0\t1\n2\t9\t0\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("label_info.tsv"),
+        "\tgender\tpronoun_type\tanswer\toccupation\tother_participant\tsomeone\ttemplate_idx\n\
+         0\tUNKNOWN\tNOM\t1\ttechnician\tcustomer\tFalse\t0\n\
+         1\tMASCULINE\tNOM\t1\ttechnician\tcustomer\tFalse\t0\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("preds.tsv"),
+        "0.000000000000000000e+00 1.000000000000000000e+00\n1.0 1.0\n0 0\n",
+    )
+    .unwrap();
+    let got = import_coref(d).unwrap();
+    assert_eq!(got.runs.len(), 3);
+    assert_eq!(got.runs[2].pretrain_seed, Some(9));
+    assert!(got.runs[0].keys.is_empty(), "the index column is not a key");
+    assert_eq!(got.labels, vec![1.0, 1.0]);
+    assert_eq!(got.predictions.row(0), &[0.0, 1.0]);
+    let ex = &got.coref_examples.as_ref().unwrap()[1];
+    assert_eq!(
+        (ex.gender.as_str(), ex.someone, ex.template_idx),
+        ("MASCULINE", false, 0)
+    );
+}
+
+#[test]
+fn coref_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    export_coref(d, &coref_data()).unwrap();
+
+    let good_preds = fs::read_to_string(d.join("preds.tsv")).unwrap();
+    let mut lines: Vec<&str> = good_preds.lines().collect();
+    lines.pop();
+    fs::write(d.join("preds.tsv"), lines.join("\n")).unwrap();
+    let err = import_coref(d).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("preds.tsv: 5 rows of predictions, but run_info.tsv lists 6 runs"),
+        "{err}"
+    );
+
+    fs::write(d.join("preds.tsv"), "0 1 0 1 0 1 0 1 0 1 0\n".repeat(6)).unwrap();
+    let err = import_coref(d).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("11 predictions per row, but label_info.tsv has 12 examples"),
+        "{err}"
+    );
+
+    fs::write(d.join("preds.tsv"), format!("{}0 1\n", good_preds)).unwrap();
+    let err = import_coref(d).unwrap_err();
+    assert!(err.to_string().contains("preds.tsv:7: ragged row"), "{err}");
+
+    fs::write(d.join("preds.tsv"), &good_preds).unwrap();
+    let label_info = fs::read_to_string(d.join("label_info.tsv")).unwrap();
+    fs::write(
+        d.join("label_info.tsv"),
+        label_info.replacen("\tTrue\t", "\tmaybe\t", 1),
+    )
+    .unwrap();
+    let err = import_coref(d).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("label_info.tsv:5: `someone` is `maybe`, expected True or False"),
+        "{err}"
+    );
+
+    fs::remove_file(d.join("run_info.tsv")).unwrap();
+    let err = import_coref(d).unwrap_err();
+    assert!(err.to_string().contains("run_info.tsv"), "{err}");
+}
+
+#[test]
+fn from_prediction_rows_rejects_misaligned_runs() {
+    let mut r = rows("RTE", 2);
+    r.retain(|x| !(x.job_id == "jcda" && x.example_index == 3));
+    let err = UpstreamPredictions::from_prediction_rows(&r).unwrap_err();
+    assert!(err.to_string().contains("job jcda: 3 examples"), "{err}");
+
+    let mut r = rows("RTE", 2);
+    r[5].label = 7.0;
+    let err = UpstreamPredictions::from_prediction_rows(&r).unwrap_err();
+    assert!(err.to_string().contains("example 1"), "{err}");
+}

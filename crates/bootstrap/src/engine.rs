@@ -8,7 +8,7 @@ use multiberts_metrics::Metric;
 use rayon::prelude::*;
 
 use crate::numpy::mean as np_mean;
-use crate::rng::{Mt19937, U32Source, below, chacha_stream};
+use crate::rng::{Mt19937, U32Source, chacha_stream};
 use crate::scorer::{Scorer, Scratch, SeedData, SideData};
 use crate::{BootstrapError, Group, Problem, RngSpec, VERSION};
 
@@ -161,6 +161,8 @@ struct Plan<'a> {
     sides: Vec<SideData>,
     opts: Options,
     n: usize,
+    /// Some seed uses the run-averaged path (then all do).
+    averaged: bool,
 }
 
 impl Plan<'_> {
@@ -173,7 +175,7 @@ impl Plan<'_> {
         if self.opts.sample_seeds {
             d.seq[0].clear();
             for _ in 0..kb {
-                d.seq[0].push(below(src, kb) as u32);
+                d.seq[0].push(src.index(kb) as u32);
             }
             match self.opts.design {
                 Design::Single => d.seq[1].clear(),
@@ -185,7 +187,7 @@ impl Plan<'_> {
                     let ke = self.sides[1].seeds.len() as u64;
                     d.seq[1].clear();
                     for _ in 0..ke {
-                        d.seq[1].push(below(src, ke) as u32);
+                        d.seq[1].push(src.index(ke) as u32);
                     }
                 }
             }
@@ -200,7 +202,7 @@ impl Plan<'_> {
         if self.opts.sample_examples {
             d.counts.resize(self.n, 0);
             for _ in 0..self.n {
-                d.counts[below(src, self.n as u64) as usize] += 1;
+                d.counts[src.index(self.n as u64) as usize] += 1;
             }
         } else {
             d.counts.resize(self.n, 1);
@@ -216,7 +218,7 @@ impl Plan<'_> {
                     let runs = &mut d.occ_runs[o];
                     runs.clear();
                     for _ in 0..rl {
-                        runs.push(below(src, rl) as u32);
+                        runs.push(src.index(rl) as u32);
                     }
                     o += 1;
                 }
@@ -229,9 +231,16 @@ impl Plan<'_> {
         let total = self.n as f64;
         let mut values = [f64::NAN; 2];
         let mut occ = 0;
+        for ok in &mut w.seed_ok {
+            ok.iter_mut().for_each(|b| *b = false);
+        }
+        if self.averaged {
+            // One conversion per draw; every averaged seed is then a plain f64 dot product.
+            w.counts_f.clear();
+            w.counts_f.extend(d.counts.iter().map(|&c| f64::from(c)));
+        }
         for (side, sd) in self.sides.iter().enumerate() {
             let seq = &d.seq[side];
-            w.seed_ok[side].iter_mut().for_each(|b| *b = false);
             w.seed_vals.clear();
             for &s in seq {
                 let s = s as usize;
@@ -257,9 +266,7 @@ impl Plan<'_> {
                 } else {
                     if !w.seed_ok[side][s] {
                         w.seed_cache[side][s] = match &sd.data[s] {
-                            SeedData::Averaged { ubar } => {
-                                Scorer::averaged_score(ubar, &d.counts, total)
-                            }
+                            SeedData::Averaged { ubar } => dot(&w.counts_f, ubar) / total,
                             data => {
                                 let mut out = std::mem::take(&mut w.tmp);
                                 self.scorer.run_scores(
@@ -294,6 +301,7 @@ struct Worker {
     run_cache: [Vec<Vec<f64>>; 2],
     seed_vals: Vec<f64>,
     tmp: Vec<f64>,
+    counts_f: Vec<f64>,
     draw: Draw,
 }
 
@@ -307,9 +315,28 @@ impl Worker {
             run_cache: [vec![Vec::new(); k(0)], vec![Vec::new(); k(1)]],
             seed_vals: Vec::new(),
             tmp: Vec::new(),
+            counts_f: Vec::new(),
             draw: Draw::default(),
         }
     }
+}
+
+/// Dot product with eight independent accumulators, so it vectorises (a single running sum
+/// cannot be reordered by the compiler). This loop is most of a draw's cost.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }
 
 /// numpy mode generates draws sequentially in chunks of this many, then scores them in
@@ -391,11 +418,16 @@ pub fn multibootstrap(
         sides.push(side_data(&expt));
     }
     let n = problem.n_examples();
+    let averaged = sides
+        .iter()
+        .flat_map(|s| &s.data)
+        .any(|d| matches!(d, SeedData::Averaged { .. }));
     let plan = Plan {
         scorer,
         sides,
         opts: *opts,
         n,
+        averaged,
     };
 
     let pairs: Vec<(f64, f64)> = match opts.rng {

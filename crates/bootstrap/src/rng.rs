@@ -63,16 +63,47 @@ impl FromStr for RngSpec {
     }
 }
 
-/// A source of uniform 32-bit words.
+/// A source of uniform 32-bit words and of uniform indices drawn from them.
 pub trait U32Source {
     /// The next uniform `u32`.
     fn next_u32(&mut self) -> u32;
+
+    /// A uniform index in `0..k` (`k` in `1..=2^32`); by default numpy's masked rejection
+    /// ([`below`]).
+    #[inline]
+    fn index(&mut self, k: u64) -> u64
+    where
+        Self: Sized,
+    {
+        below(self, k)
+    }
 }
 
 impl U32Source for ChaCha8Rng {
     #[inline]
     fn next_u32(&mut self) -> u32 {
         RngCore::next_u32(self)
+    }
+
+    /// Lemire's multiply-and-reject: unbiased and about one word per index (masked rejection
+    /// needs up to two). `k = 1` consumes nothing, like numpy.
+    #[inline]
+    fn index(&mut self, k: u64) -> u64 {
+        debug_assert!((1..=1u64 << 32).contains(&k));
+        if k == 1 {
+            return 0;
+        }
+        if k == 1u64 << 32 {
+            return u64::from(RngCore::next_u32(self));
+        }
+        let mut m = u64::from(RngCore::next_u32(self)) * k;
+        if (m as u32 as u64) < k {
+            let threshold = (1u64 << 32) % k;
+            while (m as u32 as u64) < threshold {
+                m = u64::from(RngCore::next_u32(self)) * k;
+            }
+        }
+        m >> 32
     }
 }
 
@@ -181,6 +212,20 @@ mod tests {
         let mut r = Mt19937::new(42);
         let v: Vec<u64> = (0..10).map(|_| below(&mut r, 720)).collect();
         assert_eq!(v, [102, 435, 270, 106, 71, 700, 20, 614, 121, 466]);
+    }
+
+    #[test]
+    fn chacha_index_is_uniform_and_in_range() {
+        let mut r = chacha_stream(1, 0);
+        let mut hist = [0u32; 7];
+        for _ in 0..70_000 {
+            hist[r.index(7) as usize] += 1;
+        }
+        // Each cell ~ Binomial(70000, 1/7): sd ≈ 92.6; allow 5 sd.
+        for h in hist {
+            assert!((f64::from(h) - 10_000.0).abs() < 463.0, "{hist:?}");
+        }
+        assert_eq!(r.index(1), 0);
     }
 
     #[test]

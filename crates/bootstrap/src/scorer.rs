@@ -193,15 +193,6 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// Score of an `Averaged` seed under `counts` (total weight `total`).
-    pub fn averaged_score(ubar: &[f64], counts: &[u32], total: f64) -> f64 {
-        let mut s = 0.0;
-        for (u, &c) in ubar.iter().zip(counts) {
-            s += f64::from(c) * u;
-        }
-        s / total
-    }
-
     /// Scores every run of a `Patterns` or `PerRun` seed under `counts`, in row order.
     pub fn run_scores(
         &self,

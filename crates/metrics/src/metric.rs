@@ -179,8 +179,11 @@ impl Metric {
 
 /// Converts a label or prediction to a class id, or says which example is wrong.
 pub(crate) fn class_id(value: f64, index: usize, what: &'static str) -> Result<u16, MetricError> {
-    if (0.0..65536.0).contains(&value) && value.fract() == 0.0 {
-        Ok(value as u16)
+    // A saturating cast round-trips exactly for integers in range and never for NaN,
+    // negatives, fractions or values too large (cheaper than `fract`, which calls libm).
+    let c = value as u16;
+    if f64::from(c) == value {
+        Ok(c)
     } else {
         Err(MetricError::NotAClass { what, index, value })
     }

@@ -3,6 +3,11 @@
 //!
 //! - [`predictions`]: the predictions Parquet contract ([`PredictionRow`], [`write_predictions`],
 //!   [`read_predictions`]).
+//! - [`tree`]: the results tree `results/<manifest>/<task>/<checkpoint>/<job id>/` with
+//!   `job.json`, `metrics.json`, `predictions.parquet` and `DONE` last ([`ResultsTree`],
+//!   [`JobDir`]); [`records`] holds the JSON shapes.
+//! - [`consolidate`]: per task, done jobs → `predictions/<task>.parquet` under the paper's
+//!   best-learning-rate rule, recorded in `predictions/<task>.selection.json`.
 //! - [`upstream`]: the GLUE (`index.tsv` + one TSV per run + labels) and coref (`run_info.tsv`,
 //!   `label_info.tsv`, `preds.tsv`) layouts of the original release, read into and written from
 //!   one neutral [`upstream::UpstreamPredictions`].
@@ -10,9 +15,15 @@
 //! The user-facing description of the files lives in `docs/results.md`.
 
 pub mod atomic;
+pub mod consolidate;
 pub mod error;
 pub mod predictions;
+pub mod records;
+pub mod tree;
 pub mod upstream;
 
+pub use consolidate::{Consolidation, LrRule, consolidate_task, select_best_lr};
 pub use error::{CollectorError, Result};
 pub use predictions::{PredictionRow, PredictionsWriter, read_predictions, write_predictions};
+pub use records::{DoneMarker, EpochMetrics, JobRecord, MetricsRecord, Provenance};
+pub use tree::{ClearMode, JobDir, JobState, JobStatus, ResultsTree};

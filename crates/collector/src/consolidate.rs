@@ -1,0 +1,330 @@
+//! Consolidation: all done jobs of a task into `predictions/<task>.parquet`, after the paper's
+//! best-learning-rate rule, with the rule and its choices in `predictions/<task>.selection.json`.
+//!
+//! The rule (MultiBERTs `2m_vs_1m.ipynb`, `find_best_lr`): within each checkpoint group —
+//! the same checkpoint id, task and variant — compute, for every learning rate, the mean over
+//! its runs of the primary dev metric after the final epoch; keep the runs of the learning rate
+//! with the highest mean. Runs whose score is NaN are left out of the mean (as pandas' `mean`
+//! does); a rate with no scored run cannot be chosen. Ties (equal means, compared exactly) go
+//! to the smallest learning rate — the first in pandas' sorted `groupby('lr')`, which
+//! `idxmax` returns.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic;
+use crate::error::{CollectorError, Result, io_err};
+use crate::predictions::PredictionsWriter;
+use crate::tree::{JobState, ResultsTree};
+
+/// How runs are selected for the consolidated table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LrRule {
+    /// The paper's rule: per checkpoint group, the learning rate with the best mean dev score.
+    #[default]
+    BestMeanDev,
+    /// Every done run, whatever its learning rate.
+    KeepAll,
+}
+
+impl LrRule {
+    /// A sentence describing the rule, recorded next to the table.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LrRule::BestMeanDev => {
+                "per (checkpoint, task, variant): the learning rate with the highest mean of the \
+                 primary dev metric after the final epoch over its runs (NaN scores left out); \
+                 ties go to the smallest learning rate; all runs of that rate are kept"
+            }
+            LrRule::KeepAll => "all done runs are kept, whatever their learning rate",
+        }
+    }
+}
+
+/// One done run's score, the input of [`select_best_lr`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunScore {
+    /// The job id.
+    pub job_id: String,
+    /// Checkpoint id.
+    pub checkpoint: String,
+    /// Task variant.
+    pub variant: String,
+    /// Fine-tuning learning rate.
+    pub learning_rate: f64,
+    /// Fine-tuning seed (orders the runs; not part of the rule).
+    pub finetune_seed: i64,
+    /// Primary dev metric after the final epoch (NaN when undefined).
+    pub score: f64,
+}
+
+/// One learning rate of a group, as the rule saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LrCandidate {
+    /// The learning rate.
+    pub learning_rate: f64,
+    /// Mean score over its scored runs; `None` when none is scored.
+    pub mean: Option<f64>,
+    /// Done runs at this rate.
+    pub runs: usize,
+    /// Runs left out of the mean because their score is NaN.
+    pub nan_runs: usize,
+}
+
+/// The rule's decision for one checkpoint group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSelection {
+    /// Checkpoint id.
+    pub checkpoint: String,
+    /// Task variant.
+    pub variant: String,
+    /// Every learning rate of the group, ascending.
+    pub candidates: Vec<LrCandidate>,
+    /// The chosen learning rate.
+    pub chosen_learning_rate: f64,
+    /// The kept runs, ordered by fine-tuning seed then job id.
+    pub jobs: Vec<String>,
+}
+
+/// Applies the paper's best-learning-rate rule (see the module documentation).
+/// Groups come out sorted by (checkpoint, variant).
+pub fn select_best_lr(runs: &[RunScore]) -> Result<Vec<GroupSelection>> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&RunScore>> = BTreeMap::new();
+    for r in runs {
+        groups
+            .entry((r.checkpoint.as_str(), r.variant.as_str()))
+            .or_default()
+            .push(r);
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for ((checkpoint, variant), mut members) in groups {
+        members.sort_by(|a, b| {
+            a.learning_rate
+                .total_cmp(&b.learning_rate)
+                .then(a.finetune_seed.cmp(&b.finetune_seed))
+                .then(a.job_id.cmp(&b.job_id))
+        });
+        let mut candidates: Vec<(LrCandidate, Vec<&RunScore>)> = Vec::new();
+        for r in members {
+            match candidates.last_mut() {
+                Some((c, list)) if c.learning_rate.to_bits() == r.learning_rate.to_bits() => {
+                    c.runs += 1;
+                    list.push(r);
+                }
+                _ => candidates.push((
+                    LrCandidate {
+                        learning_rate: r.learning_rate,
+                        mean: None,
+                        runs: 1,
+                        nan_runs: 0,
+                    },
+                    vec![r],
+                )),
+            }
+        }
+        for (c, list) in candidates.iter_mut() {
+            let scored: Vec<f64> = list
+                .iter()
+                .map(|r| r.score)
+                .filter(|s| !s.is_nan())
+                .collect();
+            c.nan_runs = list.len() - scored.len();
+            if !scored.is_empty() {
+                // Summed in (seed, job id) order, so the mean is reproducible to the bit.
+                c.mean = Some(scored.iter().sum::<f64>() / scored.len() as f64);
+            }
+        }
+        out.push(finish_group(checkpoint, variant, candidates)?);
+    }
+    Ok(out)
+}
+
+// The selection proper, kept apart from the grouping above for readability.
+fn finish_group(
+    checkpoint: &str,
+    variant: &str,
+    candidates: Vec<(LrCandidate, Vec<&RunScore>)>,
+) -> Result<GroupSelection> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, (c, _)) in candidates.iter().enumerate() {
+        if let Some(m) = c.mean {
+            // Strictly greater: on a tie the earlier (smaller) learning rate stays.
+            if best.is_none_or(|(_, bm)| m > bm) {
+                best = Some((i, m));
+            }
+        }
+    }
+    let (i, _) = best.ok_or_else(|| CollectorError::Invalid {
+        context: format!("checkpoint `{checkpoint}`, variant `{variant}`"),
+        message: "no learning rate has a scored run (every primary dev score is NaN)".into(),
+    })?;
+    let chosen_learning_rate = candidates[i].0.learning_rate;
+    let jobs = candidates[i].1.iter().map(|r| r.job_id.clone()).collect();
+    Ok(GroupSelection {
+        checkpoint: checkpoint.to_string(),
+        variant: variant.to_string(),
+        candidates: candidates.into_iter().map(|(c, _)| c).collect(),
+        chosen_learning_rate,
+        jobs,
+    })
+}
+
+/// What [`consolidate_task`] did; also the content of `predictions/<task>.selection.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consolidation {
+    /// The task.
+    pub task: String,
+    /// The selection rule applied.
+    pub rule: LrRule,
+    /// The rule in words.
+    pub rule_description: String,
+    /// The primary dev metric the rule compared (from the jobs' `metrics.json`).
+    pub primary_metric: String,
+    /// The consolidated table, relative to the manifest's results directory.
+    pub table: String,
+    /// Done jobs found.
+    pub jobs_done: usize,
+    /// Job directories without `DONE` (skipped), as `<checkpoint>/<job id>`.
+    pub jobs_not_done: Vec<String>,
+    /// Jobs whose rows are in the table.
+    pub jobs_kept: usize,
+    /// Rows in the table.
+    pub rows: usize,
+    /// The rule's decision per checkpoint group (empty for [`LrRule::KeepAll`]).
+    pub groups: Vec<GroupSelection>,
+}
+
+/// `predictions/<task>.parquet`.
+pub fn table_path(tree: &ResultsTree, task: &str) -> PathBuf {
+    tree.predictions_dir().join(format!("{task}.parquet"))
+}
+
+/// `predictions/<task>.selection.json`.
+pub fn selection_path(tree: &ResultsTree, task: &str) -> PathBuf {
+    tree.predictions_dir()
+        .join(format!("{task}.selection.json"))
+}
+
+/// Gathers the done jobs of `task` into `predictions/<task>.parquet` (rows ordered by
+/// checkpoint, variant, learning rate, fine-tuning seed, job id, then as each job wrote them),
+/// keeping the runs `rule` selects, then writes `predictions/<task>.selection.json`.
+/// Unfinished jobs are skipped and listed. Both files are written atomically.
+pub fn consolidate_task(tree: &ResultsTree, task: &str, rule: LrRule) -> Result<Consolidation> {
+    let jobs = tree.list_task_jobs(task)?;
+    let invalid = |message: String| CollectorError::Invalid {
+        context: format!("{}/{task}", tree.root().display()),
+        message,
+    };
+    let mut not_done = Vec::new();
+    let mut done = Vec::new();
+    let mut primary: Option<(String, PathBuf)> = None;
+    for job in jobs {
+        let dir = job.dir;
+        if job.state == JobState::Incomplete {
+            tracing::warn!(job = %dir.path().display(), "job not done; left out of consolidation");
+            not_done.push(format!("{}/{}", dir.checkpoint(), dir.job_id()));
+            continue;
+        }
+        let marker = dir.read_done()?;
+        let metrics = dir.read_metrics()?;
+        match &primary {
+            None => primary = Some((metrics.primary_metric.clone(), dir.path().to_path_buf())),
+            Some((name, first)) if *name != metrics.primary_metric => {
+                return Err(invalid(format!(
+                    "jobs disagree on the primary metric: `{name}` in {} but `{}` in {}",
+                    first.display(),
+                    metrics.primary_metric,
+                    dir.path().display()
+                )));
+            }
+            Some(_) => {}
+        }
+        let score = metrics.final_primary().unwrap_or(f64::NAN);
+        let run = RunScore {
+            job_id: dir.job_id().to_string(),
+            checkpoint: dir.checkpoint().to_string(),
+            variant: marker.variant.clone(),
+            learning_rate: marker.learning_rate,
+            finetune_seed: marker.finetune_seed,
+            score,
+        };
+        done.push((run, marker.rows, dir));
+    }
+    let Some((primary_metric, _)) = primary else {
+        return Err(invalid(format!(
+            "no done jobs to consolidate ({} unfinished)",
+            not_done.len()
+        )));
+    };
+    let runs: Vec<RunScore> = done.iter().map(|d| d.0.clone()).collect();
+    let groups = match rule {
+        LrRule::BestMeanDev => select_best_lr(&runs)?,
+        LrRule::KeepAll => Vec::new(),
+    };
+    let kept: std::collections::HashSet<&str> = match rule {
+        LrRule::BestMeanDev => groups
+            .iter()
+            .flat_map(|g| g.jobs.iter().map(String::as_str))
+            .collect(),
+        LrRule::KeepAll => runs.iter().map(|r| r.job_id.as_str()).collect(),
+    };
+    let mut selected: Vec<_> = done
+        .iter()
+        .filter(|d| kept.contains(d.0.job_id.as_str()))
+        .collect();
+    selected.sort_by(|a, b| {
+        let (a, b) = (&a.0, &b.0);
+        a.checkpoint
+            .cmp(&b.checkpoint)
+            .then(a.variant.cmp(&b.variant))
+            .then(a.learning_rate.total_cmp(&b.learning_rate))
+            .then(a.finetune_seed.cmp(&b.finetune_seed))
+            .then(a.job_id.cmp(&b.job_id))
+    });
+
+    let out_dir = tree.predictions_dir();
+    std::fs::create_dir_all(&out_dir).map_err(io_err(&out_dir))?;
+    let table = table_path(tree, task);
+    let mut writer = PredictionsWriter::create(&table)?;
+    for (run, expected_rows, dir) in &selected {
+        let rows = dir.read_predictions()?;
+        if rows.len() != *expected_rows {
+            return Err(CollectorError::Mismatch {
+                path: dir.path().join(crate::tree::PREDICTIONS_FILE),
+                message: format!(
+                    "{} rows, but DONE recorded {expected_rows} (job {})",
+                    rows.len(),
+                    run.job_id
+                ),
+            });
+        }
+        writer.write(&rows)?;
+    }
+    let rows = writer.rows();
+    writer.finish()?;
+
+    let result = Consolidation {
+        task: task.to_string(),
+        rule,
+        rule_description: rule.describe().to_string(),
+        primary_metric,
+        table: format!("predictions/{task}.parquet"),
+        jobs_done: done.len(),
+        jobs_not_done: not_done,
+        jobs_kept: selected.len(),
+        rows,
+        groups,
+    };
+    atomic::write_json(&selection_path(tree, task), &result)?;
+    tracing::info!(
+        task,
+        rows,
+        kept = result.jobs_kept,
+        done = result.jobs_done,
+        "consolidated"
+    );
+    Ok(result)
+}

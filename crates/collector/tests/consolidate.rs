@@ -1,0 +1,200 @@
+//! Consolidation and the paper's best-learning-rate rule, on hand-made scores.
+
+mod common;
+
+use common::{Spec, write_job};
+use multiberts_collector::consolidate::{RunScore, selection_path, table_path};
+use multiberts_collector::{
+    Consolidation, LrRule, ResultsTree, consolidate_task, read_predictions, select_best_lr,
+};
+
+fn run(job: &str, ckpt: &str, variant: &str, lr: f64, seed: i64, score: f64) -> RunScore {
+    RunScore {
+        job_id: job.into(),
+        checkpoint: ckpt.into(),
+        variant: variant.into(),
+        learning_rate: lr,
+        finetune_seed: seed,
+        score,
+    }
+}
+
+#[test]
+fn best_mean_wins_nan_runs_are_left_out_and_ties_go_to_the_smaller_rate() {
+    let runs = vec![
+        // Checkpoint s0: means 0.81, 0.82 and (NaN left out) 0.83 → 5e-5.
+        run("a1", "s0", "", 2e-5, 0, 0.80),
+        run("a2", "s0", "", 2e-5, 1, 0.82),
+        run("b1", "s0", "", 3e-5, 0, 0.85),
+        run("b2", "s0", "", 3e-5, 1, 0.79),
+        run("c2", "s0", "", 5e-5, 1, 0.83),
+        run("c1", "s0", "", 5e-5, 0, f64::NAN),
+        // Same checkpoint with a variant: its own group. Exact tie 0.5 = 0.5 → 2e-5,
+        // listed in reverse to show input order does not matter.
+        run("v4", "s0", "cda", 3e-5, 1, 0.5),
+        run("v3", "s0", "cda", 3e-5, 0, 0.5),
+        run("v2", "s0", "cda", 2e-5, 1, 0.75),
+        run("v1", "s0", "cda", 2e-5, 0, 0.25),
+        // A single learning rate: kept as is.
+        run("s1", "s1", "", 4e-5, 0, 0.1),
+    ];
+    let groups = select_best_lr(&runs).unwrap();
+    let summary: Vec<(&str, &str, f64, Vec<&str>)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g.checkpoint.as_str(),
+                g.variant.as_str(),
+                g.chosen_learning_rate,
+                g.jobs.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("s0", "", 5e-5, vec!["c1", "c2"]),
+            ("s0", "cda", 2e-5, vec!["v1", "v2"]),
+            ("s1", "", 4e-5, vec!["s1"]),
+        ]
+    );
+    let c = &groups[0].candidates;
+    assert_eq!(
+        c.iter().map(|c| c.learning_rate).collect::<Vec<_>>(),
+        vec![2e-5, 3e-5, 5e-5]
+    );
+    assert!((c[0].mean.unwrap() - 0.81).abs() < 1e-12);
+    assert!((c[1].mean.unwrap() - 0.82).abs() < 1e-12);
+    assert_eq!((c[2].mean, c[2].runs, c[2].nan_runs), (Some(0.83), 2, 1));
+    assert_eq!(groups[1].candidates[0].mean, Some(0.5));
+    assert_eq!(groups[1].candidates[1].mean, Some(0.5));
+}
+
+#[test]
+fn a_group_with_only_nan_scores_is_an_error() {
+    let runs = vec![run("x", "s9", "", 2e-5, 0, f64::NAN)];
+    let err = select_best_lr(&runs).unwrap_err();
+    assert!(
+        err.to_string().contains("checkpoint `s9`") && err.to_string().contains("NaN"),
+        "{err}"
+    );
+}
+
+fn spec<'a>(
+    checkpoint: &'a str,
+    job_id: &'a str,
+    lr: f64,
+    ft_seed: i64,
+    final_score: f64,
+) -> Spec<'a> {
+    Spec {
+        task: "rte",
+        checkpoint,
+        job_id,
+        variant: "",
+        lr,
+        ft_seed,
+        final_score,
+    }
+}
+
+#[test]
+fn consolidation_keeps_best_rate_runs_of_done_jobs_and_records_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = ResultsTree::new(dir.path(), "demo").unwrap();
+    // ckpt-a: 2e-5 mean 0.6, 3e-5 mean 0.7 → 3e-5.
+    // ckpt-b: 2e-5 mean 0.65, 3e-5 mean 0.55 → 2e-5, but a killed 3e-5 job with score 1.0
+    // would flip the choice if it were (wrongly) counted.
+    let specs = [
+        spec("ckpt-a", "a20", 2e-5, 0, 0.5),
+        spec("ckpt-a", "a21", 2e-5, 1, 0.7),
+        spec("ckpt-a", "a30", 3e-5, 0, 0.75),
+        spec("ckpt-a", "a31", 3e-5, 1, 0.65),
+        spec("ckpt-b", "b20", 2e-5, 0, 0.6),
+        spec("ckpt-b", "b21", 2e-5, 1, 0.7),
+        spec("ckpt-b", "b30", 3e-5, 0, 0.5),
+        spec("ckpt-b", "b31", 3e-5, 1, 0.6),
+    ];
+    for s in &specs {
+        write_job(&tree, s, true);
+    }
+    write_job(&tree, &spec("ckpt-b", "b32", 3e-5, 2, 1.0), false);
+
+    let c = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap();
+    assert_eq!(c.primary_metric, "accuracy");
+    assert_eq!(c.jobs_done, 8);
+    assert_eq!(c.jobs_not_done, vec!["ckpt-b/b32".to_string()]);
+    assert_eq!(c.jobs_kept, 4);
+    assert_eq!(c.rows, 16);
+    let chosen: Vec<(&str, f64)> = c
+        .groups
+        .iter()
+        .map(|g| (g.checkpoint.as_str(), g.chosen_learning_rate))
+        .collect();
+    assert_eq!(chosen, vec![("ckpt-a", 3e-5), ("ckpt-b", 2e-5)]);
+
+    let table = read_predictions(&table_path(&tree, "rte")).unwrap();
+    let order: Vec<(&str, i64)> = table
+        .iter()
+        .map(|r| (r.job_id.as_str(), r.example_index))
+        .collect();
+    let mut expected = Vec::new();
+    for j in ["a30", "a31", "b20", "b21"] {
+        for i in 0..4 {
+            expected.push((j, i));
+        }
+    }
+    assert_eq!(order, expected);
+
+    let path = selection_path(&tree, "rte");
+    assert_eq!(path, dir.path().join("demo/predictions/rte.selection.json"));
+    let recorded: Consolidation =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(recorded, c);
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(raw["rule"], "best_mean_dev");
+    assert!(
+        raw["rule_description"]
+            .as_str()
+            .unwrap()
+            .contains("smallest learning rate")
+    );
+
+    // The killed job is re-run and finishes: the choice for ckpt-b flips to 3e-5
+    // (mean (0.5 + 0.6 + 1.0) / 3 = 0.7 > 0.65).
+    let killed = tree.job("rte", "ckpt-b", "b32").unwrap();
+    killed.prepare().unwrap();
+    write_job(&tree, &spec("ckpt-b", "b32", 3e-5, 2, 1.0), true);
+    let c = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap();
+    assert_eq!(c.groups[1].chosen_learning_rate, 3e-5);
+    assert_eq!(c.groups[1].jobs, vec!["b30", "b31", "b32"]);
+    assert!(c.jobs_not_done.is_empty());
+
+    let all = consolidate_task(&tree, "rte", LrRule::KeepAll).unwrap();
+    assert_eq!((all.jobs_kept, all.rows), (9, 36));
+    assert!(all.groups.is_empty());
+}
+
+#[test]
+fn consolidation_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = ResultsTree::new(dir.path(), "demo").unwrap();
+    let err = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap_err();
+    assert!(err.to_string().contains("no done jobs"), "{err}");
+
+    write_job(&tree, &spec("c", "j1", 2e-5, 0, 0.5), true);
+    let j2 = write_job(&tree, &spec("c", "j2", 2e-5, 1, 0.5), false);
+    let mut m = common::metrics(0.5);
+    m.primary_metric = "mcc".into();
+    for e in &mut m.epochs {
+        e.dev.insert("mcc".into(), 0.1);
+    }
+    j2.write_metrics(&m).unwrap();
+    j2.mark_done().unwrap();
+    let err = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap_err();
+    assert!(
+        err.to_string().contains("disagree on the primary metric"),
+        "{err}"
+    );
+}

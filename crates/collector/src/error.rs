@@ -58,6 +58,20 @@ pub enum CollectorError {
         row: usize,
     },
 
+    /// A value that the schema's type cannot hold (e.g. 1.5 in an integer column written
+    /// as floats by pandas).
+    #[error("{path}: column `{column}` at row {row}: {message}")]
+    BadValue {
+        /// The predictions file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// The 0-based row in the file.
+        row: usize,
+        /// What is wrong with the value.
+        message: String,
+    },
+
     /// A JSON file that does not parse or does not have the expected shape.
     #[error("{path}: invalid JSON: {source}")]
     Json {

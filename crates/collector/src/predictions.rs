@@ -18,7 +18,8 @@
 //! | `scores` | List<Float32> | no | class scores (`[value]` for regression) |
 //!
 //! Readers accept the large and view string/list encodings that pandas and polars may write,
-//! and ignore extra columns.
+//! integer columns stored as float64 with integral values (pandas' default for nullable
+//! integers, NaN = null), and ignore extra columns.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -98,7 +99,9 @@ impl Kind {
                 dt,
                 DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
             ),
-            Kind::Int64 => dt == &DataType::Int64,
+            // pandas turns nullable integer columns into float64 (NaN for null) by default;
+            // such files are read when every value is integral.
+            Kind::Int64 => matches!(dt, DataType::Int64 | DataType::Float64),
             Kind::Float64 => dt == &DataType::Float64,
             Kind::ListFloat32 => match dt {
                 DataType::List(f) | DataType::LargeList(f) => f.data_type() == &DataType::Float32,
@@ -384,10 +387,15 @@ fn append_rows(
         found: col(k).data_type().to_string(),
     };
     let s = |k: usize| str_col(col(k)).ok_or_else(|| mismatch(k));
-    let i64s = |k: usize| {
-        col(k)
-            .as_primitive_opt::<Int64Type>()
-            .ok_or_else(|| mismatch(k))
+    let i64s = |k: usize| -> Result<IntCol<'_>> {
+        let a = col(k);
+        if let Some(a) = a.as_primitive_opt::<Int64Type>() {
+            Ok(IntCol::I64(a))
+        } else if let Some(a) = a.as_primitive_opt::<Float64Type>() {
+            Ok(IntCol::F64(a))
+        } else {
+            Err(mismatch(k))
+        }
     };
     let f64s = |k: usize| {
         col(k)
@@ -408,7 +416,17 @@ fn append_rows(
             .saturating_sub(1);
         return Err(null_err(path, "scores", base + row));
     }
-    let opt = |a: &arrow_array::Int64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+    let int = |a: &IntCol, k: usize, i: usize| -> Result<Option<i64>> {
+        a.value(i).map_err(|message| CollectorError::BadValue {
+            path: path.to_path_buf(),
+            column: COLUMNS[k].0.to_string(),
+            row: base + i,
+            message,
+        })
+    };
+    let req = |a: &IntCol, k: usize, i: usize| -> Result<i64> {
+        int(a, k, i)?.ok_or_else(|| null_err(path, COLUMNS[k].0, base + i))
+    };
     rows.reserve(batch.num_rows());
     for i in 0..batch.num_rows() {
         rows.push(PredictionRow {
@@ -417,11 +435,11 @@ fn append_rows(
             variant: variant.value(i).to_string(),
             split: split.value(i).to_string(),
             checkpoint: checkpoint.value(i).to_string(),
-            pretrain_seed: opt(pretrain_seed, i),
-            step: opt(step, i),
+            pretrain_seed: int(&pretrain_seed, 5, i)?,
+            step: int(&step, 6, i)?,
             learning_rate: learning_rate.value(i),
-            finetune_seed: finetune_seed.value(i),
-            example_index: example_index.value(i),
+            finetune_seed: req(&finetune_seed, 8, i)?,
+            example_index: req(&example_index, 9, i)?,
             example_id: example_id.value(i).to_string(),
             label: label.value(i),
             prediction: prediction.value(i),
@@ -429,6 +447,31 @@ fn append_rows(
         });
     }
     Ok(())
+}
+
+/// An integer column, native or as pandas' float64 (NaN = null).
+enum IntCol<'a> {
+    I64(&'a arrow_array::Int64Array),
+    F64(&'a arrow_array::Float64Array),
+}
+
+impl IntCol<'_> {
+    fn value(&self, i: usize) -> std::result::Result<Option<i64>, String> {
+        match self {
+            IntCol::I64(a) => Ok((!a.is_null(i)).then(|| a.value(i))),
+            IntCol::F64(a) => {
+                if a.is_null(i) || a.value(i).is_nan() {
+                    return Ok(None);
+                }
+                let v = a.value(i);
+                if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    Ok(Some(v as i64))
+                } else {
+                    Err(format!("{v} is not an integer"))
+                }
+            }
+        }
+    }
 }
 
 fn null_err(path: &Path, column: &str, row: usize) -> CollectorError {

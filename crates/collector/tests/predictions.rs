@@ -245,3 +245,62 @@ fn large_string_and_large_list_encodings_are_accepted() {
     );
     let _ = Float64Array::from(vec![0.0]);
 }
+
+#[test]
+fn pandas_float_integers_are_read_when_integral() {
+    // pandas writes nullable integer columns back as float64 with NaN for null.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pandas.parquet");
+    let seeds: ArrayRef = Arc::new(Float64Array::from(vec![
+        0.0,
+        0.0,
+        0.0,
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
+    ]));
+    write_custom(&path, "pretrain_seed", Some((DataType::Float64, seeds)));
+    assert_eq!(read_predictions(&path).unwrap(), rows());
+
+    let path = dir.path().join("half.parquet");
+    let steps: ArrayRef = Arc::new(Float64Array::from(vec![
+        2000.0,
+        2000.5,
+        2000.0,
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
+    ]));
+    write_custom(&path, "step", Some((DataType::Float64, steps)));
+    let err = read_predictions(&path).unwrap_err();
+    assert!(
+        matches!(&err, CollectorError::BadValue { column, row: 1, .. } if column == "step"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("2000.5 is not an integer"),
+        "{err}"
+    );
+
+    let path = dir.path().join("nan_index.parquet");
+    let idx: ArrayRef = Arc::new(Float64Array::from(vec![0.0, 1.0, 2.0, 0.0, f64::NAN, 2.0]));
+    write_custom(&path, "example_index", Some((DataType::Float64, idx)));
+    let err = read_predictions(&path).unwrap_err();
+    assert!(
+        matches!(&err, CollectorError::UnexpectedNull { column, row: 4, .. } if column == "example_index"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn atomic_files_get_ordinary_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("plain");
+    File::create(&reference).unwrap();
+    let path = dir.path().join("p.parquet");
+    write_predictions(&path, &rows()).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), mode(&reference));
+}

@@ -1,0 +1,337 @@
+//! Loading BERT weights from checkpoint files: safetensors, PyTorch zip pickles (the MultiBERTs
+//! hub format) and pre-1.6 legacy (non-zip) PyTorch pickles.
+//!
+//! The result is a flat map from Hugging Face `BertModel` parameter names (without the `bert.`
+//! prefix) to f32 tensors, plus the sha256 of every file read. Checking the names and shapes
+//! against a config is the model builder's job; this module only reads and normalises.
+
+mod names;
+mod raw;
+mod safetensors_file;
+mod torch;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use sha2::{Digest, Sha256};
+
+pub use names::normalize_name;
+pub use raw::StorageDtype;
+
+/// Weight file names looked for in a checkpoint directory, in order of preference.
+pub const WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+
+/// The sha256 of one file that was read while loading a checkpoint (for provenance).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileDigest {
+    /// The file as it was given or found (not canonicalised).
+    pub path: PathBuf,
+    /// Lower-case hex sha256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// The on-disk format a weights file was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointFormat {
+    /// A `.safetensors` file.
+    Safetensors,
+    /// A PyTorch >= 1.6 zip archive (`data.pkl` + `data/<key>` storages).
+    TorchZip,
+    /// A PyTorch < 1.6 file: concatenated pickles followed by raw storages.
+    TorchLegacy,
+}
+
+/// The tensors of a checkpoint, under normalised names, with the digests of the files read.
+#[derive(Debug)]
+pub struct LoadedCheckpoint {
+    /// Parameter name (HF `BertModel` style, no `bert.` prefix) to tensor. Floating-point
+    /// tensors are f32; integer tensors (if any survive normalisation) are i64, bool/u8 are u8.
+    pub tensors: HashMap<String, Tensor>,
+    /// Every file read, with its sha256: the weights file and, if present, `config.json`.
+    pub files: Vec<FileDigest>,
+    /// The `config.json` beside the weights, if there is one.
+    pub config_path: Option<PathBuf>,
+    /// The weights file that was read.
+    pub weights_path: PathBuf,
+    /// The format it was read as.
+    pub format: CheckpointFormat,
+    /// Names in the file that were dropped on purpose (`cls.*` heads, `position_ids` buffers),
+    /// as they appear in the file.
+    pub ignored: Vec<String>,
+}
+
+/// Why a checkpoint could not be loaded. Every variant names the file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A directory holds none of [`WEIGHT_FILES`].
+    #[error(
+        "no weights file in {dir}: expected one of model.safetensors, pytorch_model.bin; found: {}",
+        if found.is_empty() { "nothing".to_string() } else { found.join(", ") }
+    )]
+    NoWeightsFile {
+        /// The directory searched.
+        dir: PathBuf,
+        /// The file names it does hold (sorted).
+        found: Vec<String>,
+    },
+    /// The file is none of the supported formats.
+    #[error(
+        "{path}: not a checkpoint: expected a safetensors file, a PyTorch zip archive or a \
+         legacy PyTorch pickle, but the file starts with {head}"
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its first bytes, escaped.
+        head: String,
+    },
+    /// A safetensors file is malformed.
+    #[error("{path}: invalid safetensors file: {source}")]
+    Safetensors {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        source: safetensors::SafeTensorError,
+    },
+    /// A zip archive is malformed (corrupt or truncated).
+    #[error("{path}: corrupt PyTorch zip archive: {source}")]
+    Zip {
+        /// The file.
+        path: PathBuf,
+        /// The zip reader's error.
+        source: zip::result::ZipError,
+    },
+    /// The file's structure is not that of a torch checkpoint (details in `what`).
+    #[error("{path}: {what}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What was expected and what was found.
+        what: String,
+    },
+    /// A pickle inside the file could not be decoded.
+    #[error("{path}: cannot decode pickle {part}: {source}")]
+    Pickle {
+        /// The file.
+        path: PathBuf,
+        /// Which pickle (e.g. `pytorch_model/data.pkl` or `legacy pickle 4 of 5`).
+        part: String,
+        /// The decoder's error.
+        source: crate::pickle::PickleError,
+    },
+    /// A tensor has a dtype this loader does not convert.
+    #[error("{path}: tensor {tensor}: unsupported dtype {dtype}")]
+    UnknownDtype {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name in the file.
+        tensor: String,
+        /// The dtype as the file names it.
+        dtype: String,
+    },
+    /// A storage holds fewer bytes than its tensors need.
+    #[error(
+        "{path}: storage {key} is truncated: tensor {tensor} needs {needed} bytes, the file has \
+         {available}"
+    )]
+    TruncatedStorage {
+        /// The file.
+        path: PathBuf,
+        /// The storage key (zip entry name or legacy key).
+        key: String,
+        /// A tensor that reads past the end.
+        tensor: String,
+        /// Bytes the tensor needs from the start of the storage.
+        needed: u64,
+        /// Bytes present.
+        available: u64,
+    },
+    /// Two names in the file map to the same normalised name (e.g. `bert.x` and `x`).
+    #[error("{path}: tensors {first} and {second} both normalise to {name}")]
+    DuplicateTensor {
+        /// The file.
+        path: PathBuf,
+        /// The normalised name.
+        name: String,
+        /// The first original name.
+        first: String,
+        /// The second original name.
+        second: String,
+    },
+    /// candle refused to build a tensor.
+    #[error("{path}: tensor {tensor}: {source}")]
+    Candle {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name in the file.
+        tensor: String,
+        /// candle's error (boxed: it is large).
+        source: Box<candle_core::Error>,
+    },
+}
+
+impl CheckpointError {
+    fn malformed(path: &Path, what: impl Into<String>) -> Self {
+        CheckpointError::Malformed {
+            path: path.to_path_buf(),
+            what: what.into(),
+        }
+    }
+}
+
+/// Loads a checkpoint from a weights file or from a directory holding `model.safetensors`
+/// (preferred) or `pytorch_model.bin`, with `config.json` beside it.
+///
+/// The format is detected from the file's first bytes, not its name. Tensor names are
+/// normalised with [`normalize_name`]; dropped names are listed in
+/// [`LoadedCheckpoint::ignored`]. Tensors are created on `device`.
+pub fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedCheckpoint, CheckpointError> {
+    let weights_path = resolve_weights_file(path)?;
+    let dir = weights_path.parent().unwrap_or(Path::new("."));
+    let config = dir.join("config.json");
+    let config_path = config.is_file().then_some(config);
+
+    let bytes = read_file(&weights_path)?;
+    let mut files = vec![digest(&weights_path, &bytes)];
+    if let Some(config) = &config_path {
+        let config_bytes = read_file(config)?;
+        files.push(digest(config, &config_bytes));
+    }
+
+    let format = detect_format(&weights_path, &bytes)?;
+    tracing::info!(
+        path = %weights_path.display(),
+        ?format,
+        bytes = bytes.len(),
+        sha256 = %files[0].sha256,
+        "reading checkpoint"
+    );
+    let raw = match format {
+        CheckpointFormat::Safetensors => safetensors_file::read(&weights_path, &bytes)?,
+        CheckpointFormat::TorchZip => torch::read_zip(&weights_path, &bytes)?,
+        CheckpointFormat::TorchLegacy => torch::read_legacy(&weights_path, &bytes)?,
+    };
+
+    let mut tensors = HashMap::with_capacity(raw.len());
+    let mut originals: HashMap<String, String> = HashMap::with_capacity(raw.len());
+    let mut ignored = Vec::new();
+    for t in raw {
+        let Some(name) = normalize_name(&t.name) else {
+            ignored.push(t.name);
+            continue;
+        };
+        if let Some(first) = originals.get(&name) {
+            return Err(CheckpointError::DuplicateTensor {
+                path: weights_path.clone(),
+                name,
+                first: first.clone(),
+                second: t.name,
+            });
+        }
+        let tensor = t
+            .to_tensor(device)
+            .map_err(|source| CheckpointError::Candle {
+                path: weights_path.clone(),
+                tensor: t.name.clone(),
+                source: Box::new(source),
+            })?;
+        originals.insert(name.clone(), t.name);
+        tensors.insert(name, tensor);
+    }
+    tracing::debug!(
+        tensors = tensors.len(),
+        ignored = ignored.len(),
+        "checkpoint loaded"
+    );
+    Ok(LoadedCheckpoint {
+        tensors,
+        files,
+        config_path,
+        weights_path,
+        format,
+        ignored,
+    })
+}
+
+/// The weights file `path` stands for: `path` itself if it is a file, else the first of
+/// [`WEIGHT_FILES`] present in the directory.
+pub fn resolve_weights_file(path: &Path) -> Result<PathBuf, CheckpointError> {
+    let meta = std::fs::metadata(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    for name in WEIGHT_FILES {
+        let candidate = path.join(name);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut found: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    Err(CheckpointError::NoWeightsFile {
+        dir: path.to_path_buf(),
+        found,
+    })
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn digest(path: &Path, bytes: &[u8]) -> FileDigest {
+    FileDigest {
+        path: path.to_path_buf(),
+        sha256: hex::encode(Sha256::digest(bytes)),
+    }
+}
+
+/// Tells the format of a weights file from its first bytes.
+pub fn detect_format(path: &Path, bytes: &[u8]) -> Result<CheckpointFormat, CheckpointError> {
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Ok(CheckpointFormat::TorchZip);
+    }
+    // Legacy torch files start with a protocol-2 pickle of a 10-byte LONG1 magic number.
+    if bytes.starts_with(&[0x80, 0x02, 0x8a, 0x0a]) {
+        return Ok(CheckpointFormat::TorchLegacy);
+    }
+    // safetensors: an 8-byte little-endian header length, then a JSON object.
+    if bytes.len() >= 9 && bytes[8] == b'{' {
+        return Ok(CheckpointFormat::Safetensors);
+    }
+    let head: String = bytes
+        .iter()
+        .take(16)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    Err(CheckpointError::UnknownFormat {
+        path: path.to_path_buf(),
+        head: if head.is_empty() {
+            "nothing (empty file)".to_string()
+        } else {
+            format!("\"{head}\"")
+        },
+    })
+}

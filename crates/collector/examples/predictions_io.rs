@@ -2,7 +2,9 @@
 //!
 //! `predictions_io write FILE` writes a small sample table (nulls, a variant, regression and
 //! 3-class rows); `predictions_io read FILE` reads any predictions file (e.g. one written by
-//! pandas or polars) through the schema checks and prints its rows as JSON lines.
+//! pandas or polars) through the schema checks and prints its rows as JSON lines;
+//! `predictions_io glue FILE ROOT [TASK]` exports a predictions file in the upstream GLUE
+//! layout under ROOT.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -47,19 +49,31 @@ fn sample() -> Vec<PredictionRow> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(cmd), Some(file)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: predictions_io write|read FILE");
+        eprintln!("usage: predictions_io write|read FILE | glue FILE ROOT [TASK]");
         return ExitCode::from(2);
     };
     let path = Path::new(file);
     let result = match cmd.as_str() {
         "write" => write_predictions(path, &sample()),
+        "glue" => match args.get(3) {
+            Some(root) => multiberts_collector::upstream::export_glue_from_parquet(
+                path,
+                Path::new(root),
+                args.get(4).map(String::as_str),
+            )
+            .map(|d| println!("{} runs × {} examples", d.runs.len(), d.labels.len())),
+            None => {
+                eprintln!("usage: predictions_io glue FILE ROOT [TASK]");
+                return ExitCode::from(2);
+            }
+        },
         "read" => read_predictions(path).map(|rows| {
             for r in rows {
                 println!("{}", serde_json::to_string(&r).unwrap_or_default());
             }
         }),
         _ => {
-            eprintln!("unknown command `{cmd}`; expected write or read");
+            eprintln!("unknown command `{cmd}`; expected write, read or glue");
             return ExitCode::from(2);
         }
     };

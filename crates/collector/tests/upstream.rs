@@ -491,3 +491,38 @@ fn from_prediction_rows_rejects_misaligned_runs() {
     let err = UpstreamPredictions::from_prediction_rows(&r).unwrap_err();
     assert!(err.to_string().contains("example 1"), "{err}");
 }
+
+#[test]
+fn consolidated_parquet_exports_to_glue_under_the_upstream_task_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("mnli.parquet");
+    let r = rows("mnli", 3);
+    multiberts_collector::write_predictions(&table, &r).unwrap();
+    let root = dir.path().join("GLUE");
+    let written = upstream::export_glue_from_parquet(&table, &root, Some("MNLI")).unwrap();
+    let back = import_glue(&root, "MNLI").unwrap();
+    assert_eq!(back, written);
+    assert_eq!(back.runs.len(), 10);
+    // Variant selection: base runs have variant "".
+    let base = back
+        .runs
+        .iter()
+        .filter(|r| r.get("variant").as_deref() == Some(""))
+        .count();
+    assert_eq!(base, 9);
+    // Every row of the table is in the matrix, at its run and example.
+    for row in &r {
+        let run = back
+            .runs
+            .iter()
+            .position(|x| x.get("job_id").as_deref() == Some(row.job_id.as_str()))
+            .unwrap();
+        let e = row.example_index as usize;
+        assert_eq!(back.predictions.row(run)[e], row.prediction);
+        assert_eq!(
+            back.scores.as_ref().unwrap().get(run, e),
+            row.scores.as_slice()
+        );
+        assert_eq!(back.labels[e], row.label);
+    }
+}

@@ -55,6 +55,8 @@ impl RunInfo {
             "finetune_seed" | "ft_seed" => self.finetune_seed.map(|s| s.to_string()),
             "learning_rate" | "lr" => self.learning_rate.map(python_float),
             "step" | "n_steps" => self.step.clone(),
+            // Runs without a variant key have none: `variant=` selects them.
+            "variant" => Some(self.keys.get("variant").cloned().unwrap_or_default()),
             _ => self.keys.get(key).cloned(),
         }
     }
@@ -314,6 +316,29 @@ impl UpstreamPredictions {
             coref_examples: None,
         })
     }
+}
+
+/// Reads one task's predictions Parquet (e.g. the consolidated `predictions/<task>.parquet`)
+/// and writes it in the upstream GLUE layout under `root`, named `upstream_task` (e.g. `MNLI`
+/// for our `mnli`) or the task's own name. Returns what was written.
+pub fn export_glue_from_parquet(
+    table: &std::path::Path,
+    root: &std::path::Path,
+    upstream_task: Option<&str>,
+) -> Result<UpstreamPredictions> {
+    let rows = crate::predictions::read_predictions(table)?;
+    let mut data = UpstreamPredictions::from_prediction_rows(&rows).map_err(|e| match e {
+        CollectorError::Invalid { context, message } => CollectorError::Invalid {
+            context: format!("{}: {context}", table.display()),
+            message,
+        },
+        other => other,
+    })?;
+    if let Some(name) = upstream_task {
+        data.task = name.to_string();
+    }
+    export_glue(root, &data)?;
+    Ok(data)
 }
 
 /// Formats steps in thousands the upstream way: 2000 → `2M`, 20 → `20k`, 0 → `0`.

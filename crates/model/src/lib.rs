@@ -1,7 +1,16 @@
 //! A trainable candle BERT with Hugging Face parameter names, task heads, checkpoint loading,
 //! a WordPiece tokenizer with offsets, hub download, and an AdamW with resumable state.
 
-pub mod checkpoint;
-pub mod hub;
-pub mod pickle;
-pub mod tokenizer;
+pub mod batch;
+pub mod bert;
+pub mod config;
+pub mod device;
+pub mod dropout;
+pub mod error;
+pub mod heads;
+pub mod init;
+pub mod io;
+pub mod ops;
+pub mod optim;
+pub mod params;
+pub mod rng;

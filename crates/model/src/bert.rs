@@ -1,0 +1,312 @@
+//! The BERT encoder with Hugging Face parameter names (`embeddings.*`, `encoder.layer.N.*`,
+//! `pooler.dense.*`, as in `BertModel` without the `bert.` prefix), trainable end to end.
+
+use candle_core::{D, Tensor};
+
+use crate::batch::Batch;
+use crate::config::BertConfig;
+use crate::dropout::{Mode, dropout};
+use crate::error::{ModelError, Result};
+use crate::init::Init;
+use crate::ops;
+use crate::params::ParamBuilder;
+
+/// `y = x Wᵀ + b` with a torch-layout weight `[out, in]`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    /// `[out, in]`.
+    pub weight: Tensor,
+    /// `[out]`.
+    pub bias: Tensor,
+}
+
+impl Linear {
+    /// Creates `prefix.weight` (N(0, std)) and `prefix.bias` (zeros) through the builder.
+    pub fn build(
+        b: &mut ParamBuilder<'_>,
+        prefix: &str,
+        in_dim: usize,
+        out_dim: usize,
+        std: f64,
+        optional: bool,
+    ) -> Result<Self> {
+        let (w, bias) = (format!("{prefix}.weight"), format!("{prefix}.bias"));
+        let (weight, bias) = if optional {
+            (
+                b.optional(&w, &[out_dim, in_dim], Init::Normal(std))?,
+                b.optional(&bias, &[out_dim], Init::Zeros)?,
+            )
+        } else {
+            (
+                b.required(&w, &[out_dim, in_dim], Init::Normal(std))?,
+                b.required(&bias, &[out_dim], Init::Zeros)?,
+            )
+        };
+        Ok(Self { weight, bias })
+    }
+
+    /// Applies the layer to `[.., in]`, giving `[.., out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let in_dim = dims[dims.len() - 1];
+        let rows: usize = dims[..dims.len() - 1].iter().product();
+        let y = x
+            .reshape((rows, in_dim))?
+            .matmul(&self.weight.t()?)?
+            .broadcast_add(&self.bias)?;
+        let mut out_dims = dims;
+        let last = out_dims.len() - 1;
+        out_dims[last] = self.weight.dim(0)?;
+        Ok(y.reshape(out_dims)?)
+    }
+}
+
+/// LayerNorm with `weight`/`bias` (HF names `LayerNorm.weight`, `LayerNorm.bias`).
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    /// Scale, `[H]`.
+    pub weight: Tensor,
+    /// Shift, `[H]`.
+    pub bias: Tensor,
+    /// Variance epsilon.
+    pub eps: f64,
+}
+
+impl LayerNorm {
+    fn build(b: &mut ParamBuilder<'_>, prefix: &str, h: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: b.required(&format!("{prefix}.weight"), &[h], Init::Ones)?,
+            bias: b.required(&format!("{prefix}.bias"), &[h], Init::Zeros)?,
+            eps,
+        })
+    }
+
+    /// Normalises the last dimension.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(ops::layer_norm(x, &self.weight, &self.bias, self.eps)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Embeddings {
+    word: Tensor,
+    position: Tensor,
+    token_type: Tensor,
+    norm: LayerNorm,
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+}
+
+/// What the encoder returns.
+#[derive(Debug, Clone)]
+pub struct BertOutput {
+    /// The embedding output followed by each layer's output (`num_hidden_layers + 1` tensors
+    /// of `[B, T, H]`), as HF's `output_hidden_states=True`.
+    pub hidden_states: Vec<Tensor>,
+    /// `tanh(pooler.dense(h[:, 0]))`, `[B, H]`.
+    pub pooler_output: Tensor,
+}
+
+impl BertOutput {
+    /// The last layer's output, `[B, T, H]`.
+    pub fn last_hidden_state(&self) -> &Tensor {
+        // build() guarantees at least the embedding output.
+        &self.hidden_states[self.hidden_states.len() - 1]
+    }
+}
+
+/// The BERT encoder plus pooler.
+#[derive(Debug, Clone)]
+pub struct Bert {
+    config: BertConfig,
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    pooler: Linear,
+}
+
+impl Bert {
+    /// Creates the encoder's parameters through `b`, with HF names and HF initialisation for
+    /// anything the builder has to initialise. The pooler is optional (sentence-transformers
+    /// checkpoints may lack it); everything else is required when loading.
+    pub fn build(config: &BertConfig, b: &mut ParamBuilder<'_>) -> Result<Self> {
+        config.validate("model config")?;
+        let h = config.hidden_size;
+        let std = config.initializer_range;
+        let eps = config.layer_norm_eps;
+        let embeddings = Embeddings {
+            word: b.required(
+                "embeddings.word_embeddings.weight",
+                &[config.vocab_size, h],
+                Init::Embedding {
+                    std,
+                    pad_row: Some(config.pad_token_id),
+                },
+            )?,
+            position: b.required(
+                "embeddings.position_embeddings.weight",
+                &[config.max_position_embeddings, h],
+                Init::Embedding { std, pad_row: None },
+            )?,
+            token_type: b.required(
+                "embeddings.token_type_embeddings.weight",
+                &[config.type_vocab_size, h],
+                Init::Embedding { std, pad_row: None },
+            )?,
+            norm: LayerNorm::build(b, "embeddings.LayerNorm", h, eps)?,
+        };
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            let i_dim = config.intermediate_size;
+            layers.push(Layer {
+                query: Linear::build(b, &format!("{p}.attention.self.query"), h, h, std, false)?,
+                key: Linear::build(b, &format!("{p}.attention.self.key"), h, h, std, false)?,
+                value: Linear::build(b, &format!("{p}.attention.self.value"), h, h, std, false)?,
+                attn_out: Linear::build(
+                    b,
+                    &format!("{p}.attention.output.dense"),
+                    h,
+                    h,
+                    std,
+                    false,
+                )?,
+                attn_norm: LayerNorm::build(b, &format!("{p}.attention.output.LayerNorm"), h, eps)?,
+                intermediate: Linear::build(
+                    b,
+                    &format!("{p}.intermediate.dense"),
+                    h,
+                    i_dim,
+                    std,
+                    false,
+                )?,
+                output: Linear::build(b, &format!("{p}.output.dense"), i_dim, h, std, false)?,
+                out_norm: LayerNorm::build(b, &format!("{p}.output.LayerNorm"), h, eps)?,
+            });
+        }
+        let pooler = Linear::build(b, "pooler.dense", h, h, std, true)?;
+        Ok(Self {
+            config: config.clone(),
+            embeddings,
+            layers,
+            pooler,
+        })
+    }
+
+    /// The config the encoder was built from.
+    pub fn config(&self) -> &BertConfig {
+        &self.config
+    }
+
+    /// The word-embedding matrix (its `[PAD]` row must get no gradient, see
+    /// [`Bert::zero_pad_gradient`]).
+    pub fn word_embeddings(&self) -> &Tensor {
+        &self.embeddings.word
+    }
+
+    /// Runs the encoder. In train mode, dropout is applied to the embeddings, the attention
+    /// probabilities and both residual branches, with masks from the mode's stream.
+    pub fn forward(&self, batch: &Batch, mode: &mut Mode<'_>) -> Result<BertOutput> {
+        let (bsz, t) = batch.dims()?;
+        let c = &self.config;
+        if t > c.max_position_embeddings {
+            return Err(ModelError::Batch(format!(
+                "sequence length {t} exceeds max_position_embeddings ({})",
+                c.max_position_embeddings
+            )));
+        }
+        let h = c.hidden_size;
+        let e = &self.embeddings;
+        let ids = batch.input_ids.flatten_all()?;
+        let types = batch.token_type_ids.flatten_all()?;
+        let words = e.word.index_select(&ids, 0)?;
+        let type_emb = e.token_type.index_select(&types, 0)?;
+        let positions = e.position.narrow(0, 0, t)?;
+        // Same summation order as HF: (word + type) + position.
+        let emb = (words + type_emb)?
+            .reshape((bsz, t, h))?
+            .broadcast_add(&positions)?;
+        let mut x = dropout(&e.norm.forward(&emb)?, c.hidden_dropout_prob, mode)?;
+        let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
+        hidden_states.push(x.clone());
+        for layer in &self.layers {
+            x = self.layer_forward(layer, &x, &batch.attention_mask, mode)?;
+            hidden_states.push(x.clone());
+        }
+        let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
+        let pooler_output = self.pooler.forward(&cls)?.tanh()?;
+        Ok(BertOutput {
+            hidden_states,
+            pooler_output,
+        })
+    }
+
+    fn layer_forward(
+        &self,
+        l: &Layer,
+        x: &Tensor,
+        mask: &Tensor,
+        mode: &mut Mode<'_>,
+    ) -> Result<Tensor> {
+        let c = &self.config;
+        let (bsz, t, h) = x.dims3()?;
+        let nh = c.num_attention_heads;
+        let d = c.head_dim();
+        let heads = |y: Tensor| -> candle_core::Result<Tensor> {
+            y.reshape((bsz, t, nh, d))?.transpose(1, 2)?.contiguous()
+        };
+        let q = heads(l.query.forward(x)?)?;
+        let k = heads(l.key.forward(x)?)?;
+        let v = heads(l.value.forward(x)?)?;
+        let scores = q.matmul(&k.t()?)?;
+        let probs = ops::masked_softmax(&scores, mask, 1.0 / (d as f64).sqrt())?;
+        let probs = dropout(&probs, c.attention_probs_dropout_prob, mode)?;
+        let ctx = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((bsz, t, h))?;
+        let attn = dropout(&l.attn_out.forward(&ctx)?, c.hidden_dropout_prob, mode)?;
+        let a = l.attn_norm.forward(&(attn + x)?)?;
+        let inter = ops::gelu(&l.intermediate.forward(&a)?)?;
+        let out = dropout(&l.output.forward(&inter)?, c.hidden_dropout_prob, mode)?;
+        l.out_norm.forward(&(out + a)?)
+    }
+
+    /// Zeroes the gradient of the `[PAD]` word-embedding row, as `nn.Embedding(padding_idx=…)`
+    /// does, so that row stays zero under training.
+    pub fn zero_pad_gradient(&self, grads: &mut candle_core::backprop::GradStore) -> Result<()> {
+        let Some(g) = grads.get(&self.embeddings.word) else {
+            return Ok(());
+        };
+        let pad = self.config.pad_token_id;
+        let rows = g.dim(0)?;
+        let keep: Vec<f32> = (0..rows)
+            .map(|r| if r == pad { 0.0 } else { 1.0 })
+            .collect();
+        let keep = Tensor::from_vec(keep, (rows, 1), g.device())?.to_dtype(g.dtype())?;
+        let zeroed = g.broadcast_mul(&keep)?;
+        grads.insert(&self.embeddings.word, zeroed);
+        Ok(())
+    }
+
+    /// Mean of the last hidden state over real (unmasked) tokens, `[B, H]`: a sentence
+    /// embedding (as sentence-transformers' mean pooling).
+    pub fn mean_pool(last_hidden_state: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+        let m = attention_mask
+            .to_dtype(last_hidden_state.dtype())?
+            .unsqueeze(D::Minus1)?;
+        let sum = last_hidden_state.broadcast_mul(&m)?.sum(1)?;
+        let count = m.sum(1)?.clamp(1e-9, f64::MAX)?;
+        Ok(sum.broadcast_div(&count)?)
+    }
+}

@@ -1,0 +1,34 @@
+//! Small file helpers shared by the model crate: atomic writes.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{ModelError, Result};
+
+/// Writes a file atomically: `write` fills a temporary file in the same directory, which is
+/// then renamed over `path`, so readers never see a half-written file.
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| ModelError::file(path, "not a file path"))?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    if let Err(message) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ModelError::file(path, message));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        ModelError::file(
+            path,
+            format!("cannot move the finished file into place: {e}"),
+        )
+    })
+}

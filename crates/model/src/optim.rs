@@ -1,0 +1,637 @@
+//! AdamW with `torch.optim.AdamW` semantics, a linear warm-up/decay schedule and global-norm
+//! gradient clipping.
+//!
+//! On CPU the update runs in place over each parameter's storage in one fused pass (no
+//! temporary tensors); the moments live in one flat buffer. On other devices it falls back to
+//! candle tensor ops with the same maths. The state (moments and step count) saves to and loads
+//! from safetensors, so a run can resume exactly.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::backprop::GradStore;
+use candle_core::{CpuStorage, DType, Device, InplaceOp2, Layout, Tensor, Var};
+use rayon::prelude::*;
+
+use crate::error::{ModelError, Result};
+use crate::params::Params;
+
+/// AdamW hyper-parameters (torch defaults except eps, which HF Trainer sets per run).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWConfig {
+    /// β₁.
+    pub beta1: f64,
+    /// β₂.
+    pub beta2: f64,
+    /// ε, added after the square root of the bias-corrected second moment.
+    pub eps: f64,
+    /// Decoupled weight decay for the decay group.
+    pub weight_decay: f64,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+}
+
+/// Whether a parameter is decayed: not biases and not LayerNorm weights (HF Trainer's
+/// `get_decay_parameter_names` split; `LayerNorm.bias` is covered by "bias").
+pub fn decays(name: &str) -> bool {
+    !(name.contains("bias") || name.contains("LayerNorm.weight"))
+}
+
+#[derive(Debug)]
+struct Slot {
+    name: String,
+    var: Var,
+    decay: bool,
+    offset: usize,
+    len: usize,
+    /// Moments on a non-CPU device (unused on CPU, where they live in the flat buffers).
+    device_moments: Option<(Tensor, Tensor)>,
+}
+
+/// AdamW over a fixed set of named parameters.
+#[derive(Debug)]
+pub struct AdamW {
+    config: AdamWConfig,
+    slots: Vec<Slot>,
+    m: Vec<f32>,
+    v: Vec<f32>,
+    step: u64,
+}
+
+impl AdamW {
+    /// An optimizer for every parameter in `params`, with zero moments.
+    pub fn new(params: &Params, config: AdamWConfig) -> Result<Self> {
+        let mut slots = Vec::with_capacity(params.len());
+        let mut offset = 0;
+        for (name, var) in params.iter() {
+            if var.dtype() != DType::F32 {
+                return Err(ModelError::Batch(format!(
+                    "AdamW supports f32 parameters; {name} is {:?}",
+                    var.dtype()
+                )));
+            }
+            let len = var.elem_count();
+            let device_moments = if var.device().is_cpu() {
+                None
+            } else {
+                let z = var.as_tensor().zeros_like()?;
+                Some((z.clone(), z))
+            };
+            slots.push(Slot {
+                name: name.to_owned(),
+                var: var.clone(),
+                decay: decays(name),
+                offset,
+                len,
+                device_moments,
+            });
+            offset += len;
+        }
+        let host = slots
+            .iter()
+            .filter(|s| s.device_moments.is_none())
+            .map(|s| s.len)
+            .sum::<usize>();
+        let total = if host == 0 { 0 } else { offset };
+        Ok(Self {
+            config,
+            slots,
+            m: vec![0.0; total],
+            v: vec![0.0; total],
+            step: 0,
+        })
+    }
+
+    /// Number of optimizer steps taken so far.
+    pub fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &AdamWConfig {
+        &self.config
+    }
+
+    /// One AdamW step at learning rate `lr`. Parameters without a gradient are skipped
+    /// entirely (no decay either), as torch does for `grad is None`.
+    pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
+        self.step += 1;
+        let c = self.config;
+        let t = self.step as i32;
+        // Scalars exactly as torch forms them: Python floats (f64), cast to f32 by the kernels.
+        let step_size = lr / (1.0 - c.beta1.powi(t));
+        let bc2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
+        for slot in &mut self.slots {
+            let Some(grad) = grads.get(slot.var.as_tensor()) else {
+                continue;
+            };
+            let wd = if slot.decay { c.weight_decay } else { 0.0 };
+            let scalars = AdamScalars {
+                decay: (1.0 - lr * wd) as f32,
+                one_minus_beta1: (1.0 - c.beta1) as f32,
+                beta2: c.beta2 as f32,
+                one_minus_beta2: (1.0 - c.beta2) as f32,
+                neg_step_size: (-step_size) as f32,
+                bc2_sqrt: bc2_sqrt as f32,
+                eps: c.eps as f32,
+                apply_decay: wd != 0.0,
+            };
+            match &mut slot.device_moments {
+                None => {
+                    let grad = grad.contiguous()?;
+                    let range = slot.offset..slot.offset + slot.len;
+                    let kernel = AdamKernel {
+                        s: scalars,
+                        m: RefCell::new(&mut self.m[range.clone()]),
+                        v: RefCell::new(&mut self.v[range]),
+                    };
+                    slot.var.as_tensor().inplace_op2(&grad, &kernel)?;
+                }
+                Some((m, v)) => {
+                    let p = slot.var.as_tensor();
+                    let p = if scalars.apply_decay {
+                        (p * f64::from(scalars.decay))?
+                    } else {
+                        p.clone()
+                    };
+                    *m = (&*m + ((grad - &*m)? * f64::from(scalars.one_minus_beta1))?)?;
+                    *v = ((&*v * f64::from(scalars.beta2))?
+                        + ((grad * f64::from(scalars.one_minus_beta2))? * grad)?)?;
+                    let denom =
+                        ((v.sqrt()? / f64::from(scalars.bc2_sqrt))? + f64::from(scalars.eps))?;
+                    let update = ((&*m / denom)? * f64::from(scalars.neg_step_size))?;
+                    slot.var.set(&(p + update)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves the moments and step count (atomically) to a safetensors file: `m.<name>`,
+    /// `v.<name>`, and metadata `step`, `beta1`, `beta2`, `eps`, `weight_decay`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut tensors: HashMap<String, Tensor> = HashMap::new();
+        for slot in &self.slots {
+            let (m, v) = self.moments(slot)?;
+            tensors.insert(format!("m.{}", slot.name), m);
+            tensors.insert(format!("v.{}", slot.name), v);
+        }
+        let c = self.config;
+        let metadata: HashMap<String, String> = [
+            ("step", self.step.to_string()),
+            ("beta1", c.beta1.to_string()),
+            ("beta2", c.beta2.to_string()),
+            ("eps", c.eps.to_string()),
+            ("weight_decay", c.weight_decay.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        crate::io::atomic_write(path, |tmp| {
+            let views: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+                .iter()
+                .map(|(n, t)| {
+                    let data = t.flatten_all().and_then(|f| f.to_vec1::<f32>());
+                    data.map(|d| {
+                        let bytes = d.iter().flat_map(|x| x.to_le_bytes()).collect();
+                        (n.clone(), bytes, t.dims().to_vec())
+                    })
+                })
+                .collect::<candle_core::Result<_>>()
+                .map_err(|e| e.to_string())?;
+            let views = views
+                .iter()
+                .map(|(n, b, s)| {
+                    safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                        .map(|v| (n.clone(), v))
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            safetensors::serialize_to_file(views, Some(metadata.clone()), tmp)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn moments(&self, slot: &Slot) -> Result<(Tensor, Tensor)> {
+        let shape = slot.var.dims();
+        Ok(match &slot.device_moments {
+            Some((m, v)) => (m.to_device(&Device::Cpu)?, v.to_device(&Device::Cpu)?),
+            None => {
+                let r = slot.offset..slot.offset + slot.len;
+                (
+                    Tensor::from_slice(&self.m[r.clone()], shape, &Device::Cpu)?,
+                    Tensor::from_slice(&self.v[r], shape, &Device::Cpu)?,
+                )
+            }
+        })
+    }
+
+    /// Restores moments and step count saved by [`AdamW::save`] for the same parameters.
+    /// Every parameter must be present with the right shape, and the hyper-parameters must
+    /// match; otherwise the error names what differs.
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        let bytes =
+            std::fs::read(path).map_err(|e| ModelError::file(path, format!("cannot read: {e}")))?;
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| ModelError::file(path, format!("not a safetensors file: {e}")))?;
+        let meta = meta.metadata().clone().unwrap_or_default();
+        let get = |k: &str| -> Result<&String> {
+            meta.get(k).ok_or_else(|| {
+                ModelError::file(path, format!("optimizer state lacks metadata `{k}`"))
+            })
+        };
+        let step: u64 = get("step")?.parse().map_err(|e| {
+            ModelError::file(path, format!("metadata `step` is not an integer: {e}"))
+        })?;
+        let c = self.config;
+        for (k, want) in [
+            ("beta1", c.beta1),
+            ("beta2", c.beta2),
+            ("eps", c.eps),
+            ("weight_decay", c.weight_decay),
+        ] {
+            let got: f64 = get(k)?.parse().map_err(|e| {
+                ModelError::file(path, format!("metadata `{k}` is not a number: {e}"))
+            })?;
+            if got != want {
+                return Err(ModelError::file(
+                    path,
+                    format!("saved with {k} = {got}, but this optimizer has {want}"),
+                ));
+            }
+        }
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)?;
+        let mut missing = Vec::new();
+        let mut wrong_shape = Vec::new();
+        for slot in &self.slots {
+            for key in [format!("m.{}", slot.name), format!("v.{}", slot.name)] {
+                match tensors.get(&key) {
+                    None => missing.push(key),
+                    Some(t) if t.dims() != slot.var.dims() => {
+                        wrong_shape.push((key, slot.var.dims().to_vec(), t.dims().to_vec()))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let known: std::collections::HashSet<String> = self
+            .slots
+            .iter()
+            .flat_map(|s| [format!("m.{}", s.name), format!("v.{}", s.name)])
+            .collect();
+        let mut unexpected: Vec<String> = tensors
+            .keys()
+            .filter(|k| !known.contains(*k))
+            .cloned()
+            .collect();
+        unexpected.sort();
+        if !missing.is_empty() || !wrong_shape.is_empty() || !unexpected.is_empty() {
+            return Err(ModelError::Mismatch {
+                missing,
+                unexpected,
+                wrong_shape,
+            });
+        }
+        for slot in &mut self.slots {
+            let m = tensors[&format!("m.{}", slot.name)].to_dtype(DType::F32)?;
+            let v = tensors[&format!("v.{}", slot.name)].to_dtype(DType::F32)?;
+            match &mut slot.device_moments {
+                Some((dm, dv)) => {
+                    *dm = m.to_device(slot.var.device())?;
+                    *dv = v.to_device(slot.var.device())?;
+                }
+                None => {
+                    let r = slot.offset..slot.offset + slot.len;
+                    self.m[r.clone()].copy_from_slice(&m.flatten_all()?.to_vec1::<f32>()?);
+                    self.v[r].copy_from_slice(&v.flatten_all()?.to_vec1::<f32>()?);
+                }
+            }
+        }
+        self.step = step;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AdamScalars {
+    decay: f32,
+    one_minus_beta1: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    neg_step_size: f32,
+    bc2_sqrt: f32,
+    eps: f32,
+    apply_decay: bool,
+}
+
+/// The fused in-place update of one parameter (dst) from its gradient (src).
+struct AdamKernel<'a> {
+    s: AdamScalars,
+    m: RefCell<&'a mut [f32]>,
+    v: RefCell<&'a mut [f32]>,
+}
+
+const CHUNK: usize = 1 << 14;
+
+impl InplaceOp2 for AdamKernel<'_> {
+    fn name(&self) -> &'static str {
+        "multiberts-adamw"
+    }
+
+    fn cpu_fwd(
+        &self,
+        dst: &mut CpuStorage,
+        dst_l: &Layout,
+        src: &CpuStorage,
+        src_l: &Layout,
+    ) -> candle_core::Result<()> {
+        let Some((ps, pe)) = dst_l.contiguous_offsets() else {
+            candle_core::bail!("AdamW: parameter storage is not contiguous");
+        };
+        let Some((gs, ge)) = src_l.contiguous_offsets() else {
+            candle_core::bail!("AdamW: gradient is not contiguous");
+        };
+        let CpuStorage::F32(p) = dst else {
+            candle_core::bail!("AdamW: parameter is not f32");
+        };
+        let g = &src.as_slice::<f32>()?[gs..ge];
+        let p = &mut p[ps..pe];
+        let mut m = self.m.borrow_mut();
+        let mut v = self.v.borrow_mut();
+        if p.len() != g.len() || p.len() != m.len() {
+            candle_core::bail!("AdamW: parameter, gradient and state sizes differ");
+        }
+        let s = self.s;
+        p.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
+            .for_each(|((p, g), (m, v))| {
+                for i in 0..p.len() {
+                    let gi = g[i];
+                    let mut pi = p[i];
+                    if s.apply_decay {
+                        pi *= s.decay;
+                    }
+                    // torch: exp_avg.lerp_(grad, 1-β₁) (weight < 0.5 branch), then
+                    // exp_avg_sq.mul_(β₂).addcmul_(grad, grad, 1-β₂).
+                    let mi = m[i] + s.one_minus_beta1 * (gi - m[i]);
+                    let vi = v[i] * s.beta2 + s.one_minus_beta2 * gi * gi;
+                    let denom = vi.sqrt() / s.bc2_sqrt + s.eps;
+                    p[i] = pi + s.neg_step_size * (mi / denom);
+                    m[i] = mi;
+                    v[i] = vi;
+                }
+            });
+        Ok(())
+    }
+}
+
+/// Scales all gradients so that their global L2 norm is at most `max_norm`, as
+/// `torch.nn.utils.clip_grad_norm_` does: the coefficient is `min(1, max_norm / (norm + 1e-6))`.
+/// Returns the norm before clipping (f32, like torch's).
+pub fn clip_grad_norm(params: &Params, grads: &mut GradStore, max_norm: f64) -> Result<f32> {
+    let mut sum_sq = 0f64;
+    let mut present = Vec::new();
+    for (_, var) in params.iter() {
+        if let Some(g) = grads.get(var.as_tensor()) {
+            let n = g
+                .to_dtype(DType::F64)?
+                .sqr()?
+                .sum_all()?
+                .to_scalar::<f64>()?;
+            // torch takes the norm of per-tensor f32 norms.
+            let per_tensor = n.sqrt() as f32;
+            sum_sq += f64::from(per_tensor) * f64::from(per_tensor);
+            present.push(var.as_tensor().clone());
+        }
+    }
+    let total = sum_sq.sqrt() as f32;
+    let coef = (max_norm as f32) / (total + 1e-6);
+    if coef < 1.0 {
+        for t in present {
+            if let Some(g) = grads.get(&t) {
+                let scaled = (g * f64::from(coef))?;
+                grads.insert(&t, scaled);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// HF's `get_linear_schedule_with_warmup`: the LR rises linearly from 0 over `warmup_steps`,
+/// then falls linearly to 0 at `total_steps`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinearSchedule {
+    /// Peak learning rate.
+    pub base_lr: f64,
+    /// Steps of linear warm-up.
+    pub warmup_steps: u64,
+    /// Total training steps.
+    pub total_steps: u64,
+}
+
+impl LinearSchedule {
+    /// The learning rate at scheduler step `s` (0-based: optimizer step `s + 1` uses it).
+    pub fn lr(&self, s: u64) -> f64 {
+        let factor = if s < self.warmup_steps {
+            s as f64 / self.warmup_steps.max(1) as f64
+        } else {
+            let remaining = self.total_steps.saturating_sub(s) as f64;
+            (remaining / self.total_steps.saturating_sub(self.warmup_steps).max(1) as f64).max(0.0)
+        };
+        self.base_lr * factor
+    }
+
+    /// Warm-up steps as HF computes them from a ratio: `ceil(total · ratio)`.
+    pub fn warmup_from_ratio(total_steps: u64, ratio: f64) -> u64 {
+        (total_steps as f64 * ratio).ceil() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn one_param(values: &[f32], name: &str) -> Params {
+        let mut p = Params::default();
+        let t = Tensor::new(values, &Device::Cpu).unwrap();
+        p.push(name.to_owned(), Var::from_tensor(&t).unwrap())
+            .unwrap();
+        p
+    }
+
+    /// A scalar f64 re-implementation of torch's AdamW, step by step.
+    fn reference(p0: f64, grads: &[f64], lr: f64, c: AdamWConfig, decay: bool) -> f64 {
+        let (mut p, mut m, mut v) = (p0, 0.0, 0.0);
+        for (i, &g) in grads.iter().enumerate() {
+            let t = (i + 1) as i32;
+            if decay {
+                p *= 1.0 - lr * c.weight_decay;
+            }
+            m = c.beta1 * m + (1.0 - c.beta1) * g;
+            v = c.beta2 * v + (1.0 - c.beta2) * g * g;
+            let mhat = m / (1.0 - c.beta1.powi(t));
+            let denom = v.sqrt() / (1.0 - c.beta2.powi(t)).sqrt() + c.eps;
+            p -= lr * mhat / denom;
+        }
+        p
+    }
+
+    fn grads_for(params: &Params, g: &[f32]) -> GradStore {
+        let var = params.iter().next().unwrap().1.clone();
+        // A loss whose gradient is exactly g: sum(p * g).
+        let gt = Tensor::new(g, &Device::Cpu).unwrap();
+        (var.as_tensor() * gt)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+    }
+
+    #[test]
+    fn matches_closed_form_over_several_steps() {
+        let c = AdamWConfig {
+            eps: 1e-6,
+            ..AdamWConfig::default()
+        };
+        for (name, decay) in [("w.weight", true), ("w.bias", false)] {
+            let params = one_param(&[0.5, -0.25, 1.0], name);
+            let mut opt = AdamW::new(&params, c).unwrap();
+            let gs = [[0.1f32, -0.2, 0.0], [0.3, 0.05, 1e-7], [-0.2, 0.1, 0.0]];
+            for g in &gs {
+                let grads = grads_for(&params, g);
+                opt.step(&grads, 1e-2).unwrap();
+            }
+            let got = params
+                .iter()
+                .next()
+                .unwrap()
+                .1
+                .as_tensor()
+                .to_vec1::<f32>()
+                .unwrap();
+            for (j, p0) in [0.5f64, -0.25, 1.0].iter().enumerate() {
+                let g: Vec<f64> = gs.iter().map(|r| f64::from(r[j])).collect();
+                let want = reference(*p0, &g, 1e-2, c, decay);
+                assert!(
+                    (f64::from(got[j]) - want).abs() < 1e-6,
+                    "{name}[{j}] {} {want}",
+                    got[j]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn state_round_trip_resumes_identically() {
+        let c = AdamWConfig::default();
+        let params_a = one_param(&[0.5, -0.25, 1.0], "x.weight");
+        let params_b = one_param(&[0.5, -0.25, 1.0], "x.weight");
+        let mut a = AdamW::new(&params_a, c).unwrap();
+        let mut b = AdamW::new(&params_b, c).unwrap();
+        let g1 = [0.1f32, -0.2, 0.3];
+        let g2 = [0.2f32, 0.1, -0.3];
+        a.step(&grads_for(&params_a, &g1), 1e-3).unwrap();
+        b.step(&grads_for(&params_b, &g1), 1e-3).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opt.safetensors");
+        b.save(&path).unwrap();
+        let mut resumed = AdamW::new(&params_b, c).unwrap();
+        resumed.load(&path).unwrap();
+        assert_eq!(resumed.step_count(), 1);
+        a.step(&grads_for(&params_a, &g2), 1e-3).unwrap();
+        resumed.step(&grads_for(&params_b, &g2), 1e-3).unwrap();
+        let pa = params_a
+            .iter()
+            .next()
+            .unwrap()
+            .1
+            .as_tensor()
+            .to_vec1::<f32>()
+            .unwrap();
+        let pb = params_b
+            .iter()
+            .next()
+            .unwrap()
+            .1
+            .as_tensor()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(pa, pb);
+
+        let other = one_param(&[1.0], "y.weight");
+        let err = AdamW::new(&other, c)
+            .unwrap()
+            .load(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("m.y.weight") && err.contains("m.x.weight"),
+            "{err}"
+        );
+        let mut diff_cfg = AdamW::new(&params_b, AdamWConfig { eps: 1e-6, ..c }).unwrap();
+        assert!(
+            diff_cfg
+                .load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("eps")
+        );
+    }
+
+    #[test]
+    fn clipping_scales_to_max_norm() {
+        let params = one_param(&[0.0, 0.0], "w.weight");
+        let mut grads = grads_for(&params, &[3.0, 4.0]);
+        let norm = clip_grad_norm(&params, &mut grads, 1.0).unwrap();
+        assert_eq!(norm, 5.0);
+        let var = params.iter().next().unwrap().1.as_tensor().clone();
+        let g = grads.get(&var).unwrap().to_vec1::<f32>().unwrap();
+        let coef = 1.0 / (5.0 + 1e-6);
+        assert!((g[0] - 3.0 * coef).abs() < 1e-6 && (g[1] - 4.0 * coef).abs() < 1e-6);
+        // Below the threshold nothing changes.
+        let mut grads = grads_for(&params, &[0.3, 0.4]);
+        clip_grad_norm(&params, &mut grads, 1.0).unwrap();
+        assert_eq!(
+            grads.get(&var).unwrap().to_vec1::<f32>().unwrap(),
+            vec![0.3, 0.4]
+        );
+    }
+
+    #[test]
+    fn no_decay_group_follows_hf_names() {
+        assert!(decays("encoder.layer.0.attention.self.query.weight"));
+        assert!(decays("embeddings.word_embeddings.weight"));
+        assert!(!decays("encoder.layer.0.attention.output.LayerNorm.weight"));
+        assert!(!decays("embeddings.LayerNorm.bias"));
+        assert!(!decays("classifier.bias"));
+    }
+
+    #[test]
+    fn schedule_closed_form() {
+        let s = LinearSchedule {
+            base_lr: 1.0,
+            warmup_steps: 4,
+            total_steps: 12,
+        };
+        let want = [0.0, 0.25, 0.5, 0.75, 1.0, 0.875, 0.75];
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(s.lr(i as u64), *w);
+        }
+        assert_eq!(s.lr(12), 0.0);
+        assert_eq!(s.lr(30), 0.0);
+        assert_eq!(LinearSchedule::warmup_from_ratio(100, 0.06), 6);
+    }
+}

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+/// Weight files of a hub checkpoint, in order of preference.
+const WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+
 /// The public hub, used when `HF_ENDPOINT` is not set.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
@@ -314,6 +317,39 @@ impl HubClient {
             files.push(f);
         }
         let commit = commit.unwrap_or_else(|| revision.to_string());
+        Ok(Snapshot {
+            dir: self.repo_dir(repo_id).join("snapshots").join(&commit),
+            commit,
+            files,
+        })
+    }
+
+    /// Fetches what a BERT checkpoint directory needs: `config.json`, the weights
+    /// (`model.safetensors`, else `pytorch_model.bin`, the only weights MultiBERTs repos ship),
+    /// `vocab.txt`, and `tokenizer_config.json` / `special_tokens_map.json` when the repo has
+    /// them. The snapshot directory can be given to
+    /// [`crate::checkpoint::load_checkpoint`] and [`crate::tokenizer::WordPieceTokenizer::from_dir`].
+    pub fn download_checkpoint(&self, repo_id: &str, revision: &str) -> Result<Snapshot, HubError> {
+        let config = self.download(repo_id, revision, "config.json")?;
+        let commit = config.commit.clone();
+        let mut files = vec![config];
+        let weights = match self.download(repo_id, &commit, WEIGHT_FILES[0]) {
+            Err(HubError::EntryNotFound { .. } | HubError::NotCached { .. }) => {
+                self.download(repo_id, &commit, WEIGHT_FILES[1])?
+            }
+            other => other?,
+        };
+        files.push(weights);
+        files.push(self.download(repo_id, &commit, "vocab.txt")?);
+        for optional in ["tokenizer_config.json", "special_tokens_map.json"] {
+            match self.download(repo_id, &commit, optional) {
+                Ok(f) => files.push(f),
+                Err(HubError::EntryNotFound { .. } | HubError::NotCached { .. }) => {
+                    tracing::debug!(repo_id, file = optional, "not in the repo; skipped");
+                }
+                Err(e) => return Err(e),
+            }
+        }
         Ok(Snapshot {
             dir: self.repo_dir(repo_id).join("snapshots").join(&commit),
             commit,

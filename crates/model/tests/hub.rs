@@ -1,5 +1,6 @@
 //! Hub downloads against a fake hub served on 127.0.0.1 by the test itself (never the internet):
-//! cache layout, cache hits, resume, offline mode, errors and environment handling.
+//! cache layout, cache hits, resume, offline mode, errors and environment handling. The files
+//! served are the bert-tiny fixture's, so a downloaded snapshot is loaded end to end.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,28 +8,34 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use multiberts_model::checkpoint::load_checkpoint;
 use multiberts_model::hub::{HubClient, HubError, HubOptions};
+use multiberts_model::tokenizer::WordPieceTokenizer;
 use sha2::{Digest, Sha256};
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 const CONFIG: &[u8] = b"{\"hidden_size\": 32}\n";
 const CONFIG_ETAG: &str = "4f1c8a2d3b5e6f708192a3b4c5d6e7f801234567";
+const VOCAB_ETAG: &str = "aa1c8a2d3b5e6f708192a3b4c5d6e7f801234567";
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/bert-tiny")
+        .join(rel)
+}
+
+/// The hub's "LFS" file: the bert-tiny zip checkpoint (about 4 MB).
 fn weights() -> Vec<u8> {
-    // Deterministic pseudo-random bytes (xorshift), large enough for a resumed download.
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..300_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    std::fs::read(fixture("pytorch_model.bin")).unwrap_or_else(|e| panic!("fixture: {e}"))
+}
+
+/// The hub's vocab: the real uncased BERT vocab of the fixture.
+fn vocab() -> Vec<u8> {
+    std::fs::read(fixture("vocab.txt")).unwrap_or_else(|e| panic!("fixture: {e}"))
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +107,7 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
 fn serve(server: &tiny_http::Server, base: &str, hits: &Mutex<Vec<Hit>>) {
     let weights = weights();
     let weights_sha = sha256(&weights);
+    let vocab = vocab();
     let corrupt_sha = sha256(b"what the hub promised");
     for req in server.incoming_requests() {
         let get = |name: &'static str| {
@@ -131,6 +139,9 @@ fn serve(server: &tiny_http::Server, base: &str, hits: &Mutex<Vec<Hit>>) {
                 match file {
                     "config.json" => tiny_http::Response::from_data(CONFIG.to_vec())
                         .with_header(header("ETag", &format!("\"{CONFIG_ETAG}\"")))
+                        .with_header(header("X-Repo-Commit", COMMIT)),
+                    "vocab.txt" => tiny_http::Response::from_data(vocab.clone())
+                        .with_header(header("ETag", &format!("\"{VOCAB_ETAG}\"")))
                         .with_header(header("X-Repo-Commit", COMMIT)),
                     // LFS files answer with a redirect to the storage host, like the real hub.
                     "pytorch_model.bin" | "corrupt.bin" => {
@@ -256,6 +267,57 @@ fn downloads_into_the_hf_cache_layout_and_then_hits_the_cache() {
         hits.iter().all(|h| h.method == "HEAD"),
         "cache hit downloaded again: {hits:?}"
     );
+}
+
+#[test]
+fn a_checkpoint_directory_is_assembled_from_what_the_repo_has() {
+    let hub = FakeHub::start();
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let snap = HubClient::new(options(&hub.base, cache.path()))
+        .download_checkpoint("org/model", "main")
+        .unwrap_or_else(|e| panic!("{e}"));
+    // No model.safetensors and no tokenizer_config.json in this repo: the .bin is used and the
+    // optional files are skipped.
+    let names: Vec<String> = snap
+        .files
+        .iter()
+        .map(|f| {
+            f.path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["config.json", "pytorch_model.bin", "vocab.txt"]);
+    let asked: Vec<String> = hub.hits().into_iter().map(|h| h.url).collect();
+    assert!(
+        asked.iter().any(|u| u.ends_with("/model.safetensors")),
+        "{asked:?}"
+    );
+
+    // The snapshot directory is a checkpoint directory: weights and tokenizer load from it.
+    let ckpt = load_checkpoint(&snap.dir, &candle_core::Device::Cpu)
+        .unwrap_or_else(|e| panic!("loading the snapshot: {e}"));
+    assert_eq!(ckpt.tensors.len(), 39);
+    assert_eq!(ckpt.config_path, Some(snap.dir.join("config.json")));
+    assert_eq!(ckpt.files[0].sha256, snap.files[1].sha256);
+    let tok = WordPieceTokenizer::from_dir(&snap.dir).unwrap_or_else(|e| panic!("{e}"));
+    let enc = tok
+        .encode("hello world", None, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(enc.ids, [101, 7592, 2088, 102]);
+
+    // The same directory resolves offline.
+    let mut opts = options(&hub.base, cache.path());
+    opts.offline = true;
+    hub.clear();
+    let again = HubClient::new(opts)
+        .download_checkpoint("org/model", "main")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((&again.dir, &again.commit), (&snap.dir, &snap.commit));
+    assert!(again.files.iter().all(|f| f.from_cache));
+    assert!(hub.hits().is_empty());
 }
 
 #[test]

@@ -1,1 +1,22 @@
 //! Task specs (`tasks/*.toml`) and dataset readers that turn data files into typed examples.
+//!
+//! A [`TaskSpec`] says what a task is (kind, label order, metrics) and where its data lives
+//! (one or more [`Source`]s: GLUE TSV, SuperGLUE JSONL, Hugging Face Parquet, or a built-in
+//! generator). [`TaskRegistry`] holds the specs embedded in the binary plus any user folder.
+//! [`TaskSpec::load_split`] reads a split into [`Example`]s; malformed data is an error that
+//! names the file, the line and column, and what was expected.
+
+pub mod diag;
+mod error;
+mod example;
+mod load;
+mod readers;
+mod registry;
+mod spec;
+pub mod synthetic;
+
+pub use error::TaskError;
+pub use example::{Example, FileDigest, Label, SplitData};
+pub use load::{DATA_DIR_ENV, data_root};
+pub use registry::TaskRegistry;
+pub use spec::{Column, DataFormat, KNOWN_METRICS, Source, SplitSource, TaskKind, TaskSpec};

@@ -1,0 +1,256 @@
+//! `[[checkpoints]]`: hub templates, local paths and generated random inits, expanded over
+//! pre-training seeds and steps into concrete checkpoints.
+
+use serde::{Deserialize, Serialize};
+use serde_spanned::Spanned;
+
+use crate::hyper::SpanError;
+use crate::ints::IntList;
+
+/// Model sizes a random-init checkpoint can be generated at (the model crate builds them).
+pub const INIT_CONFIGS: &[&str] = &["tiny", "mini", "small", "base"];
+
+/// `init = { config = "tiny" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInit {
+    pub(crate) config: Spanned<String>,
+}
+
+/// One `[[checkpoints]]` table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCheckpoint {
+    pub(crate) id: Option<Spanned<String>>,
+    pub(crate) hub: Option<Spanned<String>>,
+    pub(crate) revision: Option<Spanned<String>>,
+    pub(crate) path: Option<Spanned<String>>,
+    pub(crate) init: Option<Spanned<RawInit>>,
+    pub(crate) seeds: Option<Spanned<IntList>>,
+    pub(crate) steps: Option<Spanned<IntList>>,
+}
+
+/// Where a checkpoint's weights come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointSource {
+    /// A Hugging Face hub repository at a revision.
+    Hub {
+        /// `owner/name`.
+        repo: String,
+        /// Branch, tag or commit.
+        revision: String,
+    },
+    /// A local directory or weights file, as written in the manifest (relative paths are
+    /// resolved against the manifest's folder when loading).
+    Path {
+        /// The path.
+        path: String,
+    },
+    /// A random initialisation generated from a named size and a seed: the step-0 kind of
+    /// checkpoint, which needs no download.
+    Init {
+        /// Model size name (see [`INIT_CONFIGS`]).
+        config: String,
+        /// Initialisation seed.
+        seed: u64,
+    },
+}
+
+/// One concrete checkpoint after expanding seeds and steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    /// Short name used in the results tree and in tables (unique in a manifest).
+    pub id: String,
+    /// Where the weights come from.
+    pub source: CheckpointSource,
+    /// The pre-training seed, when known: what the Multi-Bootstrap resamples.
+    pub pretrain_seed: Option<u64>,
+    /// Pre-training step in thousands (`step_{step}k` in hub names), when known.
+    pub step: Option<u64>,
+    /// The byte span of the `[[checkpoints]]` table it came from (for duplicate errors).
+    #[serde(skip)]
+    pub(crate) span: std::ops::Range<usize>,
+}
+
+/// Substitutes `{seed}` and `{step}`; other `{…}` placeholders are errors.
+fn fill(template: &str, seed: Option<u64>, step: Option<u64>) -> String {
+    let mut out = template.to_string();
+    if let Some(seed) = seed {
+        out = out.replace("{seed}", &seed.to_string());
+    }
+    if let Some(step) = step {
+        out = out.replace("{step}", &step.to_string());
+    }
+    out
+}
+
+fn check_placeholders(t: &Spanned<String>) -> Result<(), SpanError> {
+    let mut rest = t.get_ref().as_str();
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            return Err((
+                t.span(),
+                "unclosed `{` in template; placeholders are {seed} and {step}".into(),
+            ));
+        };
+        let name = &rest[open + 1..open + close];
+        if name != "seed" && name != "step" {
+            return Err((
+                t.span(),
+                format!("unknown placeholder {{{name}}}; expected {{seed}} or {{step}}"),
+            ));
+        }
+        rest = &rest[open + close + 1..];
+    }
+    Ok(())
+}
+
+impl RawCheckpoint {
+    /// Expands this table into concrete checkpoints; `span` is the table's own span.
+    pub(crate) fn expand(
+        &self,
+        span: std::ops::Range<usize>,
+    ) -> Result<Vec<Checkpoint>, SpanError> {
+        let kinds = [self.hub.is_some(), self.path.is_some(), self.init.is_some()];
+        if kinds.iter().filter(|&&k| k).count() != 1 {
+            return Err((
+                span,
+                "a checkpoint needs exactly one of `hub = \"owner/name\"`, `path = \"dir\"` or `init = { config = \"tiny\" }`".into(),
+            ));
+        }
+        let seeds: Vec<Option<u64>> = match &self.seeds {
+            Some(s) => s.get_ref().0.iter().copied().map(Some).collect(),
+            None => vec![None],
+        };
+        let steps: Vec<Option<u64>> = match &self.steps {
+            Some(s) => s.get_ref().0.iter().copied().map(Some).collect(),
+            None => vec![None],
+        };
+        if let Some(id) = &self.id {
+            check_placeholders(id)?;
+        }
+        if self.revision.is_some() && self.hub.is_none() {
+            let r = self
+                .revision
+                .as_ref()
+                .map(Spanned::span)
+                .unwrap_or(span.clone());
+            return Err((r, "`revision` only applies to `hub` checkpoints".into()));
+        }
+
+        // The template (hub or path) must vary with every list that has several values,
+        // or the expansion would name the same weights several times.
+        let template = self.hub.as_ref().or(self.path.as_ref());
+        if let Some(t) = template {
+            check_placeholders(t)?;
+            for (key, list, placeholder) in [
+                ("seeds", &self.seeds, "{seed}"),
+                ("steps", &self.steps, "{step}"),
+            ] {
+                let has = t.get_ref().contains(placeholder);
+                match list {
+                    None if has => {
+                        return Err((
+                            t.span(),
+                            format!(
+                                "the template uses {placeholder} but the checkpoint has no `{key}` list"
+                            ),
+                        ));
+                    }
+                    Some(l) if !has && l.get_ref().0.len() > 1 => {
+                        return Err((
+                            l.span(),
+                            format!(
+                                "`{key}` lists {} values but the template has no {placeholder} placeholder, so they would all load the same weights",
+                                l.get_ref().0.len()
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(init) = &self.init {
+            let config = init.get_ref().config.get_ref();
+            if !INIT_CONFIGS.contains(&config.as_str()) {
+                return Err((
+                    init.get_ref().config.span(),
+                    format!(
+                        "unknown init config {config:?}; expected one of {}",
+                        multiberts_tasks::diag::one_of(INIT_CONFIGS)
+                    ),
+                ));
+            }
+            if self.seeds.is_none() {
+                return Err((
+                    init.span(),
+                    "an `init` checkpoint needs `seeds` (the initialisation seeds)".into(),
+                ));
+            }
+            if let Some(steps) = &self.steps {
+                return Err((
+                    steps.span(),
+                    "an `init` checkpoint is the step-0 kind; it takes no `steps`".into(),
+                ));
+            }
+        }
+
+        let mut out = Vec::new();
+        for &seed in &seeds {
+            for &step in &steps {
+                let (source, default_id) = if let Some(hub) = &self.hub {
+                    let repo = fill(hub.get_ref(), seed, step);
+                    if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) {
+                        return Err((
+                            hub.span(),
+                            format!("hub repo {repo:?} is not of the form \"owner/name\""),
+                        ));
+                    }
+                    let name = repo.rsplit('/').next().unwrap_or(&repo).to_string();
+                    let revision = self
+                        .revision
+                        .as_ref()
+                        .map_or_else(|| "main".to_string(), |r| r.get_ref().clone());
+                    (CheckpointSource::Hub { repo, revision }, name)
+                } else if let Some(path) = &self.path {
+                    let p = fill(path.get_ref(), seed, step);
+                    let name = std::path::Path::new(&p)
+                        .file_name()
+                        .map_or_else(|| p.clone(), |n| n.to_string_lossy().into_owned());
+                    (CheckpointSource::Path { path: p }, name)
+                } else {
+                    let config = self
+                        .init
+                        .as_ref()
+                        .map(|i| i.get_ref().config.get_ref().clone())
+                        .unwrap_or_default();
+                    let seed = seed.unwrap_or_default();
+                    let name = format!("init-{config}-seed_{seed}");
+                    (CheckpointSource::Init { config, seed }, name)
+                };
+                let id = match &self.id {
+                    Some(t) => fill(t.get_ref(), seed, step),
+                    None => default_id,
+                };
+                if id.is_empty() || id.contains(['/', '\\']) || id == "." || id == ".." {
+                    let at = self.id.as_ref().map_or(span.clone(), Spanned::span);
+                    return Err((
+                        at,
+                        format!(
+                            "checkpoint id {id:?} cannot name a results folder; expected a name without slashes"
+                        ),
+                    ));
+                }
+                out.push(Checkpoint {
+                    id,
+                    source,
+                    pretrain_seed: seed,
+                    step,
+                    span: span.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,125 @@
+//! Jobs: one fine-tuning run, fully described by a canonical JSON object whose hash is its id.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::checkpoint::Checkpoint;
+use crate::hyper::Hyper;
+
+/// Version of the fine-tuning *procedure* (not of the binary). Bump it when a change alters what
+/// a job computes (e.g. a new tokenization rule), so that old results are not mistaken for new.
+pub const PROCEDURE_VERSION: u32 = 1;
+
+/// Hex characters of the sha256 kept as a job id (48 bits: collisions are negligible even for
+/// hundreds of thousands of jobs).
+const ID_LEN: usize = 12;
+
+/// One fine-tuning run: a checkpoint, a task, hyper-parameters, a learning rate and a seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    /// Short stable hash of [`Job::canonical`].
+    pub id: String,
+    /// The task's name.
+    pub task: String,
+    /// The checkpoint fine-tuned.
+    pub checkpoint: Checkpoint,
+    /// The task's resolved hyper-parameters (its lists are the sweep, not this job's values).
+    #[serde(skip)]
+    pub hyper: Hyper,
+    /// This job's peak learning rate.
+    pub learning_rate: f64,
+    /// This job's fine-tuning seed.
+    pub finetune_seed: u64,
+    /// The canonical object the id hashes: everything that determines the job's outputs.
+    pub canonical: Value,
+}
+
+impl Job {
+    pub(crate) fn new(
+        task: &str,
+        checkpoint: &Checkpoint,
+        hyper: &Hyper,
+        lr: f64,
+        seed: u64,
+    ) -> Job {
+        let canonical = canonical_object(task, checkpoint, hyper, lr, seed);
+        let id = job_id(&canonical);
+        Job {
+            id,
+            task: task.to_string(),
+            checkpoint: checkpoint.clone(),
+            hyper: hyper.clone(),
+            learning_rate: lr,
+            finetune_seed: seed,
+            canonical,
+        }
+    }
+
+    /// The canonical object as compact JSON with sorted keys (what the id hashes).
+    pub fn canonical_json(&self) -> String {
+        canonical_string(&self.canonical)
+    }
+}
+
+/// Builds the object that determines a job. The checkpoint's display id is left out on purpose:
+/// renaming a checkpoint does not change what is computed.
+fn canonical_object(
+    task: &str,
+    checkpoint: &Checkpoint,
+    hyper: &Hyper,
+    lr: f64,
+    seed: u64,
+) -> Value {
+    serde_json::json!({
+        "procedure_version": PROCEDURE_VERSION,
+        "task": task,
+        "checkpoint": {
+            "source": checkpoint.source,
+            "pretrain_seed": checkpoint.pretrain_seed,
+            "step": checkpoint.step,
+        },
+        "hyper": {
+            "max_seq_len": hyper.max_seq_len,
+            "batch_size": hyper.batch_size,
+            "eval_batch_size": hyper.eval_batch_size,
+            "epochs": hyper.epochs,
+            "warmup_ratio": hyper.warmup_ratio,
+            "weight_decay": hyper.weight_decay,
+            "max_grad_norm": hyper.max_grad_norm,
+            "adam_beta1": hyper.adam_beta1,
+            "adam_beta2": hyper.adam_beta2,
+            "adam_epsilon": hyper.adam_epsilon,
+            "max_train_examples": hyper.max_train_examples,
+        },
+        "learning_rate": lr,
+        "finetune_seed": seed,
+    })
+}
+
+/// Compact JSON with object keys sorted at every level, so the text (and the hash) does not
+/// depend on insertion order.
+pub fn canonical_string(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                let mut out = serde_json::Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sorted(&map[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}
+
+/// The id of a canonical object: the first hex characters of its sha256.
+pub fn job_id(canonical: &Value) -> String {
+    let digest = Sha256::digest(canonical_string(canonical).as_bytes());
+    hex::encode(digest)[..ID_LEN].to_string()
+}

@@ -1,0 +1,364 @@
+//! The manifest: parsing with positions, validation against the task registry, expansion.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_spanned::Spanned;
+
+use multiberts_tasks::TaskRegistry;
+use multiberts_tasks::diag::{Diagnostic, one_of};
+
+use crate::analysis::{Analysis, RawAnalysis};
+use crate::checkpoint::{Checkpoint, RawCheckpoint};
+use crate::error::ManifestError;
+use crate::hyper::{Hyper, RawDefaults, RawTask, SpanError};
+use crate::job::Job;
+use crate::selector::Selector;
+
+/// The embedded default manifest (`manifests/demo.toml`): runs offline in minutes.
+pub const DEMO_MANIFEST: &str = include_str!("../../../manifests/demo.toml");
+
+/// The path the embedded demo reports in messages.
+pub const DEMO_PATH: &str = "manifests/demo.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    data_dir: Option<String>,
+    results_dir: Option<String>,
+    tasks_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    defaults: RawDefaults,
+    checkpoints: Spanned<Vec<Spanned<RawCheckpoint>>>,
+    tasks: Spanned<Vec<Spanned<RawTask>>>,
+    #[serde(default)]
+    analyses: Vec<Spanned<RawAnalysis>>,
+}
+
+/// One task of the sweep with its resolved hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskEntry {
+    /// The task's name (a spec in the registry).
+    pub name: String,
+    /// Defaults with this task's overrides applied.
+    pub hyper: Hyper,
+}
+
+/// A validated sweep manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The sweep's name: its folder under the results directory.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// `data_dir`, resolved against the manifest's folder.
+    pub data_dir: Option<PathBuf>,
+    /// `results_dir` as written (relative to the working directory), default `results`.
+    pub results_dir: PathBuf,
+    /// Concrete checkpoints, in manifest order.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Tasks, in manifest order.
+    pub tasks: Vec<TaskEntry>,
+    /// Declared analyses.
+    pub analyses: Vec<Analysis>,
+    /// Built-in task specs plus the manifest's `tasks_dir`.
+    pub registry: TaskRegistry,
+}
+
+impl Manifest {
+    /// Reads and validates a manifest file.
+    pub fn from_file(path: &Path) -> Result<Manifest, ManifestError> {
+        let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let pos = multiberts_tasks::diag::LineCol::from_offset(&text, valid);
+            ManifestError::Invalid(Box::new(Diagnostic::at(
+                path,
+                Some(pos),
+                "invalid UTF-8; a manifest is a UTF-8 TOML file",
+            )))
+        })?;
+        Manifest::from_toml(path, &text)
+    }
+
+    /// The embedded demo manifest.
+    pub fn demo() -> Result<Manifest, ManifestError> {
+        Manifest::from_toml(Path::new(DEMO_PATH), DEMO_MANIFEST)
+    }
+
+    /// Parses and validates manifest text; `path` locates errors and relative paths.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, msg: String| {
+            ManifestError::Invalid(Box::new(Diagnostic::at_span(path, text, span, msg)))
+        };
+        let at = |(span, msg): SpanError| invalid(Some(span), msg);
+        let raw: RawManifest = toml::from_str(text)
+            .map_err(|e| ManifestError::Invalid(Box::new(Diagnostic::from_toml(path, text, &e))))?;
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+
+        let name = raw.name.get_ref().clone();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || name.starts_with('.')
+        {
+            return Err(invalid(
+                Some(raw.name.span()),
+                format!(
+                    "invalid name {name:?}; expected letters, digits, `-`, `_` and `.` (it names the results folder)"
+                ),
+            ));
+        }
+
+        let mut registry = TaskRegistry::builtin()?;
+        if let Some(dir) = &raw.tasks_dir {
+            let dir_path = base_dir.join(dir.get_ref());
+            if !dir_path.is_dir() {
+                return Err(invalid(
+                    Some(dir.span()),
+                    format!("tasks_dir {} is not a folder", dir_path.display()),
+                ));
+            }
+            registry.load_dir(&dir_path)?;
+        }
+
+        let mut defaults = Hyper::default();
+        defaults.apply(raw.defaults.hyper()).map_err(at)?;
+
+        if raw.checkpoints.get_ref().is_empty() {
+            return Err(invalid(
+                Some(raw.checkpoints.span()),
+                "`checkpoints` is empty; expected at least one [[checkpoints]] table".into(),
+            ));
+        }
+        let mut checkpoints: Vec<Checkpoint> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        for table in raw.checkpoints.get_ref() {
+            for ckpt in table.get_ref().expand(table.span()).map_err(at)? {
+                if let Some(&first) = by_id.get(&ckpt.id) {
+                    let line = multiberts_tasks::diag::LineCol::from_offset(
+                        text,
+                        checkpoints[first].span.start,
+                    )
+                    .line;
+                    return Err(invalid(
+                        Some(ckpt.span.clone()),
+                        format!(
+                            "duplicate checkpoint id `{}` (also produced by the [[checkpoints]] table at line {line}); give each an `id` template with {{seed}}/{{step}}",
+                            ckpt.id
+                        ),
+                    ));
+                }
+                if let Some(other) = checkpoints.iter().find(|c| c.source == ckpt.source) {
+                    return Err(invalid(
+                        Some(ckpt.span.clone()),
+                        format!(
+                            "checkpoint `{}` loads the same weights as `{}`; list each checkpoint once",
+                            ckpt.id, other.id
+                        ),
+                    ));
+                }
+                by_id.insert(ckpt.id.clone(), checkpoints.len());
+                checkpoints.push(ckpt);
+            }
+        }
+
+        if raw.tasks.get_ref().is_empty() {
+            return Err(invalid(
+                Some(raw.tasks.span()),
+                "`tasks` is empty; expected at least one [[tasks]] table".into(),
+            ));
+        }
+        let mut tasks: Vec<TaskEntry> = Vec::new();
+        for table in raw.tasks.get_ref() {
+            let t = table.get_ref();
+            let name = t.name.get_ref();
+            if !registry.contains(name) {
+                return Err(invalid(
+                    Some(t.name.span()),
+                    format!(
+                        "unknown task `{name}`; expected one of {} (or add a spec in `tasks_dir`)",
+                        one_of(registry.names())
+                    ),
+                ));
+            }
+            if tasks.iter().any(|e| &e.name == name) {
+                return Err(invalid(
+                    Some(t.name.span()),
+                    format!("task `{name}` is listed twice; list each task once"),
+                ));
+            }
+            let mut hyper = defaults.clone();
+            hyper.apply(t.hyper()).map_err(at)?;
+            tasks.push(TaskEntry {
+                name: name.clone(),
+                hyper,
+            });
+        }
+
+        let mut analyses = Vec::new();
+        for table in &raw.analyses {
+            analyses.push(validate_analysis(table, &tasks, &registry, &analyses).map_err(at)?);
+        }
+
+        Ok(Manifest {
+            name,
+            description: raw.description,
+            path: path.to_path_buf(),
+            data_dir: raw.data_dir.map(|d| base_dir.join(d)),
+            results_dir: PathBuf::from(raw.results_dir.unwrap_or_else(|| "results".to_string())),
+            checkpoints,
+            tasks,
+            analyses,
+            registry,
+        })
+    }
+
+    /// Every job of the sweep: tasks × checkpoints × learning rates × fine-tuning seeds, in
+    /// manifest order.
+    pub fn jobs(&self) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for task in &self.tasks {
+            for ckpt in &self.checkpoints {
+                for &lr in &task.hyper.learning_rates {
+                    for &seed in &task.hyper.finetune_seeds {
+                        jobs.push(Job::new(&task.name, ckpt, &task.hyper, lr, seed));
+                    }
+                }
+            }
+        }
+        jobs
+    }
+
+    /// This sweep's folder: `<results_dir>/<name>`.
+    pub fn output_dir(&self) -> PathBuf {
+        self.results_dir.join(&self.name)
+    }
+}
+
+fn validate_analysis(
+    table: &Spanned<RawAnalysis>,
+    tasks: &[TaskEntry],
+    registry: &TaskRegistry,
+    earlier: &[Analysis],
+) -> Result<Analysis, SpanError> {
+    use crate::analysis::AnalysisKind;
+    let a = table.get_ref();
+    let name = a.name.get_ref().clone();
+    if earlier.iter().any(|e| e.name == name) {
+        return Err((
+            a.name.span(),
+            format!("analysis `{name}` is declared twice"),
+        ));
+    }
+    let task = a.task.get_ref();
+    if !tasks.iter().any(|t| &t.name == task) {
+        return Err((
+            a.task.span(),
+            format!(
+                "analysis uses task `{task}`, which this manifest does not run; expected one of {}",
+                one_of(tasks.iter().map(|t| &t.name))
+            ),
+        ));
+    }
+    let spec = registry
+        .get(task)
+        .map_err(|e| (a.task.span(), e.to_string()))?;
+    let metric = match &a.metric {
+        Some(m) => {
+            let known = multiberts_tasks::KNOWN_METRICS;
+            if !known.contains(&m.get_ref().as_str()) {
+                return Err((
+                    m.span(),
+                    format!(
+                        "unknown metric `{}`; expected one of {}",
+                        m.get_ref(),
+                        one_of(known)
+                    ),
+                ));
+            }
+            m.get_ref().clone()
+        }
+        None => spec.primary_metric().to_string(),
+    };
+    let selector = |s: &Option<Spanned<String>>| -> Result<Option<Selector>, SpanError> {
+        s.as_ref()
+            .map(|s| Selector::parse(s.get_ref()).map_err(|e| (s.span(), e.to_string())))
+            .transpose()
+    };
+    let base = selector(&a.base)?.unwrap_or(Selector {
+        conditions: Vec::new(),
+    });
+    let experiment = selector(&a.experiment)?;
+    match (a.kind, &experiment) {
+        (AnalysisKind::Single, Some(_)) => {
+            let span = a.experiment.as_ref().map_or(table.span(), Spanned::span);
+            return Err((span, "a `single` analysis has no `experiment`; use kind = \"paired\" or \"unpaired\" to compare".into()));
+        }
+        (AnalysisKind::Paired | AnalysisKind::Unpaired, None) => {
+            return Err((table.span(), "a comparison needs `experiment = \"key=value,...\"` selecting the experimental runs".into()));
+        }
+        _ => {}
+    }
+    let nboot = match &a.nboot {
+        Some(n) if *n.get_ref() == 0 => return Err((n.span(), "nboot must be at least 1".into())),
+        Some(n) => *n.get_ref(),
+        None => 1000,
+    };
+    let level = match &a.level {
+        Some(l) if !(*l.get_ref() > 0.0 && *l.get_ref() < 1.0) => {
+            return Err((
+                l.span(),
+                format!(
+                    "level = {} is out of range; expected a probability such as 0.95",
+                    l.get_ref()
+                ),
+            ));
+        }
+        Some(l) => *l.get_ref(),
+        None => 0.95,
+    };
+    let rng = match &a.rng {
+        Some(r) => {
+            let text = r.get_ref();
+            let ok = text.split_once(':').is_some_and(|(mode, seed)| {
+                matches!(mode, "chacha" | "numpy") && seed.parse::<u64>().is_ok()
+            });
+            if !ok {
+                return Err((
+                    r.span(),
+                    format!("rng {text:?} is invalid; expected \"chacha:SEED\" or \"numpy:SEED\""),
+                ));
+            }
+            text.clone()
+        }
+        None => "chacha:0".to_string(),
+    };
+    Ok(Analysis {
+        name,
+        kind: a.kind,
+        task: task.clone(),
+        metric,
+        base,
+        experiment,
+        nboot,
+        level,
+        rng,
+        sample_seeds: a.sample_seeds.unwrap_or(true),
+        sample_examples: a.sample_examples.unwrap_or(true),
+        expect_negative_effect: a.expect_negative_effect.unwrap_or(false),
+        abs_threshold: a.abs_threshold,
+        rel_threshold: a.rel_threshold,
+    })
+}

@@ -1,0 +1,240 @@
+//! Malformed manifests: each error names the file, the line and column, and what was expected.
+
+use std::path::Path;
+
+use multiberts_manifest::Manifest;
+
+const GOOD: &str = r#"name = "t"
+
+[defaults]
+learning_rates = [2e-5, 3e-5]
+finetune_seeds = "0..=1"
+
+[[checkpoints]]
+hub = "google/multiberts-seed_{seed}"
+seeds = "0..=2"
+
+[[tasks]]
+name = "sst2"
+"#;
+
+/// Parses `text` as `m.toml` and returns the error message (the test fails if it parses).
+fn error(text: &str) -> String {
+    match Manifest::from_toml(Path::new("m.toml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Asserts the message starts at `m.toml:line:col` and contains every `needle`.
+fn assert_error(text: &str, line: usize, col: usize, needles: &[&str]) {
+    let msg = error(text);
+    let place = format!("m.toml:{line}:{col}: ");
+    assert!(msg.starts_with(&place), "expected {place} in:\n{msg}");
+    for needle in needles {
+        assert!(msg.contains(needle), "expected {needle:?} in:\n{msg}");
+    }
+}
+
+#[test]
+fn the_reference_manifest_is_valid() {
+    let m = Manifest::from_toml(Path::new("m.toml"), GOOD).unwrap();
+    assert_eq!(m.jobs().len(), 3 * 2 * 2);
+}
+
+#[test]
+fn toml_syntax_error() {
+    assert_error(
+        &GOOD.replace("seeds = \"0..=2\"", "seeds = \"0..=2"),
+        9,
+        15,
+        &["expected `\"`"],
+    );
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let text = GOOD.replace("name = \"t\"\n", "name = \"t\"\ncolour = \"blue\"\n");
+    assert_error(&text, 2, 1, &["unknown field `colour`", "`checkpoints`"]);
+}
+
+#[test]
+fn unknown_key_in_defaults_lists_the_valid_ones() {
+    let text = GOOD.replace("learning_rates =", "learning_rate =");
+    assert_error(
+        &text,
+        4,
+        1,
+        &["unknown field `learning_rate`", "`learning_rates`"],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let text = GOOD.replace("[defaults]\n", "[defaults]\nbatch_size = \"big\"\n");
+    assert_error(
+        &text,
+        4,
+        14,
+        &["invalid type: string \"big\"", "expected u32"],
+    );
+}
+
+#[test]
+fn negative_integer() {
+    let text = GOOD.replace("[defaults]\n", "[defaults]\nepochs = -3\n");
+    assert_error(&text, 4, 10, &["-3", "u32"]);
+}
+
+#[test]
+fn empty_range() {
+    let text = GOOD.replace("seeds = \"0..=2\"", "seeds = \"3..3\"");
+    assert_error(&text, 9, 9, &["range \"3..3\" is empty"]);
+}
+
+#[test]
+fn reversed_range() {
+    let text = GOOD.replace("seeds = \"0..=2\"", "seeds = \"24..=0\"");
+    assert_error(&text, 9, 9, &["reversed", "write \"0..=24\""]);
+}
+
+#[test]
+fn bad_range_syntax() {
+    let text = GOOD.replace(
+        "finetune_seeds = \"0..=1\"",
+        "finetune_seeds = \"zero to four\"",
+    );
+    assert_error(
+        &text,
+        5,
+        18,
+        &["invalid range \"zero to four\"", "\"0..=24\""],
+    );
+}
+
+#[test]
+fn duplicate_value_in_a_list() {
+    let text = GOOD.replace("seeds = \"0..=2\"", "seeds = [0, \"0..=2\"]");
+    assert_error(&text, 9, 9, &["0 appears twice"]);
+}
+
+#[test]
+fn unknown_task_lists_known_tasks() {
+    let text = GOOD.replace("name = \"sst2\"", "name = \"sst-2\"");
+    assert_error(&text, 12, 8, &["unknown task `sst-2`", "`sst2`", "`mnli`"]);
+}
+
+#[test]
+fn duplicate_checkpoint_ids() {
+    let text =
+        format!("{GOOD}\n[[checkpoints]]\npath = \"/models/a\"\nid = \"multiberts-seed_1\"\n");
+    assert_error(
+        &text,
+        14,
+        1,
+        &["duplicate checkpoint id `multiberts-seed_1`", "line 7"],
+    );
+}
+
+#[test]
+fn checkpoint_with_two_sources() {
+    let text = GOOD.replace(
+        "seeds = \"0..=2\"\n",
+        "seeds = \"0..=2\"\npath = \"/models/x\"\n",
+    );
+    assert_error(&text, 7, 1, &["exactly one of `hub", "`path", "`init"]);
+}
+
+#[test]
+fn template_placeholder_without_list() {
+    let text = GOOD.replace("seeds = \"0..=2\"\n", "");
+    assert_error(&text, 8, 7, &["uses {seed}", "no `seeds` list"]);
+}
+
+#[test]
+fn several_seeds_without_placeholder() {
+    let text = GOOD.replace("multiberts-seed_{seed}", "multiberts-seed_0");
+    assert_error(
+        &text,
+        9,
+        9,
+        &["`seeds` lists 3 values", "no {seed} placeholder"],
+    );
+}
+
+#[test]
+fn unknown_placeholder() {
+    let text = GOOD.replace("{seed}\"", "{seed}-{stpe}k\"");
+    assert_error(&text, 8, 7, &["unknown placeholder {stpe}"]);
+}
+
+#[test]
+fn invalid_learning_rate() {
+    let text = GOOD.replace("[2e-5, 3e-5]", "[2e-5, -1.0]");
+    assert_error(&text, 4, 18, &["learning rate -1 is invalid", "positive"]);
+}
+
+#[test]
+fn missing_name() {
+    let msg = error(&GOOD.replace("name = \"t\"\n", ""));
+    assert!(msg.starts_with("m.toml:1:1: missing field `name`"), "{msg}");
+}
+
+#[test]
+fn unknown_init_config() {
+    let text = GOOD.replace(
+        "hub = \"google/multiberts-seed_{seed}\"",
+        "init = { config = \"huge\" }",
+    );
+    assert_error(&text, 8, 19, &["unknown init config \"huge\"", "`tiny`"]);
+}
+
+#[test]
+fn analysis_on_a_task_not_in_the_sweep() {
+    let text = format!("{GOOD}\n[[analyses]]\nname = \"a\"\nkind = \"single\"\ntask = \"rte\"\n");
+    assert_error(
+        &text,
+        17,
+        8,
+        &["task `rte`, which this manifest does not run", "`sst2`"],
+    );
+}
+
+#[test]
+fn analysis_with_unknown_selector_key() {
+    let text = format!(
+        "{GOOD}\n[[analyses]]\nname = \"a\"\nkind = \"paired\"\ntask = \"sst2\"\nbase = \"colour=red\"\nexperiment = \"step=2000k\"\n"
+    );
+    assert_error(
+        &text,
+        18,
+        8,
+        &["unknown selector key `colour`", "`pretrain_seed`"],
+    );
+}
+
+#[test]
+fn comparison_without_experiment() {
+    let text = format!("{GOOD}\n[[analyses]]\nname = \"a\"\nkind = \"paired\"\ntask = \"sst2\"\n");
+    assert_error(&text, 14, 1, &["needs `experiment"]);
+}
+
+#[test]
+fn invalid_utf8_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, b"name = \"caf\xe9\"\n").unwrap();
+    let msg = Manifest::from_file(&path).unwrap_err().to_string();
+    assert!(msg.contains("bad.toml:1:12: invalid UTF-8"), "{msg}");
+}
+
+#[test]
+fn missing_file() {
+    let msg = Manifest::from_file(Path::new("/nonexistent/m.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("cannot read manifest /nonexistent/m.toml"),
+        "{msg}"
+    );
+}

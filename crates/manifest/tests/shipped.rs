@@ -1,0 +1,158 @@
+//! The manifests shipped in manifests/: sizes of the paper's protocols, stable ids, and ids that
+//! change exactly where a hyper-parameter changes.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use multiberts_manifest::{CheckpointSource, Manifest};
+
+fn shipped(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../manifests")
+        .join(name)
+}
+
+#[test]
+fn glue_protocol_has_4000_jobs_with_unique_ids() {
+    let m = Manifest::from_file(&shipped("multiberts-glue.toml")).unwrap();
+    let jobs = m.jobs();
+    assert_eq!(jobs.len(), 4000);
+    assert_eq!(m.checkpoints.len(), 25);
+    assert_eq!(m.tasks.len(), 8);
+    let ids: HashSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids.len(), 4000, "job ids must be unique");
+    assert_eq!(
+        m.checkpoints[24].source,
+        CheckpointSource::Hub {
+            repo: "google/multiberts-seed_24".into(),
+            revision: "main".into()
+        }
+    );
+}
+
+#[test]
+fn ids_are_stable_across_loads() {
+    let a = Manifest::from_file(&shipped("multiberts-glue.toml"))
+        .unwrap()
+        .jobs();
+    let b = Manifest::from_file(&shipped("multiberts-glue.toml"))
+        .unwrap()
+        .jobs();
+    let ids_a: Vec<&str> = a.iter().map(|j| j.id.as_str()).collect();
+    let ids_b: Vec<&str> = b.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids_a, ids_b);
+    // Pinned: a change here means every user's finished sweep would be re-run. Bump
+    // PROCEDURE_VERSION deliberately instead of changing this by accident.
+    assert_eq!(
+        a[0].canonical_json(),
+        r#"{"checkpoint":{"pretrain_seed":0,"source":{"hub":{"repo":"google/multiberts-seed_0","revision":"main"}},"step":2000},"finetune_seed":0,"hyper":{"adam_beta1":0.9,"adam_beta2":0.999,"adam_epsilon":1e-6,"batch_size":32,"epochs":3,"eval_batch_size":128,"max_grad_norm":1.0,"max_seq_len":128,"max_train_examples":null,"warmup_ratio":0.1,"weight_decay":0.01},"learning_rate":0.00002,"procedure_version":1,"task":"cola"}"#
+    );
+}
+
+#[test]
+fn one_task_override_changes_exactly_that_tasks_ids() {
+    let text = std::fs::read_to_string(shipped("multiberts-glue.toml")).unwrap();
+    let before = Manifest::from_toml(Path::new("glue.toml"), &text)
+        .unwrap()
+        .jobs();
+    let changed = text.replace(
+        "[[tasks]]\nname = \"rte\"\n",
+        "[[tasks]]\nname = \"rte\"\nepochs = 4\n",
+    );
+    assert_ne!(changed, text);
+    let after = Manifest::from_toml(Path::new("glue.toml"), &changed)
+        .unwrap()
+        .jobs();
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        if b.task == "rte" {
+            assert_ne!(b.id, a.id, "rte jobs must change");
+        } else {
+            assert_eq!(b.id, a.id, "{} jobs must not change", b.task);
+        }
+    }
+}
+
+#[test]
+fn one_default_change_changes_every_id_and_a_new_rate_adds_jobs() {
+    let text = std::fs::read_to_string(shipped("multiberts-glue.toml")).unwrap();
+    let before = Manifest::from_toml(Path::new("g.toml"), &text)
+        .unwrap()
+        .jobs();
+    let changed = text.replace("warmup_ratio = 0.1", "warmup_ratio = 0.06");
+    let after = Manifest::from_toml(Path::new("g.toml"), &changed)
+        .unwrap()
+        .jobs();
+    assert!(before.iter().zip(&after).all(|(b, a)| b.id != a.id));
+
+    // Adding a learning rate keeps every existing job and adds 1000 new ones.
+    let more = text.replace("[2e-5, 3e-5, 4e-5, 5e-5]", "[2e-5, 3e-5, 4e-5, 5e-5, 1e-4]");
+    let more = Manifest::from_toml(Path::new("g.toml"), &more)
+        .unwrap()
+        .jobs();
+    assert_eq!(more.len(), 5000);
+    let ids: HashSet<&str> = more.iter().map(|j| j.id.as_str()).collect();
+    assert!(before.iter().all(|j| ids.contains(j.id.as_str())));
+}
+
+#[test]
+fn renaming_a_checkpoint_keeps_job_ids() {
+    let text = std::fs::read_to_string(shipped("multiberts-glue.toml")).unwrap();
+    let before = Manifest::from_toml(Path::new("g.toml"), &text)
+        .unwrap()
+        .jobs();
+    let renamed = text.replace("id = \"seed_{seed}\"", "id = \"multibert-{seed}\"");
+    let after = Manifest::from_toml(Path::new("g.toml"), &renamed)
+        .unwrap()
+        .jobs();
+    assert_eq!(after[0].checkpoint.id, "multibert-0");
+    assert!(before.iter().zip(&after).all(|(b, a)| b.id == a.id));
+}
+
+#[test]
+fn intermediate_checkpoints_are_the_145_released_ones() {
+    let m = Manifest::from_file(&shipped("multiberts-intermediate.toml")).unwrap();
+    assert_eq!(m.checkpoints.len(), 5 * 29);
+    let steps: Vec<u64> = m
+        .checkpoints
+        .iter()
+        .filter(|c| c.pretrain_seed == Some(0))
+        .map(|c| c.step.unwrap())
+        .collect();
+    let mut expected: Vec<u64> = (0..=200).step_by(20).collect();
+    expected.extend((300..=2000).step_by(100));
+    assert_eq!(steps, expected);
+    let names: Vec<String> = m
+        .checkpoints
+        .iter()
+        .map(|c| match &c.source {
+            CheckpointSource::Hub { repo, .. } => repo.clone(),
+            other => panic!("expected hub checkpoints, found {other:?}"),
+        })
+        .collect();
+    assert!(names.contains(&"google/multiberts-seed_4-step_0k".to_string()));
+    assert!(names.contains(&"google/multiberts-seed_0-step_2000k".to_string()));
+    assert!(names.contains(&"google/multiberts-seed_2-step_180k".to_string()));
+    assert_eq!(m.checkpoints[0].id, "seed_0-step_0k");
+}
+
+#[test]
+fn demo_and_example_manifests_are_valid() {
+    let demo = Manifest::demo().unwrap();
+    assert_eq!(demo.name, "demo");
+    assert_eq!(demo.jobs().len(), 40);
+    assert!(matches!(
+        demo.checkpoints[0].source,
+        CheckpointSource::Init { .. }
+    ));
+    assert_eq!(demo.analyses.len(), 1);
+    let on_disk = Manifest::from_file(&shipped("demo.toml")).unwrap();
+    assert_eq!(
+        on_disk.jobs().iter().map(|j| &j.id).collect::<Vec<_>>(),
+        demo.jobs().iter().map(|j| &j.id).collect::<Vec<_>>()
+    );
+    let example = Manifest::from_file(&shipped("example.toml")).unwrap();
+    assert_eq!(example.checkpoints.len(), 4 + 1 + 3);
+    assert_eq!(example.tasks[0].hyper.epochs, 4);
+    assert_eq!(example.tasks[1].hyper.epochs, 3);
+}

@@ -283,17 +283,42 @@ pub fn write_predictions(path: &Path, rows: &[PredictionRow]) -> Result<()> {
 /// Reads a predictions file, checking every documented column's presence, type and nulls.
 /// Errors name the file and the column (and the row for an unexpected null).
 pub fn read_predictions(path: &Path) -> Result<Vec<PredictionRow>> {
+    let mut rows = Vec::new();
+    for_each_batch(path, |batch| {
+        rows.extend_from_slice(batch);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Reads a predictions file in batches of at most [`BATCH_ROWS`] rows, with the checks of
+/// [`read_predictions`], handing each batch to `f`; memory holds one batch, so tables far
+/// larger than memory as rows can be scanned.
+pub fn for_each_batch(
+    path: &Path,
+    mut f: impl FnMut(&[PredictionRow]) -> Result<()>,
+) -> Result<()> {
     let file = File::open(path).map_err(io_err(path))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err(path))?;
     let indices = check_schema(path, builder.schema())?;
-    let reader = builder.build().map_err(parquet_err(path))?;
-    let mut rows = Vec::new();
+    let reader = builder
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(parquet_err(path))?;
+    let mut rows = Vec::with_capacity(BATCH_ROWS);
+    let mut base = 0;
     for batch in reader {
         let batch = batch.map_err(arrow_err(path))?;
-        append_rows(path, &batch, &indices, &mut rows)?;
+        rows.clear();
+        append_rows(path, &batch, &indices, base, &mut rows)?;
+        base += batch.num_rows();
+        f(&rows)?;
     }
-    Ok(rows)
+    Ok(())
 }
+
+/// Rows per batch of [`for_each_batch`].
+pub const BATCH_ROWS: usize = 8192;
 
 /// Finds each documented column in `schema`; returns their indices in documented order.
 fn check_schema(path: &Path, schema: &Schema) -> Result<Vec<usize>> {
@@ -368,9 +393,9 @@ fn append_rows(
     path: &Path,
     batch: &RecordBatch,
     indices: &[usize],
+    base: usize,
     rows: &mut Vec<PredictionRow>,
 ) -> Result<()> {
-    let base = rows.len();
     let col = |k: usize| batch.column(indices[k]).as_ref();
     // Nulls where the schema forbids them, reported at their row in the file.
     for (k, &(name, _, nullable)) in COLUMNS.iter().enumerate() {

@@ -526,3 +526,69 @@ fn consolidated_parquet_exports_to_glue_under_the_upstream_task_name() {
         assert_eq!(back.labels[e], row.label);
     }
 }
+
+#[test]
+fn from_parquet_streams_batches_and_filters_rows() {
+    // 3 jobs × 3000 examples = 9000 rows: more than one read batch.
+    let n = 3000i64;
+    let mut all = Vec::new();
+    for (j, lr) in [("x", 2e-5), ("y", 3e-5), ("z", 2e-5)] {
+        for i in 0..n {
+            all.push(PredictionRow {
+                job_id: j.into(),
+                task: "sst2".into(),
+                variant: String::new(),
+                split: "dev".into(),
+                checkpoint: "c".into(),
+                pretrain_seed: Some(0),
+                step: Some(20),
+                learning_rate: lr,
+                finetune_seed: (j.as_bytes()[0] - b'x') as i64,
+                example_index: i,
+                example_id: format!("id{i}"),
+                label: (i % 2) as f64,
+                prediction: ((i / 3 + j.len() as i64) % 2) as f64,
+                scores: vec![i as f32, -(i as f32)],
+            });
+        }
+    }
+    // Stored in a scrambled order: the conversion must not depend on it.
+    let mut stored = all.clone();
+    stored.reverse();
+    stored.swap(10, 5000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    multiberts_collector::write_predictions(&path, &stored).unwrap();
+
+    let full = UpstreamPredictions::from_parquet(&path, |_| true).unwrap();
+    assert_eq!(
+        full,
+        UpstreamPredictions::from_prediction_rows(&all).unwrap()
+    );
+    assert_eq!(
+        (full.predictions.rows(), full.predictions.cols()),
+        (3, 3000)
+    );
+    assert_eq!(
+        full.runs[2].get("ft_seed").as_deref(),
+        Some("1"),
+        "ordered by lr then seed"
+    );
+    assert_eq!(
+        full.scores.as_ref().unwrap().get(1, 2999),
+        &[2999.0, -2999.0]
+    );
+
+    let lr2 = UpstreamPredictions::from_parquet(&path, |r| r.learning_rate == 2e-5).unwrap();
+    let jobs: Vec<String> = lr2.runs.iter().map(|r| r.get("job_id").unwrap()).collect();
+    assert_eq!(jobs, vec!["x", "z"]);
+
+    let err =
+        UpstreamPredictions::from_parquet(&path, |r| !(r.job_id == "y" && r.example_index == 7))
+            .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("t.parquet: job y: 2999 examples, but job"),
+        "{err}"
+    );
+}

@@ -231,8 +231,11 @@ pub struct RowsToRuns {
     classes: Option<usize>,
     jobs: HashMap<String, JobAcc>,
     /// Example ids and labels of the first job seen, by example index: the reference.
-    reference: Option<(String, BTreeMap<i64, (String, f64)>)>,
+    reference: Option<(String, ReferenceExamples)>,
 }
+
+/// Example index → (example id, label) of the reference job.
+type ReferenceExamples = BTreeMap<i64, (String, f64)>;
 
 #[derive(Debug)]
 struct JobAcc {

@@ -3,14 +3,18 @@
 
 pub mod batch;
 pub mod bert;
+pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod dropout;
 pub mod error;
 pub mod heads;
+pub mod hub;
 pub mod init;
 pub mod io;
 pub mod ops;
 pub mod optim;
 pub mod params;
+pub mod pickle;
 pub mod rng;
+pub mod tokenizer;

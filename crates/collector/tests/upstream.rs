@@ -592,3 +592,29 @@ fn from_parquet_streams_batches_and_filters_rows() {
         "{err}"
     );
 }
+
+#[test]
+fn run_selectors_compare_by_type() {
+    let run = RunInfo {
+        pretrain_seed: Some(3),
+        finetune_seed: Some(1),
+        learning_rate: Some(2e-5),
+        step: Some("2M".into()),
+        keys: BTreeMap::from([("release".to_string(), "multiberts".to_string())]),
+    };
+    assert!(
+        run.matches("step", "2000k") && run.matches("n_steps", "2M") && !run.matches("step", "1M")
+    );
+    assert!(
+        run.matches("lr", "0.00002")
+            && run.matches("learning_rate", "2e-5")
+            && !run.matches("lr", "3e-5")
+    );
+    assert!(
+        run.matches("pretrain_seed", "3")
+            && run.matches("pretrain_id", "03")
+            && !run.matches("ft_seed", "0")
+    );
+    assert!(run.matches("release", "multiberts") && run.matches("variant", ""));
+    assert!(!run.matches("checkpoint", "x"));
+}

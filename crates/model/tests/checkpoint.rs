@@ -592,3 +592,41 @@ fn strided_views_and_shared_storages_are_materialised() {
         "{e}"
     );
 }
+
+#[test]
+fn damaged_pickles_give_errors_not_panics() {
+    use multiberts_model::pickle;
+    let legacy = std::fs::read(fixture("pytorch_model_legacy.bin")).unwrap_or_default();
+    // The five pickles of the legacy header end at byte 9273 (README, section A).
+    let header = &legacy[..9273];
+    // Every truncation of the state-dict pickle (bytes 137..8852) is an error.
+    let dict = &header[137..8852];
+    for n in 0..dict.len() {
+        assert!(pickle::load(&dict[..n]).is_err(), "truncated at {n}");
+    }
+    let (whole, used) = pickle::load(dict).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(used, dict.len());
+    assert!(matches!(whole, pickle::Value::Dict(ref d) if d.len() == 49));
+
+    // Deterministic random byte damage: decoding and loading must fail cleanly or succeed.
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..300 {
+        let mut damaged = legacy[..9273 + 64].to_vec();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % 9273) as usize;
+            damaged[at] = next() as u8;
+        }
+        let _ = pickle::load(&damaged[137..]);
+        if round % 30 == 0 {
+            let p = write(tmp.path(), "damaged.bin", &damaged);
+            assert!(load_checkpoint(&p, &Device::Cpu).is_err());
+        }
+    }
+}

@@ -13,6 +13,9 @@
 
 use std::collections::HashMap;
 
+/// Deepest nesting of containers and calls accepted.
+pub const MAX_DEPTH: u32 = 200;
+
 /// A decoded pickle value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -132,6 +135,10 @@ pub enum PickleErrorKind {
     /// A `str` that is not valid UTF-8, or a text argument that does not parse.
     #[error("invalid text argument: {0}")]
     BadText(String),
+    /// Values nested deeper than [`MAX_DEPTH`] (a state dict nests about 6 deep; this guards
+    /// the recursive drop and clone of [`Value`] against hostile files).
+    #[error("values nested deeper than {MAX_DEPTH}")]
+    TooDeep,
     /// `STOP` with an empty stack, or more than one value left.
     #[error("pickle ended with {0} values on the stack, expected 1")]
     BadFinalStack(usize),
@@ -149,7 +156,8 @@ pub struct PickleError {
 
 enum Slot {
     Mark,
-    Value(Value),
+    /// A value and its nesting depth (0 for scalars).
+    Value(Value, u32),
 }
 
 struct Machine<'a> {
@@ -157,7 +165,7 @@ struct Machine<'a> {
     pos: usize,
     op_pos: usize,
     stack: Vec<Slot>,
-    memo: HashMap<u32, Value>,
+    memo: HashMap<u32, (Value, u32)>,
 }
 
 /// Decodes one pickle starting at `data[0]`. Returns the value and the number of bytes it
@@ -229,13 +237,25 @@ impl<'a> Machine<'a> {
             .map_err(|e| self.err(PickleErrorKind::BadText(e.to_string())))
     }
 
-    fn push(&mut self, v: Value) {
-        self.stack.push(Slot::Value(v));
+    /// The depth of a value holding children of depth `child`.
+    fn outer(&self, child: u32) -> Result<u32, PickleError> {
+        if child >= MAX_DEPTH {
+            return Err(self.err(PickleErrorKind::TooDeep));
+        }
+        Ok(child + 1)
     }
 
-    fn pop(&mut self) -> Result<Value, PickleError> {
+    fn push(&mut self, v: Value) {
+        self.stack.push(Slot::Value(v, 0));
+    }
+
+    fn push_nested(&mut self, v: Value, depth: u32) {
+        self.stack.push(Slot::Value(v, depth));
+    }
+
+    fn pop(&mut self) -> Result<(Value, u32), PickleError> {
         match self.stack.pop() {
-            Some(Slot::Value(v)) => Ok(v),
+            Some(Slot::Value(v, d)) => Ok((v, d)),
             Some(Slot::Mark) => Err(self.err(PickleErrorKind::Type {
                 expected: "a value",
                 found: "MARK",
@@ -244,20 +264,21 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn top(&mut self) -> Result<&mut Value, PickleError> {
+    fn top(&mut self) -> Result<(&mut Value, &mut u32), PickleError> {
         let err_underflow = self.err(PickleErrorKind::StackUnderflow);
         let err_mark = self.err(PickleErrorKind::Type {
             expected: "a value",
             found: "MARK",
         });
         match self.stack.last_mut() {
-            Some(Slot::Value(v)) => Ok(v),
+            Some(Slot::Value(v, d)) => Ok((v, d)),
             Some(Slot::Mark) => Err(err_mark),
             None => Err(err_underflow),
         }
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<Value>, PickleError> {
+    /// Pops back to the last MARK; returns the values and their greatest depth.
+    fn pop_mark(&mut self) -> Result<(Vec<Value>, u32), PickleError> {
         let idx = self
             .stack
             .iter()
@@ -265,16 +286,21 @@ impl<'a> Machine<'a> {
             .ok_or_else(|| self.err(PickleErrorKind::NoMark))?;
         let items = self.stack.split_off(idx + 1);
         self.stack.pop();
-        Ok(items
+        let mut depth = 0;
+        let values = items
             .into_iter()
             .filter_map(|s| match s {
-                Slot::Value(v) => Some(v),
+                Slot::Value(v, d) => {
+                    depth = depth.max(d);
+                    Some(v)
+                }
                 Slot::Mark => None,
             })
-            .collect())
+            .collect();
+        Ok((values, depth))
     }
 
-    fn memo_get(&self, key: u32) -> Result<Value, PickleError> {
+    fn memo_get(&self, key: u32) -> Result<(Value, u32), PickleError> {
         self.memo
             .get(&key)
             .cloned()
@@ -282,20 +308,22 @@ impl<'a> Machine<'a> {
     }
 
     fn memo_put(&mut self, key: u32) -> Result<(), PickleError> {
-        let v = self.top()?.clone();
-        self.memo.insert(key, v);
+        let (v, d) = self.top()?;
+        let entry = (v.clone(), *d);
+        self.memo.insert(key, entry);
         Ok(())
     }
 
-    fn set_items(&mut self, items: Vec<Value>) -> Result<(), PickleError> {
+    fn set_items(&mut self, items: Vec<Value>, depth: u32) -> Result<(), PickleError> {
         if !items.len().is_multiple_of(2) {
             return Err(self.err(PickleErrorKind::Type {
                 expected: "key/value pairs",
                 found: "an odd number of items",
             }));
         }
+        let outer = self.outer(depth)?;
         let op_pos = self.op_pos;
-        let top = self.top()?;
+        let (top, top_depth) = self.top()?;
         let Value::Dict(d) = top else {
             let found = top.kind();
             return Err(PickleError {
@@ -310,12 +338,14 @@ impl<'a> Machine<'a> {
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             d.push((k, v));
         }
+        *top_depth = (*top_depth).max(outer);
         Ok(())
     }
 
-    fn append(&mut self, items: Vec<Value>) -> Result<(), PickleError> {
+    fn append(&mut self, items: Vec<Value>, depth: u32) -> Result<(), PickleError> {
+        let outer = self.outer(depth)?;
         let op_pos = self.op_pos;
-        let top = self.top()?;
+        let (top, top_depth) = self.top()?;
         let Value::List(l) = top else {
             let found = top.kind();
             return Err(PickleError {
@@ -327,6 +357,7 @@ impl<'a> Machine<'a> {
             });
         };
         l.extend(items);
+        *top_depth = (*top_depth).max(outer);
         Ok(())
     }
 
@@ -374,7 +405,7 @@ impl<'a> Machine<'a> {
                     if n != 1 {
                         return Err(self.err(PickleErrorKind::BadFinalStack(n)));
                     }
-                    return self.pop();
+                    return Ok(self.pop()?.0);
                 }
                 b'(' => self.stack.push(Slot::Mark),
                 // POP
@@ -389,8 +420,9 @@ impl<'a> Machine<'a> {
                 }
                 // DUP
                 b'2' => {
-                    let v = self.top()?.clone();
-                    self.push(v);
+                    let (v, d) = self.top()?;
+                    let (v, d) = (v.clone(), *d);
+                    self.push_nested(v, d);
                 }
                 b'N' => self.push(Value::None),
                 0x88 => self.push(Value::Bool(true)),
@@ -469,47 +501,53 @@ impl<'a> Machine<'a> {
                     let bytes = self.take(n)?;
                     self.push(Value::Bytes(bytes.to_vec()));
                 }
-                b')' => self.push(Value::Tuple(Vec::new())),
+                b')' => self.push_nested(Value::Tuple(Vec::new()), 1),
                 b't' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::Tuple(items));
+                    let (items, d) = self.pop_mark()?;
+                    let d = self.outer(d)?;
+                    self.push_nested(Value::Tuple(items), d);
                 }
                 0x85..=0x87 => {
                     let n = (op - 0x84) as usize;
                     let mut items = Vec::with_capacity(n);
+                    let mut d = 0;
                     for _ in 0..n {
-                        items.push(self.pop()?);
+                        let (v, vd) = self.pop()?;
+                        d = d.max(vd);
+                        items.push(v);
                     }
                     items.reverse();
-                    self.push(Value::Tuple(items));
+                    let d = self.outer(d)?;
+                    self.push_nested(Value::Tuple(items), d);
                 }
-                b']' => self.push(Value::List(Vec::new())),
+                b']' => self.push_nested(Value::List(Vec::new()), 1),
                 b'l' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::List(items));
+                    let (items, d) = self.pop_mark()?;
+                    let d = self.outer(d)?;
+                    self.push_nested(Value::List(items), d);
                 }
                 b'a' => {
-                    let v = self.pop()?;
-                    self.append(vec![v])?;
+                    let (v, d) = self.pop()?;
+                    self.append(vec![v], d)?;
                 }
                 b'e' => {
-                    let items = self.pop_mark()?;
-                    self.append(items)?;
+                    let (items, d) = self.pop_mark()?;
+                    self.append(items, d)?;
                 }
-                b'}' => self.push(Value::Dict(Vec::new())),
+                b'}' => self.push_nested(Value::Dict(Vec::new()), 1),
                 b'd' => {
-                    let items = self.pop_mark()?;
-                    self.push(Value::Dict(Vec::new()));
-                    self.set_items(items)?;
+                    let (items, d) = self.pop_mark()?;
+                    self.push_nested(Value::Dict(Vec::new()), 1);
+                    self.set_items(items, d)?;
                 }
                 b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    self.set_items(vec![k, v])?;
+                    let (v, vd) = self.pop()?;
+                    let (k, kd) = self.pop()?;
+                    self.set_items(vec![k, v], vd.max(kd))?;
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
-                    self.set_items(items)?;
+                    let (items, d) = self.pop_mark()?;
+                    self.set_items(items, d)?;
                 }
                 // GLOBAL
                 b'c' => {
@@ -519,8 +557,8 @@ impl<'a> Machine<'a> {
                 }
                 // STACK_GLOBAL
                 0x93 => {
-                    let name = self.pop()?;
-                    let module = self.pop()?;
+                    let (name, _) = self.pop()?;
+                    let (module, _) = self.pop()?;
                     match (module, name) {
                         (Value::Str(module), Value::Str(name)) => {
                             self.push(Value::Global { module, name })
@@ -540,40 +578,45 @@ impl<'a> Machine<'a> {
                 }
                 // REDUCE, NEWOBJ
                 b'R' | 0x81 => {
-                    let args = self.pop()?;
-                    let callable = self.pop()?;
+                    let (args, ad) = self.pop()?;
+                    let (callable, cd) = self.pop()?;
+                    let d = self.outer(ad.max(cd))?;
                     let v = self.call(callable, args);
-                    self.push(v);
+                    self.push_nested(v, d);
                 }
                 // BUILD: state set on a dict (OrderedDict attributes such as torch's
                 // `_metadata`) carries no tensors and is dropped.
                 b'b' => {
-                    let state = self.pop()?;
-                    let object = self.pop()?;
-                    let v = match object {
-                        Value::Dict(d) => Value::Dict(d),
-                        object => Value::Build {
-                            object: Box::new(object),
-                            state: Box::new(state),
-                        },
-                    };
-                    self.push(v);
+                    let (state, sd) = self.pop()?;
+                    let (object, od) = self.pop()?;
+                    match object {
+                        Value::Dict(d) => self.push_nested(Value::Dict(d), od),
+                        object => {
+                            let d = self.outer(sd.max(od))?;
+                            let v = Value::Build {
+                                object: Box::new(object),
+                                state: Box::new(state),
+                            };
+                            self.push_nested(v, d);
+                        }
+                    }
                 }
                 // BINPERSID
                 b'Q' => {
-                    let id = self.pop()?;
-                    self.push(Value::PersistentId(Box::new(id)));
+                    let (id, d) = self.pop()?;
+                    let d = self.outer(d)?;
+                    self.push_nested(Value::PersistentId(Box::new(id)), d);
                 }
                 // BINGET, LONG_BINGET
                 b'h' => {
                     let k = self.u8()?;
-                    let v = self.memo_get(k.into())?;
-                    self.push(v);
+                    let (v, d) = self.memo_get(k.into())?;
+                    self.push_nested(v, d);
                 }
                 b'j' => {
                     let k = u32::from_le_bytes(self.array()?);
-                    let v = self.memo_get(k)?;
-                    self.push(v);
+                    let (v, d) = self.memo_get(k)?;
+                    self.push_nested(v, d);
                 }
                 // BINPUT, LONG_BINPUT, MEMOIZE
                 b'q' => {

@@ -630,3 +630,24 @@ fn damaged_pickles_give_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn deeply_nested_pickles_are_refused() {
+    use multiberts_model::pickle::{self, MAX_DEPTH, PickleErrorKind};
+    // 1 million nested 1-tuples would overflow the stack when dropped; the reader stops early.
+    let mut p = vec![0x80, 2, b'N'];
+    p.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+    p.push(b'.');
+    match pickle::load(&p) {
+        Err(e) => {
+            assert_eq!(e.kind, PickleErrorKind::TooDeep);
+            assert_eq!(e.offset, 3 + MAX_DEPTH as usize);
+        }
+        Ok(_) => panic!("a million nested tuples were accepted"),
+    }
+    // Nesting within the limit is fine.
+    let mut p = vec![0x80, 2, b'N'];
+    p.extend(std::iter::repeat_n(0x85u8, 50));
+    p.push(b'.');
+    assert!(pickle::load(&p).is_ok());
+}

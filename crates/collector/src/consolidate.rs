@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::atomic;
 use crate::error::{CollectorError, Result, io_err};
 use crate::predictions::PredictionsWriter;
-use crate::tree::{JobState, ResultsTree};
+use crate::records::DoneMarker;
+use crate::tree::{JobDir, JobState, ResultsTree};
 
 /// How runs are selected for the consolidated table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -197,23 +198,31 @@ pub struct Consolidation {
     pub groups: Vec<GroupSelection>,
 }
 
-/// `predictions/<task>.parquet`.
-pub fn table_path(tree: &ResultsTree, task: &str) -> PathBuf {
-    tree.predictions_dir().join(format!("{task}.parquet"))
+/// The done jobs of a task with their dev scores, as the learning-rate rule sees them.
+#[derive(Debug, Clone)]
+pub struct TaskScores {
+    /// The primary dev metric, the same in every job's `metrics.json`.
+    pub primary_metric: String,
+    /// Done jobs, sorted by (checkpoint, job id).
+    pub done: Vec<DoneJob>,
+    /// Job directories without `DONE`, as `<checkpoint>/<job id>`.
+    pub not_done: Vec<String>,
 }
 
-/// `predictions/<task>.selection.json`.
-pub fn selection_path(tree: &ResultsTree, task: &str) -> PathBuf {
-    tree.predictions_dir()
-        .join(format!("{task}.selection.json"))
+/// One done job: its directory, `DONE` marker and final dev score.
+#[derive(Debug, Clone)]
+pub struct DoneJob {
+    /// The job directory.
+    pub dir: JobDir,
+    /// Its `DONE` marker.
+    pub marker: DoneMarker,
+    /// Its identity and final primary dev score (NaN when undefined or missing).
+    pub score: RunScore,
 }
 
-/// Gathers the done jobs of `task` into `predictions/<task>.parquet` (rows ordered by
-/// checkpoint, variant, learning rate, fine-tuning seed, job id, then as each job wrote them),
-/// keeping the runs `rule` selects, then writes `predictions/<task>.selection.json`.
-/// Unfinished jobs are skipped and listed. Both files are written atomically.
-pub fn consolidate_task(tree: &ResultsTree, task: &str, rule: LrRule) -> Result<Consolidation> {
-    let jobs = tree.list_task_jobs(task)?;
+/// Reads the `DONE` marker and `metrics.json` of every done job of `task`; errors when no job
+/// is done or the jobs disagree on the primary metric.
+pub fn task_scores(tree: &ResultsTree, task: &str) -> Result<TaskScores> {
     let invalid = |message: String| CollectorError::Invalid {
         context: format!("{}/{task}", tree.root().display()),
         message,
@@ -221,10 +230,10 @@ pub fn consolidate_task(tree: &ResultsTree, task: &str, rule: LrRule) -> Result<
     let mut not_done = Vec::new();
     let mut done = Vec::new();
     let mut primary: Option<(String, PathBuf)> = None;
-    for job in jobs {
+    for job in tree.list_task_jobs(task)? {
         let dir = job.dir;
         if job.state == JobState::Incomplete {
-            tracing::warn!(job = %dir.path().display(), "job not done; left out of consolidation");
+            tracing::warn!(job = %dir.path().display(), "job not done; left out");
             not_done.push(format!("{}/{}", dir.checkpoint(), dir.job_id()));
             continue;
         }
@@ -242,23 +251,54 @@ pub fn consolidate_task(tree: &ResultsTree, task: &str, rule: LrRule) -> Result<
             }
             Some(_) => {}
         }
-        let score = metrics.final_primary().unwrap_or(f64::NAN);
-        let run = RunScore {
+        let score = RunScore {
             job_id: dir.job_id().to_string(),
             checkpoint: dir.checkpoint().to_string(),
             variant: marker.variant.clone(),
             learning_rate: marker.learning_rate,
             finetune_seed: marker.finetune_seed,
-            score,
+            score: metrics.final_primary().unwrap_or(f64::NAN),
         };
-        done.push((run, marker.rows, dir));
+        done.push(DoneJob { dir, marker, score });
     }
     let Some((primary_metric, _)) = primary else {
         return Err(invalid(format!(
-            "no done jobs to consolidate ({} unfinished)",
+            "no done jobs ({} unfinished)",
             not_done.len()
         )));
     };
+    Ok(TaskScores {
+        primary_metric,
+        done,
+        not_done,
+    })
+}
+
+/// `predictions/<task>.parquet`.
+pub fn table_path(tree: &ResultsTree, task: &str) -> PathBuf {
+    tree.predictions_dir().join(format!("{task}.parquet"))
+}
+
+/// `predictions/<task>.selection.json`.
+pub fn selection_path(tree: &ResultsTree, task: &str) -> PathBuf {
+    tree.predictions_dir()
+        .join(format!("{task}.selection.json"))
+}
+
+/// Gathers the done jobs of `task` into `predictions/<task>.parquet` (rows ordered by
+/// checkpoint, variant, learning rate, fine-tuning seed, job id, then as each job wrote them),
+/// keeping the runs `rule` selects, then writes `predictions/<task>.selection.json`.
+/// Unfinished jobs are skipped and listed. Both files are written atomically.
+pub fn consolidate_task(tree: &ResultsTree, task: &str, rule: LrRule) -> Result<Consolidation> {
+    let TaskScores {
+        primary_metric,
+        done,
+        not_done,
+    } = task_scores(tree, task)?;
+    let done: Vec<(RunScore, usize, JobDir)> = done
+        .into_iter()
+        .map(|d| (d.score, d.marker.rows, d.dir))
+        .collect();
     let runs: Vec<RunScore> = done.iter().map(|d| d.0.clone()).collect();
     let groups = match rule {
         LrRule::BestMeanDev => select_best_lr(&runs)?,

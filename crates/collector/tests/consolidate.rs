@@ -181,7 +181,10 @@ fn consolidation_errors_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     let tree = ResultsTree::new(dir.path(), "demo").unwrap();
     let err = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap_err();
-    assert!(err.to_string().contains("no done jobs"), "{err}");
+    assert!(
+        err.to_string().contains("no done jobs (0 unfinished)"),
+        "{err}"
+    );
 
     write_job(&tree, &spec("c", "j1", 2e-5, 0, 0.5), true);
     let j2 = write_job(&tree, &spec("c", "j2", 2e-5, 1, 0.5), false);

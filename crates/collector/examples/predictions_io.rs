@@ -30,7 +30,7 @@ fn sample() -> Vec<PredictionRow> {
                 pretrain_seed: seed,
                 step,
                 learning_rate: 2e-5,
-                finetune_seed: i,
+                finetune_seed: 0,
                 example_index: i,
                 example_id: format!("ex-{i}"),
                 label: i as f64,

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod dropout;
+pub mod encode;
 pub mod error;
 pub mod heads;
 pub mod hub;

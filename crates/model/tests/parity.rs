@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use multiberts_model::batch::Batch;
 use multiberts_model::bert::Bert;
+use multiberts_model::checkpoint::load_checkpoint;
 use multiberts_model::config::BertConfig;
 use multiberts_model::dropout::Mode;
 use multiberts_model::heads::{ClassificationHead, cross_entropy, labels_tensor, mse};
@@ -35,15 +36,20 @@ fn expected() -> HashMap<String, Tensor> {
     candle_core::safetensors::load(fixture("expected.safetensors"), &Device::Cpu).unwrap()
 }
 
-/// The encoder tensors of `model.safetensors` under HF `BertModel` names.
-fn encoder_tensors() -> HashMap<String, Tensor> {
-    let raw = candle_core::safetensors::load(fixture("model.safetensors"), &Device::Cpu).unwrap();
-    raw.into_iter()
-        .filter_map(|(k, v)| {
-            let k = k.strip_prefix("bert.")?.to_owned();
-            (k != "embeddings.position_ids").then_some((k, v))
-        })
-        .collect()
+/// Every checkpoint layout in the fixture: the MultiBERTs directory (safetensors preferred),
+/// the zip and legacy torch files, and the headless transformers-5 directory.
+const SOURCES: [&str; 4] = [
+    "model.safetensors",
+    "pytorch_model.bin",
+    "pytorch_model_legacy.bin",
+    "headless",
+];
+
+/// The encoder tensors of one fixture checkpoint under HF `BertModel` names.
+fn encoder_tensors(source: &str) -> HashMap<String, Tensor> {
+    let ckpt = load_checkpoint(&fixture(source), &Device::Cpu).unwrap();
+    assert_eq!(ckpt.tensors.len(), 39, "{source}");
+    ckpt.tensors
 }
 
 struct Model {
@@ -190,7 +196,13 @@ fn assert_params(m: &Model, exp: &HashMap<String, Tensor>, prefix: &str) {
 #[test]
 fn forward_hidden_states_pooler_logits_loss() {
     let exp = expected();
-    let m = model(encoder_tensors(), &exp, "init");
+    for source in SOURCES {
+        forward_from(source, &exp);
+    }
+}
+
+fn forward_from(source: &str, exp: &HashMap<String, Tensor>) {
+    let m = model(encoder_tensors(source), exp, "init");
     let (batch, labels) = batch("pairs");
     let out = m.bert.forward(&batch, &mut Mode::Eval).unwrap();
     assert_eq!(out.hidden_states.len(), 3);
@@ -222,7 +234,14 @@ fn forward_hidden_states_pooler_logits_loss() {
 #[test]
 fn gradients_and_two_adamw_steps_with_clipping() {
     let exp = expected();
-    let m = model(encoder_tensors(), &exp, "init");
+    for source in SOURCES {
+        train_from(source, &exp);
+    }
+}
+
+fn train_from(source: &str, exp: &HashMap<String, Tensor>) {
+    let exp = exp.clone();
+    let m = model(encoder_tensors(source), &exp, "init");
     let cfg = AdamWConfig {
         beta1: 0.9,
         beta2: 0.999,
@@ -291,7 +310,7 @@ fn gradients_and_two_adamw_steps_with_clipping() {
 #[test]
 fn clipping_variant_changes_the_update_as_torch_does() {
     let exp = expected();
-    let m = model(encoder_tensors(), &exp, "init");
+    let m = model(encoder_tensors("pytorch_model.bin"), &exp, "init");
     let cfg = AdamWConfig {
         beta1: 0.9,
         beta2: 0.999,
@@ -325,7 +344,11 @@ fn clipping_variant_changes_the_update_as_torch_does() {
 #[test]
 fn regression_head_output_loss_and_gradient() {
     let exp = expected();
-    let m = model(encoder_tensors(), &exp, "reg.init");
+    let m = model(
+        encoder_tensors("pytorch_model_legacy.bin"),
+        &exp,
+        "reg.init",
+    );
     let (stsb, labels) = batch("stsb");
     let out = m.bert.forward(&stsb, &mut Mode::Eval).unwrap();
     assert_close(

@@ -15,7 +15,7 @@
 //! | `example_id` | Utf8 | no | the example's id in its data file |
 //! | `label` | Float64 | no | class index or regression target |
 //! | `prediction` | Float64 | no | argmax class index or regression value |
-//! | `scores` | List<Float32> | no | class scores (`[value]` for regression) |
+//! | `scores` | `List<Float32>` | no | class scores (`[value]` for regression) |
 //!
 //! Readers accept the large and view string/list encodings that pandas and polars may write,
 //! integer columns stored as float64 with integral values (pandas' default for nullable

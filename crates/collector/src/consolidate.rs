@@ -1,13 +1,17 @@
 //! Consolidation: all done jobs of a task into `predictions/<task>.parquet`, after the paper's
 //! best-learning-rate rule, with the rule and its choices in `predictions/<task>.selection.json`.
 //!
-//! The rule (MultiBERTs `2m_vs_1m.ipynb`, `find_best_lr`): within each checkpoint group —
-//! the same checkpoint id, task and variant — compute, for every learning rate, the mean over
-//! its runs of the primary dev metric after the final epoch; keep the runs of the learning rate
-//! with the highest mean. Runs whose score is NaN are left out of the mean (as pandas' `mean`
-//! does); a rate with no scored run cannot be chosen. Ties (equal means, compared exactly) go
-//! to the smallest learning rate — the first in pandas' sorted `groupby('lr')`, which
-//! `idxmax` returns.
+//! The rule (MultiBERTs `2m_vs_1m.ipynb`, `find_best_lr`): within each checkpoint group and
+//! task variant, compute, for every learning rate, the mean over its runs of the primary dev
+//! metric after the final epoch; keep all runs of the learning rate with the highest mean.
+//!
+//! - Checkpoint group ([`LrGroup`]): by default all checkpoints at the same pre-training step,
+//!   as the notebook's `groupby(['release', 'n_steps', 'task'])` — one learning rate for the
+//!   whole procedure at that step, across pre-training seeds; or each checkpoint id alone.
+//! - Runs whose score is NaN are left out of the mean (as pandas' `mean` does); a rate with no
+//!   scored run cannot be chosen.
+//! - Ties (equal means, compared exactly) go to the smallest learning rate — the first in
+//!   pandas' sorted `groupby('lr')`, which `idxmax` returns.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,16 +35,55 @@ pub enum LrRule {
     KeepAll,
 }
 
-impl LrRule {
-    /// A sentence describing the rule, recorded next to the table.
-    pub fn describe(self) -> &'static str {
-        match self {
+/// Which checkpoints share one learning-rate choice under [`LrRule::BestMeanDev`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LrGroup {
+    /// All checkpoints at the same pre-training step (unknown steps form one group): the
+    /// paper's `(release, n_steps, task)`, learning-rate choice as part of the procedure.
+    #[default]
+    Step,
+    /// Each checkpoint id on its own.
+    Checkpoint,
+}
+
+impl LrGroup {
+    /// The group a run belongs to.
+    pub fn key(self, checkpoint: &str, step: Option<i64>) -> String {
+        match (self, step) {
+            (LrGroup::Step, Some(s)) => format!("step={s}k"),
+            (LrGroup::Step, None) => "step=unknown".into(),
+            (LrGroup::Checkpoint, _) => format!("checkpoint={checkpoint}"),
+        }
+    }
+}
+
+/// The options of [`consolidate_task`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ConsolidateOptions {
+    /// Which runs are kept.
+    pub rule: LrRule,
+    /// Which checkpoints share a learning-rate choice.
+    pub group: LrGroup,
+}
+
+impl ConsolidateOptions {
+    /// A sentence describing the selection, recorded next to the table.
+    pub fn describe(self) -> String {
+        match self.rule {
             LrRule::BestMeanDev => {
-                "per (checkpoint, task, variant): the learning rate with the highest mean of the \
-                 primary dev metric after the final epoch over its runs (NaN scores left out); \
-                 ties go to the smallest learning rate; all runs of that rate are kept"
+                let group = match self.group {
+                    LrGroup::Step => "pre-training step (all checkpoints at that step)",
+                    LrGroup::Checkpoint => "checkpoint id",
+                };
+                format!(
+                    "per ({group}, task, variant): the learning rate with the highest mean of \
+                     the primary dev metric after the final epoch over its runs (NaN scores \
+                     left out); ties go to the smallest learning rate; all runs of that rate \
+                     are kept"
+                )
             }
-            LrRule::KeepAll => "all done runs are kept, whatever their learning rate",
+            LrRule::KeepAll => "all done runs are kept, whatever their learning rate".into(),
         }
     }
 }
@@ -52,6 +95,9 @@ pub struct RunScore {
     pub job_id: String,
     /// Checkpoint id.
     pub checkpoint: String,
+    /// The checkpoint group (see [`LrGroup::key`]); runs of one group and variant share a
+    /// learning-rate choice.
+    pub group: String,
     /// Task variant.
     pub variant: String,
     /// Fine-tuning learning rate.
@@ -75,39 +121,46 @@ pub struct LrCandidate {
     pub nan_runs: usize,
 }
 
-/// The rule's decision for one checkpoint group.
+/// The rule's decision for one checkpoint group and variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupSelection {
-    /// Checkpoint id.
-    pub checkpoint: String,
+    /// The checkpoint group (see [`LrGroup::key`]).
+    pub group: String,
     /// Task variant.
     pub variant: String,
+    /// The checkpoint ids in the group, sorted.
+    pub checkpoints: Vec<String>,
     /// Every learning rate of the group, ascending.
     pub candidates: Vec<LrCandidate>,
     /// The chosen learning rate.
     pub chosen_learning_rate: f64,
-    /// The kept runs, ordered by fine-tuning seed then job id.
+    /// The kept runs, ordered by checkpoint, fine-tuning seed, job id.
     pub jobs: Vec<String>,
 }
 
-/// Applies the paper's best-learning-rate rule (see the module documentation).
-/// Groups come out sorted by (checkpoint, variant).
+/// Applies the paper's best-learning-rate rule (see the module documentation) to runs whose
+/// `group` is set. Groups come out sorted by (group, variant).
 pub fn select_best_lr(runs: &[RunScore]) -> Result<Vec<GroupSelection>> {
     let mut groups: BTreeMap<(&str, &str), Vec<&RunScore>> = BTreeMap::new();
     for r in runs {
         groups
-            .entry((r.checkpoint.as_str(), r.variant.as_str()))
+            .entry((r.group.as_str(), r.variant.as_str()))
             .or_default()
             .push(r);
     }
     let mut out = Vec::with_capacity(groups.len());
-    for ((checkpoint, variant), mut members) in groups {
+    for ((group, variant), mut members) in groups {
+        // This order fixes the summation order, so means are reproducible to the bit.
         members.sort_by(|a, b| {
             a.learning_rate
                 .total_cmp(&b.learning_rate)
+                .then(a.checkpoint.cmp(&b.checkpoint))
                 .then(a.finetune_seed.cmp(&b.finetune_seed))
                 .then(a.job_id.cmp(&b.job_id))
         });
+        let mut checkpoints: Vec<String> = members.iter().map(|r| r.checkpoint.clone()).collect();
+        checkpoints.sort();
+        checkpoints.dedup();
         let mut candidates: Vec<(LrCandidate, Vec<&RunScore>)> = Vec::new();
         for r in members {
             match candidates.last_mut() {
@@ -134,43 +187,32 @@ pub fn select_best_lr(runs: &[RunScore]) -> Result<Vec<GroupSelection>> {
                 .collect();
             c.nan_runs = list.len() - scored.len();
             if !scored.is_empty() {
-                // Summed in (seed, job id) order, so the mean is reproducible to the bit.
                 c.mean = Some(scored.iter().sum::<f64>() / scored.len() as f64);
             }
         }
-        out.push(finish_group(checkpoint, variant, candidates)?);
-    }
-    Ok(out)
-}
-
-// The selection proper, kept apart from the grouping above for readability.
-fn finish_group(
-    checkpoint: &str,
-    variant: &str,
-    candidates: Vec<(LrCandidate, Vec<&RunScore>)>,
-) -> Result<GroupSelection> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, (c, _)) in candidates.iter().enumerate() {
-        if let Some(m) = c.mean {
-            // Strictly greater: on a tie the earlier (smaller) learning rate stays.
-            if best.is_none_or(|(_, bm)| m > bm) {
-                best = Some((i, m));
+        let mut best: Option<(usize, f64)> = None;
+        for (i, (c, _)) in candidates.iter().enumerate() {
+            if let Some(m) = c.mean {
+                // Strictly greater: on a tie the earlier (smaller) learning rate stays.
+                if best.is_none_or(|(_, bm)| m > bm) {
+                    best = Some((i, m));
+                }
             }
         }
+        let (i, _) = best.ok_or_else(|| CollectorError::Invalid {
+            context: format!("group `{group}`, variant `{variant}`"),
+            message: "no learning rate has a scored run (every primary dev score is NaN)".into(),
+        })?;
+        out.push(GroupSelection {
+            group: group.to_string(),
+            variant: variant.to_string(),
+            checkpoints,
+            chosen_learning_rate: candidates[i].0.learning_rate,
+            jobs: candidates[i].1.iter().map(|r| r.job_id.clone()).collect(),
+            candidates: candidates.into_iter().map(|(c, _)| c).collect(),
+        });
     }
-    let (i, _) = best.ok_or_else(|| CollectorError::Invalid {
-        context: format!("checkpoint `{checkpoint}`, variant `{variant}`"),
-        message: "no learning rate has a scored run (every primary dev score is NaN)".into(),
-    })?;
-    let chosen_learning_rate = candidates[i].0.learning_rate;
-    let jobs = candidates[i].1.iter().map(|r| r.job_id.clone()).collect();
-    Ok(GroupSelection {
-        checkpoint: checkpoint.to_string(),
-        variant: variant.to_string(),
-        candidates: candidates.into_iter().map(|(c, _)| c).collect(),
-        chosen_learning_rate,
-        jobs,
-    })
+    Ok(out)
 }
 
 /// What [`consolidate_task`] did; also the content of `predictions/<task>.selection.json`.
@@ -180,6 +222,8 @@ pub struct Consolidation {
     pub task: String,
     /// The selection rule applied.
     pub rule: LrRule,
+    /// Which checkpoints shared a learning-rate choice.
+    pub group_by: LrGroup,
     /// The rule in words.
     pub rule_description: String,
     /// The primary dev metric the rule compared (from the jobs' `metrics.json`).
@@ -220,9 +264,9 @@ pub struct DoneJob {
     pub score: RunScore,
 }
 
-/// Reads the `DONE` marker and `metrics.json` of every done job of `task`; errors when no job
-/// is done or the jobs disagree on the primary metric.
-pub fn task_scores(tree: &ResultsTree, task: &str) -> Result<TaskScores> {
+/// Reads the `DONE` marker and `metrics.json` of every done job of `task`, placing each in its
+/// checkpoint group; errors when no job is done or the jobs disagree on the primary metric.
+pub fn task_scores(tree: &ResultsTree, task: &str, group: LrGroup) -> Result<TaskScores> {
     let invalid = |message: String| CollectorError::Invalid {
         context: format!("{}/{task}", tree.root().display()),
         message,
@@ -254,6 +298,7 @@ pub fn task_scores(tree: &ResultsTree, task: &str) -> Result<TaskScores> {
         let score = RunScore {
             job_id: dir.job_id().to_string(),
             checkpoint: dir.checkpoint().to_string(),
+            group: group.key(dir.checkpoint(), marker.step),
             variant: marker.variant.clone(),
             learning_rate: marker.learning_rate,
             finetune_seed: marker.finetune_seed,
@@ -287,14 +332,19 @@ pub fn selection_path(tree: &ResultsTree, task: &str) -> PathBuf {
 
 /// Gathers the done jobs of `task` into `predictions/<task>.parquet` (rows ordered by
 /// checkpoint, variant, learning rate, fine-tuning seed, job id, then as each job wrote them),
-/// keeping the runs `rule` selects, then writes `predictions/<task>.selection.json`.
+/// keeping the runs `options` select, then writes `predictions/<task>.selection.json`.
 /// Unfinished jobs are skipped and listed. Both files are written atomically.
-pub fn consolidate_task(tree: &ResultsTree, task: &str, rule: LrRule) -> Result<Consolidation> {
+pub fn consolidate_task(
+    tree: &ResultsTree,
+    task: &str,
+    options: ConsolidateOptions,
+) -> Result<Consolidation> {
+    let rule = options.rule;
     let TaskScores {
         primary_metric,
         done,
         not_done,
-    } = task_scores(tree, task)?;
+    } = task_scores(tree, task, options.group)?;
     let done: Vec<(RunScore, usize, JobDir)> = done
         .into_iter()
         .map(|d| (d.score, d.marker.rows, d.dir))
@@ -349,7 +399,8 @@ pub fn consolidate_task(tree: &ResultsTree, task: &str, rule: LrRule) -> Result<
     let result = Consolidation {
         task: task.to_string(),
         rule,
-        rule_description: rule.describe().to_string(),
+        group_by: options.group,
+        rule_description: options.describe(),
         primary_metric,
         table: format!("predictions/{task}.parquet"),
         jobs_done: done.len(),

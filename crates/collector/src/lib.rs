@@ -22,7 +22,9 @@ pub mod records;
 pub mod tree;
 pub mod upstream;
 
-pub use consolidate::{Consolidation, LrRule, consolidate_task, select_best_lr};
+pub use consolidate::{
+    ConsolidateOptions, Consolidation, LrGroup, LrRule, consolidate_task, select_best_lr,
+};
 pub use error::{CollectorError, Result};
 pub use predictions::{PredictionRow, PredictionsWriter, read_predictions, write_predictions};
 pub use records::{DoneMarker, EpochMetrics, JobRecord, MetricsRecord, Provenance};

@@ -5,13 +5,24 @@ mod common;
 use common::{Spec, write_job};
 use multiberts_collector::consolidate::{RunScore, selection_path, table_path};
 use multiberts_collector::{
-    Consolidation, LrRule, ResultsTree, consolidate_task, read_predictions, select_best_lr,
+    ConsolidateOptions, Consolidation, LrGroup, LrRule, ResultsTree, consolidate_task,
+    read_predictions, select_best_lr,
+};
+
+const PER_CHECKPOINT: ConsolidateOptions = ConsolidateOptions {
+    rule: LrRule::BestMeanDev,
+    group: LrGroup::Checkpoint,
+};
+const PAPER: ConsolidateOptions = ConsolidateOptions {
+    rule: LrRule::BestMeanDev,
+    group: LrGroup::Step,
 };
 
 fn run(job: &str, ckpt: &str, variant: &str, lr: f64, seed: i64, score: f64) -> RunScore {
     RunScore {
         job_id: job.into(),
         checkpoint: ckpt.into(),
+        group: format!("checkpoint={ckpt}"),
         variant: variant.into(),
         learning_rate: lr,
         finetune_seed: seed,
@@ -43,7 +54,7 @@ fn best_mean_wins_nan_runs_are_left_out_and_ties_go_to_the_smaller_rate() {
         .iter()
         .map(|g| {
             (
-                g.checkpoint.as_str(),
+                g.group.as_str(),
                 g.variant.as_str(),
                 g.chosen_learning_rate,
                 g.jobs.iter().map(String::as_str).collect(),
@@ -53,9 +64,9 @@ fn best_mean_wins_nan_runs_are_left_out_and_ties_go_to_the_smaller_rate() {
     assert_eq!(
         summary,
         vec![
-            ("s0", "", 5e-5, vec!["c1", "c2"]),
-            ("s0", "cda", 2e-5, vec!["v1", "v2"]),
-            ("s1", "", 4e-5, vec!["s1"]),
+            ("checkpoint=s0", "", 5e-5, vec!["c1", "c2"]),
+            ("checkpoint=s0", "cda", 2e-5, vec!["v1", "v2"]),
+            ("checkpoint=s1", "", 4e-5, vec!["s1"]),
         ]
     );
     let c = &groups[0].candidates;
@@ -71,11 +82,23 @@ fn best_mean_wins_nan_runs_are_left_out_and_ties_go_to_the_smaller_rate() {
 }
 
 #[test]
+fn groups_are_steps_or_checkpoints() {
+    assert_eq!(LrGroup::Step.key("seed_3", Some(2000)), "step=2000k");
+    assert_eq!(LrGroup::Step.key("seed_4", Some(2000)), "step=2000k");
+    assert_eq!(LrGroup::Step.key("seed_3", Some(1000)), "step=1000k");
+    assert_eq!(LrGroup::Step.key("my-bert", None), "step=unknown");
+    assert_eq!(
+        LrGroup::Checkpoint.key("seed_3", Some(2000)),
+        "checkpoint=seed_3"
+    );
+}
+
+#[test]
 fn a_group_with_only_nan_scores_is_an_error() {
     let runs = vec![run("x", "s9", "", 2e-5, 0, f64::NAN)];
     let err = select_best_lr(&runs).unwrap_err();
     assert!(
-        err.to_string().contains("checkpoint `s9`") && err.to_string().contains("NaN"),
+        err.to_string().contains("group `checkpoint=s9`") && err.to_string().contains("NaN"),
         "{err}"
     );
 }
@@ -98,13 +121,9 @@ fn spec<'a>(
     }
 }
 
-#[test]
-fn consolidation_keeps_best_rate_runs_of_done_jobs_and_records_the_rule() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = ResultsTree::new(dir.path(), "demo").unwrap();
-    // ckpt-a: 2e-5 mean 0.6, 3e-5 mean 0.7 → 3e-5.
-    // ckpt-b: 2e-5 mean 0.65, 3e-5 mean 0.55 → 2e-5, but a killed 3e-5 job with score 1.0
-    // would flip the choice if it were (wrongly) counted.
+/// ckpt-a: 2e-5 mean 0.6, 3e-5 mean 0.7; ckpt-b: 2e-5 mean 0.65, 3e-5 mean 0.525.
+/// Pooled over both checkpoints (same step): 2e-5 mean 0.625, 3e-5 mean 0.6125.
+fn fixture(tree: &ResultsTree) {
     let specs = [
         spec("ckpt-a", "a20", 2e-5, 0, 0.5),
         spec("ckpt-a", "a21", 2e-5, 1, 0.7),
@@ -113,65 +132,106 @@ fn consolidation_keeps_best_rate_runs_of_done_jobs_and_records_the_rule() {
         spec("ckpt-b", "b20", 2e-5, 0, 0.6),
         spec("ckpt-b", "b21", 2e-5, 1, 0.7),
         spec("ckpt-b", "b30", 3e-5, 0, 0.5),
-        spec("ckpt-b", "b31", 3e-5, 1, 0.6),
+        spec("ckpt-b", "b31", 3e-5, 1, 0.55),
     ];
     for s in &specs {
-        write_job(&tree, s, true);
+        write_job(tree, s, true);
     }
-    write_job(&tree, &spec("ckpt-b", "b32", 3e-5, 2, 1.0), false);
+    // Killed before DONE, with a score that would flip every choice if it were counted.
+    write_job(tree, &spec("ckpt-b", "b32", 3e-5, 2, 1.0), false);
+}
 
-    let c = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap();
+fn finish_killed_job(tree: &ResultsTree) {
+    let killed = tree.job("rte", "ckpt-b", "b32").unwrap();
+    killed.prepare().unwrap();
+    write_job(tree, &spec("ckpt-b", "b32", 3e-5, 2, 1.0), true);
+}
+
+fn job_order(tree: &ResultsTree) -> Vec<(String, i64)> {
+    read_predictions(&table_path(tree, "rte"))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.job_id, r.example_index))
+        .collect()
+}
+
+fn rows_of(jobs: &[&str]) -> Vec<(String, i64)> {
+    jobs.iter()
+        .flat_map(|j| (0..4).map(move |i| (j.to_string(), i)))
+        .collect()
+}
+
+#[test]
+fn paper_rule_chooses_one_rate_per_step_across_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = ResultsTree::new(dir.path(), "demo").unwrap();
+    fixture(&tree);
+    assert_eq!(ConsolidateOptions::default(), PAPER);
+
+    let c = consolidate_task(&tree, "rte", PAPER).unwrap();
     assert_eq!(c.primary_metric, "accuracy");
-    assert_eq!(c.jobs_done, 8);
+    assert_eq!((c.jobs_done, c.jobs_kept, c.rows), (8, 4, 16));
     assert_eq!(c.jobs_not_done, vec!["ckpt-b/b32".to_string()]);
-    assert_eq!(c.jobs_kept, 4);
-    assert_eq!(c.rows, 16);
-    let chosen: Vec<(&str, f64)> = c
-        .groups
-        .iter()
-        .map(|g| (g.checkpoint.as_str(), g.chosen_learning_rate))
-        .collect();
-    assert_eq!(chosen, vec![("ckpt-a", 3e-5), ("ckpt-b", 2e-5)]);
-
-    let table = read_predictions(&table_path(&tree, "rte")).unwrap();
-    let order: Vec<(&str, i64)> = table
-        .iter()
-        .map(|r| (r.job_id.as_str(), r.example_index))
-        .collect();
-    let mut expected = Vec::new();
-    for j in ["a30", "a31", "b20", "b21"] {
-        for i in 0..4 {
-            expected.push((j, i));
-        }
-    }
-    assert_eq!(order, expected);
+    assert_eq!(c.groups.len(), 1);
+    let g = &c.groups[0];
+    assert_eq!(g.group, "step=0k");
+    assert_eq!(g.checkpoints, vec!["ckpt-a", "ckpt-b"]);
+    assert_eq!(g.chosen_learning_rate, 2e-5);
+    assert!((g.candidates[0].mean.unwrap() - 0.625).abs() < 1e-12);
+    assert!((g.candidates[1].mean.unwrap() - 0.6125).abs() < 1e-12);
+    assert_eq!(job_order(&tree), rows_of(&["a20", "a21", "b20", "b21"]));
 
     let path = selection_path(&tree, "rte");
     assert_eq!(path, dir.path().join("demo/predictions/rte.selection.json"));
-    let recorded: Consolidation =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let recorded: Consolidation = serde_json::from_str(&text).unwrap();
     assert_eq!(recorded, c);
-    let raw: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(raw["rule"], "best_mean_dev");
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (raw["rule"].as_str(), raw["group_by"].as_str()),
+        (Some("best_mean_dev"), Some("step"))
+    );
+    let description = raw["rule_description"].as_str().unwrap();
     assert!(
-        raw["rule_description"]
-            .as_str()
-            .unwrap()
-            .contains("smallest learning rate")
+        description.contains("pre-training step") && description.contains("smallest learning rate")
     );
 
-    // The killed job is re-run and finishes: the choice for ckpt-b flips to 3e-5
-    // (mean (0.5 + 0.6 + 1.0) / 3 = 0.7 > 0.65).
-    let killed = tree.job("rte", "ckpt-b", "b32").unwrap();
-    killed.prepare().unwrap();
-    write_job(&tree, &spec("ckpt-b", "b32", 3e-5, 2, 1.0), true);
-    let c = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap();
+    // The killed job is re-run and finishes: 3e-5 pooled = (0.75+0.65+0.5+0.55+1.0)/5 = 0.69.
+    finish_killed_job(&tree);
+    let c = consolidate_task(&tree, "rte", PAPER).unwrap();
+    assert_eq!(c.groups[0].chosen_learning_rate, 3e-5);
+    assert_eq!(c.groups[0].jobs, vec!["a30", "a31", "b30", "b31", "b32"]);
+    assert!(c.jobs_not_done.is_empty());
+}
+
+#[test]
+fn per_checkpoint_rule_and_keep_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = ResultsTree::new(dir.path(), "demo").unwrap();
+    fixture(&tree);
+    let c = consolidate_task(&tree, "rte", PER_CHECKPOINT).unwrap();
+    let chosen: Vec<(&str, f64)> = c
+        .groups
+        .iter()
+        .map(|g| (g.group.as_str(), g.chosen_learning_rate))
+        .collect();
+    assert_eq!(
+        chosen,
+        vec![("checkpoint=ckpt-a", 3e-5), ("checkpoint=ckpt-b", 2e-5)]
+    );
+    assert_eq!(job_order(&tree), rows_of(&["a30", "a31", "b20", "b21"]));
+
+    // b32 done: ckpt-b 3e-5 = (0.5 + 0.55 + 1.0) / 3 ≈ 0.683 > 0.65.
+    finish_killed_job(&tree);
+    let c = consolidate_task(&tree, "rte", PER_CHECKPOINT).unwrap();
     assert_eq!(c.groups[1].chosen_learning_rate, 3e-5);
     assert_eq!(c.groups[1].jobs, vec!["b30", "b31", "b32"]);
-    assert!(c.jobs_not_done.is_empty());
 
-    let all = consolidate_task(&tree, "rte", LrRule::KeepAll).unwrap();
+    let keep_all = ConsolidateOptions {
+        rule: LrRule::KeepAll,
+        ..PAPER
+    };
+    let all = consolidate_task(&tree, "rte", keep_all).unwrap();
     assert_eq!((all.jobs_kept, all.rows), (9, 36));
     assert!(all.groups.is_empty());
 }
@@ -180,7 +240,7 @@ fn consolidation_keeps_best_rate_runs_of_done_jobs_and_records_the_rule() {
 fn consolidation_errors_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     let tree = ResultsTree::new(dir.path(), "demo").unwrap();
-    let err = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap_err();
+    let err = consolidate_task(&tree, "rte", PAPER).unwrap_err();
     assert!(
         err.to_string().contains("no done jobs (0 unfinished)"),
         "{err}"
@@ -195,7 +255,7 @@ fn consolidation_errors_are_clear() {
     }
     j2.write_metrics(&m).unwrap();
     j2.mark_done().unwrap();
-    let err = consolidate_task(&tree, "rte", LrRule::BestMeanDev).unwrap_err();
+    let err = consolidate_task(&tree, "rte", PAPER).unwrap_err();
     assert!(
         err.to_string().contains("disagree on the primary metric"),
         "{err}"

@@ -330,6 +330,11 @@ pub fn selection_path(tree: &ResultsTree, task: &str) -> PathBuf {
         .join(format!("{task}.selection.json"))
 }
 
+/// Reads `predictions/<task>.selection.json` written by [`consolidate_task`].
+pub fn read_selection(tree: &ResultsTree, task: &str) -> Result<Consolidation> {
+    atomic::read_json(&selection_path(tree, task))
+}
+
 /// Gathers the done jobs of `task` into `predictions/<task>.parquet` (rows ordered by
 /// checkpoint, variant, learning rate, fine-tuning seed, job id, then as each job wrote them),
 /// keeping the runs `options` select, then writes `predictions/<task>.selection.json`.

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Spec, write_job};
-use multiberts_collector::consolidate::{RunScore, selection_path, table_path};
+use multiberts_collector::consolidate::{RunScore, read_selection, selection_path, table_path};
 use multiberts_collector::{
     ConsolidateOptions, Consolidation, LrGroup, LrRule, ResultsTree, consolidate_task,
     read_predictions, select_best_lr,
@@ -186,6 +186,7 @@ fn paper_rule_chooses_one_rate_per_step_across_checkpoints() {
     let text = std::fs::read_to_string(&path).unwrap();
     let recorded: Consolidation = serde_json::from_str(&text).unwrap();
     assert_eq!(recorded, c);
+    assert_eq!(read_selection(&tree, "rte").unwrap(), c);
     let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         (raw["rule"].as_str(), raw["group_by"].as_str()),

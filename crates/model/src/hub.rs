@@ -265,7 +265,13 @@ impl HubClient {
     /// A client with the given options.
     pub fn new(options: HubOptions) -> Self {
         let agent = |redirects: u32| -> ureq::Agent {
+            // The system's trust store (and SSL_CERT_FILE / SSL_CERT_DIR), not a bundled one:
+            // clusters and companies often reach the hub through a proxy with its own CA.
+            let tls = ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build();
             ureq::Agent::config_builder()
+                .tls_config(tls)
                 .http_status_as_error(false)
                 .max_redirects(redirects)
                 .timeout_connect(Some(options.timeout))

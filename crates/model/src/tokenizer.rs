@@ -138,6 +138,8 @@ struct ConfigFile {
     cls_token: Option<TokenSpec>,
     mask_token: Option<TokenSpec>,
     model_max_length: Option<f64>,
+    do_basic_tokenize: Option<bool>,
+    never_split: Option<Vec<String>>,
 }
 
 impl BertTokenizerOptions {
@@ -153,6 +155,15 @@ impl BertTokenizerOptions {
             column: e.column(),
             message: e.to_string(),
         })?;
+        if file.do_basic_tokenize == Some(false) {
+            tracing::warn!(
+                path = %path.display(),
+                "do_basic_tokenize=false is not supported: whitespace/punctuation splitting stays on"
+            );
+        }
+        if file.never_split.as_ref().is_some_and(|v| !v.is_empty()) {
+            tracing::warn!(path = %path.display(), "never_split is not supported and is ignored");
+        }
         let d = Self::default();
         Ok(Self {
             do_lower_case: file.do_lower_case.unwrap_or(d.do_lower_case),

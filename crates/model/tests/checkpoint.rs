@@ -449,6 +449,10 @@ fn state_dict_pickle(tensors: &[TorchTensor<'_>]) -> Vec<u8> {
 }
 
 fn torch_zip(pkl: &[u8], storages: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    torch_zip_with(pkl, storages, b"little\n")
+}
+
+fn torch_zip_with(pkl: &[u8], storages: &[(&str, Vec<u8>)], byteorder: &[u8]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
@@ -459,6 +463,7 @@ fn torch_zip(pkl: &[u8], storages: &[(&str, Vec<u8>)]) -> Vec<u8> {
             w.write_all(bytes).unwrap_or_else(|e| panic!("{e}"));
         };
         add("archive/data.pkl", pkl);
+        add("archive/byteorder", byteorder);
         for (key, bytes) in storages {
             add(&format!("archive/data/{key}"), bytes);
         }
@@ -523,6 +528,15 @@ fn strided_views_and_shared_storages_are_materialised() {
         c.tensors["h.bias"].to_vec1::<f32>().unwrap_or_default(),
         vec![0.5, -1.0]
     );
+
+    // Big-endian storages are refused rather than read as garbage.
+    let p = write(
+        tmp.path(),
+        "big.bin",
+        &torch_zip_with(&pkl, &[("0", storage.clone()), ("1", vec![0; 4])], b"big"),
+    );
+    let e = err(&p).to_string();
+    assert!(e.contains("big.bin") && e.contains("endian"), "{e}");
 
     // A view reaching past its storage is a truncated storage, not a panic.
     let pkl = state_dict_pickle(&[TorchTensor {

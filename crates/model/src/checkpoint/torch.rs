@@ -60,6 +60,20 @@ pub(crate) fn read_zip(
             )
         })?;
     let prefix = pkl.strip_suffix("data.pkl").unwrap_or("").to_string();
+    // torch >= 2.1 records the byte order of the storages; older files are little-endian.
+    let byteorder = format!("{prefix}byteorder");
+    if names.contains(&byteorder) {
+        let order = read_entry(path, &mut archive, &byteorder)?;
+        if order.trim_ascii() != b"little" {
+            return Err(CheckpointError::malformed(
+                path,
+                format!(
+                    "storages are {:?}-endian; only little-endian files are supported",
+                    String::from_utf8_lossy(order.trim_ascii())
+                ),
+            ));
+        }
+    }
     let pkl_bytes = read_entry(path, &mut archive, &pkl)?;
     let (value, _) = pickle::load(&pkl_bytes).map_err(|source| CheckpointError::Pickle {
         path: path.to_path_buf(),

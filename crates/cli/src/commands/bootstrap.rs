@@ -1,12 +1,864 @@
-//! `multiberts bootstrap`.
+//! `multiberts bootstrap`: Multi-Bootstrap analyses over stored predictions.
+//!
+//! Sources: our predictions Parquet (`--predictions`), the upstream GLUE layout (`--glue DIR
+//! --task T`) or the upstream coref layout (`--coref DIR`, plus `--coref-expt DIR` for a second
+//! group). Every source is read into the collector's neutral `UpstreamPredictions`; `--base` and
+//! `--expt` selectors (`key=value,…`) pick each side's runs.
 
-use anyhow::bail;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail, ensure};
+use multiberts_bootstrap::{
+    Design, Group, Metric, Options, Problem, Report, ReportOptions, RngSpec, Run, Samples,
+    multibootstrap, report_ci,
+};
+use multiberts_collector::upstream::{
+    RunInfo, UpstreamPredictions, import_coref, import_glue, parse_steps,
+};
+use multiberts_metrics::winogender::{Gender, bias_scores};
 
 /// Run a Multi-Bootstrap analysis on stored predictions.
+///
+/// Resamples pre-training seeds and evaluation examples jointly (Sellam et al. 2022) and prints
+/// E[L], E[L'], E[L'-L] with percentile intervals and a one-sided p-value, like the reference
+/// `report_ci`, followed by a one-line signature of the procedure.
 #[derive(Debug, clap::Args)]
-pub struct BootstrapArgs {}
+#[command(after_help = "\
+Examples:
+  # MNLI, 1M vs 2M steps, paired seeds, from our predictions
+  multiberts bootstrap --predictions results/glue/predictions/mnli.parquet \\
+      --base step=1000k --expt step=2000k --paired --metric accuracy
+
+  # the coref case study (CDA-incr vs CDA-full), reproducing the notebook's numbers
+  multiberts bootstrap --coref coref/cda_intervention-50k --coref-expt coref/from_scratch \\
+      --unpaired --metric bias_r --occupation-stats winogender/occupations-stats.tsv \\
+      --expect-negative-effect --rng numpy:42
+
+  # upstream GLUE layout, one procedure only, JSON output
+  multiberts bootstrap --glue GLUE --task MNLI --base release=multiberts,n_steps=2M --json")]
+pub struct BootstrapArgs {
+    /// Our predictions Parquet (one row per run × example).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["glue", "coref"])]
+    predictions: Option<PathBuf>,
+
+    /// Upstream GLUE layout root (index.tsv, run TSVs, <TASK>_dev_labels); needs --task.
+    #[arg(long, value_name = "DIR", requires = "task", conflicts_with = "coref")]
+    glue: Option<PathBuf>,
+
+    /// Upstream coref folder (run_info.tsv, label_info.tsv, preds.tsv): the base group, or both
+    /// groups when --base/--expt selectors split it.
+    #[arg(long, value_name = "DIR")]
+    coref: Option<PathBuf>,
+
+    /// A second upstream coref folder holding the experiment group.
+    #[arg(long, value_name = "DIR", requires = "coref")]
+    coref_expt: Option<PathBuf>,
+
+    /// Task to analyse (GLUE: as in index.tsv, e.g. MNLI; Parquet: the task column).
+    #[arg(long)]
+    task: Option<String>,
+
+    /// Runs of the baseline L, as key=value pairs (e.g. `step=1000k,lr=2e-05`). Default: all
+    /// runs not selected by --expt (for a single analysis: all runs).
+    #[arg(long, value_name = "SELECTOR")]
+    base: Option<String>,
+
+    /// Runs of the experiment L'. Without it (and without --coref-expt) the analysis is a
+    /// single-procedure estimate.
+    #[arg(long, value_name = "SELECTOR")]
+    expt: Option<String>,
+
+    /// Metric: accuracy, f1, macro_f1, mcc, pearson, spearman, mean, bias_r, bias_slope.
+    #[arg(long, default_value = "accuracy")]
+    metric: Metric,
+
+    /// Paired seeds: one seed draw for both sides; seeds on one side only are dropped.
+    #[arg(long, conflicts_with = "unpaired")]
+    paired: bool,
+
+    /// Unpaired seeds: independent seed draws per side (the reference's default).
+    #[arg(long)]
+    unpaired: bool,
+
+    /// Run key holding the pre-training seed.
+    #[arg(long, default_value = "pretrain_seed", value_name = "KEY")]
+    seed_key: String,
+
+    /// Number of bootstrap draws.
+    #[arg(long, default_value_t = 1000)]
+    nboot: usize,
+
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+
+    /// Random numbers: `chacha8:SEED` (default; identical for any thread count) or
+    /// `numpy:SEED` (numpy's RandomState, the reference's draw order).
+    #[arg(long, default_value = "chacha8:0")]
+    rng: RngSpec,
+
+    /// Do not resample pre-training seeds.
+    #[arg(long)]
+    no_sample_seeds: bool,
+
+    /// Do not resample examples.
+    #[arg(long)]
+    no_sample_examples: bool,
+
+    /// Also resample fine-tuning runs within each drawn seed (beyond the reference).
+    #[arg(long)]
+    resample_runs: bool,
+
+    /// Test for a negative effect (p = fraction of draws with L' - L >= 0).
+    #[arg(long)]
+    expect_negative_effect: bool,
+
+    /// Also report P(L' - L >= A) (<= -A with --expect-negative-effect).
+    #[arg(long, value_name = "A")]
+    abs_threshold: Option<f64>,
+
+    /// Also report P((L' - L)/L >= R) (<= -R with --expect-negative-effect).
+    #[arg(long, value_name = "R")]
+    rel_threshold: Option<f64>,
+
+    /// Winogender occupations-stats.tsv (occupation, bls_pct_female): needed by bias_r and
+    /// bias_slope, whose examples are the occupations.
+    #[arg(long, value_name = "FILE")]
+    occupation_stats: Option<PathBuf>,
+
+    /// Print the result as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+
+    /// Write the bootstrap samples to FILE (CSV `draw,base,expt`; JSON if FILE ends in .json).
+    #[arg(long, value_name = "FILE")]
+    samples: Option<PathBuf>,
+}
 
 /// Runs `multiberts bootstrap`.
-pub fn run(_args: BootstrapArgs) -> anyhow::Result<()> {
-    bail!("`multiberts bootstrap` is not implemented yet")
+pub fn run(args: BootstrapArgs) -> anyhow::Result<()> {
+    let out = execute(&args)?;
+    if let Some(path) = &args.samples {
+        let bytes = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::to_vec_pretty(&out.samples)?
+        } else {
+            out.samples.to_csv().into_bytes()
+        };
+        multiberts_collector::atomic::write_bytes(path, &bytes)
+            .with_context(|| format!("cannot write samples to {}", path.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out.json())?);
+    } else {
+        print!("{}", out.text());
+    }
+    Ok(())
+}
+
+/// What one analysis produced.
+struct Outcome {
+    source: String,
+    samples: Samples,
+    report: Report,
+}
+
+impl Outcome {
+    fn text(&self) -> String {
+        let s = &self.samples;
+        let sig = &self.report.signature;
+        let mut t = format!(
+            "Multibootstrap ({}) of {} on {} examples from {}\n",
+            sig.design, sig.metric, s.n_examples, self.source
+        );
+        t += &format!(
+            "  Base: {} runs, {} seeds ({})\n",
+            s.base_runs,
+            s.base_seeds.len(),
+            format_ints(&s.base_seeds)
+        );
+        if s.expt.is_some() {
+            t += &format!(
+                "  Expt: {} runs, {} seeds ({})\n",
+                s.expt_runs,
+                s.expt_seeds.len(),
+                format_ints(&s.expt_seeds)
+            );
+        }
+        for g in [Group::Base, Group::Expt] {
+            let seeds: Vec<u64> = s
+                .dropped_seeds
+                .iter()
+                .filter(|d| d.group == g)
+                .map(|d| d.seed)
+                .collect();
+            if !seeds.is_empty() {
+                let side = if g == Group::Base { "base" } else { "expt" };
+                t += &format!(
+                    "  Warning: {} seeds found on {side} side only; omitted from the paired analysis: {}\n",
+                    seeds.len(),
+                    format_ints(&seeds)
+                );
+            }
+        }
+        t += &self.report.render();
+        t += &format!("signature: {}\n", self.report.signature);
+        t
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let s = &self.samples;
+        serde_json::json!({
+            "signature": self.report.signature.to_string(),
+            "source": self.source,
+            "n_examples": s.n_examples,
+            "base_runs": s.base_runs,
+            "expt_runs": s.expt_runs,
+            "base_seeds": s.base_seeds,
+            "expt_seeds": s.expt_seeds,
+            "dropped_seeds": s.dropped_seeds,
+            "report": self.report,
+        })
+    }
+}
+
+fn execute(args: &BootstrapArgs) -> anyhow::Result<Outcome> {
+    let base_sel = args.base.as_deref().map(Selector::parse).transpose()?;
+    let expt_sel = args.expt.as_deref().map(Selector::parse).transpose()?;
+    let (data, expt_data, source) = load(args, [&base_sel, &expt_sel])?;
+    let two_sided = expt_sel.is_some() || expt_data.is_some();
+    let design = match (two_sided, args.paired, args.unpaired) {
+        (false, true, _) | (false, _, true) => {
+            bail!("--paired/--unpaired need an experiment side (--expt or --coref-expt)")
+        }
+        (false, ..) => Design::Single,
+        (true, true, _) => Design::Paired,
+        (true, ..) => Design::Unpaired,
+    };
+
+    // Each side: (data, row indices).
+    let mut sides: Vec<(&UpstreamPredictions, Vec<usize>, Group)> = Vec::new();
+    match &expt_data {
+        Some(e) => {
+            sides.push((&data, select(&data, base_sel.as_ref())?, Group::Base));
+            sides.push((e, select(e, expt_sel.as_ref())?, Group::Expt));
+        }
+        None => {
+            let expt_rows = match &expt_sel {
+                Some(sel) => select(&data, Some(sel))?,
+                None => Vec::new(),
+            };
+            let base_rows = match &base_sel {
+                Some(sel) => select(&data, Some(sel))?,
+                None => (0..data.runs.len())
+                    .filter(|r| !expt_rows.contains(r))
+                    .collect(),
+            };
+            if let Some(r) = base_rows.iter().find(|r| expt_rows.contains(r)) {
+                bail!(
+                    "run {r} matches both --base and --expt; make the selectors exclusive \
+                     (e.g. add step=… or release=…)"
+                );
+            }
+            sides.push((&data, base_rows, Group::Base));
+            if expt_sel.is_some() {
+                sides.push((&data, expt_rows, Group::Expt));
+            }
+        }
+    }
+    for (_, rows, g) in &sides {
+        ensure!(
+            !rows.is_empty(),
+            "no runs selected for the {} side (selector {:?})",
+            if *g == Group::Base {
+                "base"
+            } else {
+                "experiment"
+            },
+            if *g == Group::Base {
+                args.base.as_deref()
+            } else {
+                args.expt.as_deref()
+            }
+            .unwrap_or("<all>")
+        );
+    }
+    if let (Some(e), true) = (&expt_data, sides.len() == 2) {
+        check_same_examples(&data, e)?;
+    }
+
+    let (labels, matrices) = match args.metric {
+        Metric::BiasR | Metric::BiasSlope => {
+            let stats = args.occupation_stats.as_deref().with_context(|| {
+                format!(
+                    "metric {} needs --occupation-stats (Winogender occupations-stats.tsv)",
+                    args.metric
+                )
+            })?;
+            bias_inputs(&sides, stats)?
+        }
+        _ => (
+            data.labels.clone(),
+            sides
+                .iter()
+                .map(|(d, rows, _)| {
+                    rows.iter()
+                        .map(|&r| d.predictions.row(r).to_vec())
+                        .collect()
+                })
+                .collect(),
+        ),
+    };
+
+    let mut runs = Vec::new();
+    let mut preds = Vec::new();
+    for ((d, rows, group), rows_preds) in sides.iter().zip(matrices) {
+        for (&r, p) in rows.iter().zip(rows_preds) {
+            runs.push(Run {
+                seed: seed_of(&d.runs[r], &args.seed_key, r)?,
+                group: *group,
+            });
+            preds.extend(p);
+        }
+    }
+    let problem = Problem::new(labels, preds, runs)?;
+    let opts = Options {
+        design,
+        nboot: args.nboot,
+        sample_seeds: !args.no_sample_seeds,
+        sample_examples: !args.no_sample_examples,
+        resample_runs: args.resample_runs,
+        rng: args.rng,
+    };
+    let samples = multibootstrap(&problem, args.metric, &opts)?;
+    let report = report_ci(
+        &samples,
+        &ReportOptions {
+            level: args.level,
+            abs_threshold: args.abs_threshold,
+            rel_threshold: args.rel_threshold,
+            expect_negative_effect: args.expect_negative_effect,
+        },
+    )?;
+    Ok(Outcome {
+        source,
+        samples,
+        report,
+    })
+}
+
+type Loaded = (UpstreamPredictions, Option<UpstreamPredictions>, String);
+
+fn load(args: &BootstrapArgs, sels: [&Option<Selector>; 2]) -> anyhow::Result<Loaded> {
+    if let Some(path) = &args.predictions {
+        let rows = multiberts_collector::read_predictions(path)
+            .with_context(|| format!("cannot read predictions {}", path.display()))?;
+        // The task: --task, else a task= selector, else the only task in the file.
+        let mut wanted: BTreeSet<String> = args.task.iter().cloned().collect();
+        for sel in sels.into_iter().flatten() {
+            wanted.extend(sel.get("task").map(str::to_string));
+        }
+        let tasks: BTreeSet<String> = rows.iter().map(|r| r.task.clone()).collect();
+        let task = match wanted.len() {
+            0 if tasks.len() == 1 => tasks.iter().next().cloned(),
+            0 => None,
+            1 => wanted.into_iter().next(),
+            _ => bail!("base and experiment must be on the same task; got {wanted:?}"),
+        };
+        let Some(task) = task else {
+            bail!(
+                "{} holds several tasks ({}); choose one with --task or task=… in a selector",
+                path.display(),
+                tasks.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|r| r.task.eq_ignore_ascii_case(&task))
+            .collect();
+        ensure!(
+            !rows.is_empty(),
+            "{} has no rows of task {task:?} (tasks: {})",
+            path.display(),
+            tasks.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        let data = UpstreamPredictions::from_prediction_rows(&rows)
+            .with_context(|| format!("in {}", path.display()))?;
+        return Ok((data, None, path.display().to_string()));
+    }
+    if let Some(root) = &args.glue {
+        let task = args.task.as_deref().unwrap_or_default();
+        let data = import_glue(root, task)
+            .with_context(|| format!("cannot read the GLUE layout under {}", root.display()))?;
+        return Ok((data, None, format!("{} ({task})", root.display())));
+    }
+    if let Some(dir) = &args.coref {
+        let base = import_coref(dir)
+            .with_context(|| format!("cannot read the coref layout in {}", dir.display()))?;
+        let expt = match &args.coref_expt {
+            Some(e) => Some(
+                import_coref(e)
+                    .with_context(|| format!("cannot read the coref layout in {}", e.display()))?,
+            ),
+            None => None,
+        };
+        let source = match &args.coref_expt {
+            Some(e) => format!("{} vs {}", dir.display(), e.display()),
+            None => dir.display().to_string(),
+        };
+        return Ok((base, expt, source));
+    }
+    bail!("no predictions given: pass --predictions FILE, --glue DIR --task T, or --coref DIR")
+}
+
+/// Seeds compactly, collapsing runs of consecutive integers: `0..=4, 7, 9, 10`.
+fn format_ints(values: &[u64]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < values.len() {
+        let mut j = i;
+        while j + 1 < values.len() && values[j + 1] == values[j] + 1 {
+            j += 1;
+        }
+        parts.push(match j - i {
+            0 => values[i].to_string(),
+            1 => format!("{}, {}", values[i], values[j]),
+            _ => format!("{}..={}", values[i], values[j]),
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+/// `key=value,key=value`: a run is selected when every key matches.
+#[derive(Debug, Clone, PartialEq)]
+struct Selector(Vec<(String, String)>);
+
+/// Run keys every source understands (besides the extra columns of its runs).
+const TYPED_KEYS: [&str; 10] = [
+    "task",
+    "seed",
+    "pretrain_seed",
+    "pretrain_id",
+    "finetune_seed",
+    "ft_seed",
+    "learning_rate",
+    "lr",
+    "step",
+    "n_steps",
+];
+
+impl Selector {
+    fn parse(s: &str) -> anyhow::Result<Self> {
+        let mut pairs = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((k, v)) = part.split_once('=') else {
+                bail!("selector {s:?}: `{part}` is not key=value");
+            };
+            let (k, v) = (k.trim(), v.trim());
+            ensure!(
+                !k.is_empty() && !v.is_empty(),
+                "selector {s:?}: empty key or value in `{part}`"
+            );
+            pairs.push((k.to_string(), v.to_string()));
+        }
+        ensure!(!pairs.is_empty(), "empty selector {s:?}");
+        Ok(Self(pairs))
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Rows of `data` matching `sel` (all rows when None). Unknown keys are errors.
+fn select(data: &UpstreamPredictions, sel: Option<&Selector>) -> anyhow::Result<Vec<usize>> {
+    let Some(sel) = sel else {
+        return Ok((0..data.runs.len()).collect());
+    };
+    let extra: BTreeSet<&str> = data
+        .runs
+        .iter()
+        .flat_map(|r| r.keys.keys().map(String::as_str))
+        .collect();
+    for (k, _) in &sel.0 {
+        if !TYPED_KEYS.contains(&k.as_str()) && !extra.contains(k.as_str()) {
+            let mut known: Vec<&str> = TYPED_KEYS.to_vec();
+            known.extend(extra.iter().copied());
+            bail!(
+                "unknown selector key `{k}`; known keys: {}",
+                known.join(", ")
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    'runs: for (r, run) in data.runs.iter().enumerate() {
+        for (k, v) in &sel.0 {
+            if !matches(data, run, k, v)? {
+                continue 'runs;
+            }
+        }
+        rows.push(r);
+    }
+    Ok(rows)
+}
+
+fn matches(
+    data: &UpstreamPredictions,
+    run: &RunInfo,
+    key: &str,
+    want: &str,
+) -> anyhow::Result<bool> {
+    Ok(match key {
+        "task" => data.task.eq_ignore_ascii_case(want),
+        "step" | "n_steps" => {
+            let w = parse_steps(want).or_else(|| want.parse::<i64>().ok().map(|s| s / 1000));
+            let w = w.with_context(|| {
+                format!("selector {key}={want}: expected steps like 2000k, 2M or 0")
+            })?;
+            run.step_thousands() == Some(w)
+        }
+        "learning_rate" | "lr" => {
+            let w: f64 = want
+                .parse()
+                .with_context(|| format!("selector {key}={want}: expected a number"))?;
+            run.learning_rate == Some(w)
+        }
+        "seed" => run.get("pretrain_seed").as_deref() == Some(want),
+        _ => run.get(key).as_deref() == Some(want),
+    })
+}
+
+fn seed_of(run: &RunInfo, key: &str, row: usize) -> anyhow::Result<u64> {
+    let key = if key == "seed" { "pretrain_seed" } else { key };
+    let value = run
+        .get(key)
+        .with_context(|| format!("run {row} has no `{key}` (the seed key, see --seed-key)"))?;
+    value.parse::<u64>().with_context(|| {
+        format!("run {row}: seed `{key}` = {value:?} is not a non-negative integer")
+    })
+}
+
+fn check_same_examples(a: &UpstreamPredictions, b: &UpstreamPredictions) -> anyhow::Result<()> {
+    ensure!(
+        a.labels.len() == b.labels.len(),
+        "base has {} examples but experiment has {}: both sides must be evaluated on the same examples",
+        a.labels.len(),
+        b.labels.len()
+    );
+    if let Some(i) = (0..a.labels.len()).find(|&i| a.labels[i] != b.labels[i]) {
+        bail!(
+            "example {i} has label {} on the base side but {} on the experiment side",
+            a.labels[i],
+            b.labels[i]
+        );
+    }
+    if let (Some(x), Some(y)) = (&a.coref_examples, &b.coref_examples)
+        && let Some(i) = (0..x.len()).find(|&i| x[i] != y[i])
+    {
+        bail!("sentence {i} differs between the base and experiment label_info.tsv");
+    }
+    Ok(())
+}
+
+/// The prediction rows of one side (runs × examples).
+type SideRows = Vec<Vec<f64>>;
+
+/// Per-run Winogender bias scores (runs × occupations, occupations sorted by name) and the BLS
+/// share of women per occupation: the bootstrap's examples are then the occupations.
+fn bias_inputs(
+    sides: &[(&UpstreamPredictions, Vec<usize>, Group)],
+    stats: &Path,
+) -> anyhow::Result<(Vec<f64>, Vec<SideRows>)> {
+    let bls = read_bls(stats)?;
+    let mut matrices = Vec::new();
+    let mut labels = Vec::new();
+    for (d, rows, _) in sides {
+        let examples = d.coref_examples.as_ref().with_context(
+            || "bias_r/bias_slope need Winogender sentence metadata: use a --coref layout",
+        )?;
+        let names: BTreeSet<&str> = examples.iter().map(|e| e.occupation.as_str()).collect();
+        let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let occ: Vec<usize> = examples
+            .iter()
+            .map(|e| index[e.occupation.as_str()])
+            .collect();
+        let genders: Vec<Gender> = examples
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                e.gender
+                    .parse()
+                    .with_context(|| format!("label_info.tsv sentence {i}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        labels = names
+            .iter()
+            .map(|n| {
+                bls.get(*n)
+                    .map(|p| p / 100.0)
+                    .with_context(|| format!("occupation {n:?} is not in {}", stats.display()))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let m = rows
+            .iter()
+            .map(|&r| {
+                bias_scores(&genders, &occ, names.len(), d.predictions.row(r))
+                    .with_context(|| format!("run {r}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        matrices.push(m);
+    }
+    Ok((labels, matrices))
+}
+
+/// occupation → bls_pct_female from Winogender's occupations-stats.tsv.
+fn read_bls(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines().enumerate();
+    let header: Vec<&str> = lines
+        .next()
+        .map(|(_, h)| h.split('\t').collect())
+        .unwrap_or_default();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim() == name)
+            .with_context(|| format!("{}: no `{name}` column in the header", path.display()))
+    };
+    let (c_occ, c_bls) = (col("occupation")?, col("bls_pct_female")?);
+    let mut out = BTreeMap::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        ensure!(
+            f.len() == header.len(),
+            "{}:{}: {} fields, expected {} as in the header",
+            path.display(),
+            i + 1,
+            f.len(),
+            header.len()
+        );
+        let v: f64 = f[c_bls].trim().parse().with_context(|| {
+            format!(
+                "{}:{}: bls_pct_female {:?} is not a number",
+                path.display(),
+                i + 1,
+                f[c_bls]
+            )
+        })?;
+        out.insert(f[c_occ].trim().to_string(), v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use multiberts_collector::upstream::{CorefExample, Matrix, export_coref};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BootstrapArgs,
+    }
+
+    fn parse(argv: &[&str]) -> BootstrapArgs {
+        let mut v = vec!["bootstrap"];
+        v.extend_from_slice(argv);
+        Cli::try_parse_from(v).unwrap().args
+    }
+
+    /// A coref folder: `seeds` × 2 runs, 2 occupations × 6 sentences.
+    fn write_coref(dir: &Path, seeds: &[i64], flip: usize) {
+        let mut examples = Vec::new();
+        for (o, occ) in ["nurse", "engineer"].iter().enumerate() {
+            for (k, gender) in ["UNKNOWN", "MASCULINE", "FEMININE"].iter().enumerate() {
+                for someone in [false, true] {
+                    examples.push(CorefExample {
+                        gender: gender.to_string(),
+                        pronoun_type: "NOM".into(),
+                        answer: ((o + k) % 2) as i64,
+                        occupation: occ.to_string(),
+                        other_participant: "patient".into(),
+                        someone,
+                        template_idx: (2 * o) as i64,
+                    });
+                }
+            }
+        }
+        let labels: Vec<f64> = examples.iter().map(|e| e.answer as f64).collect();
+        let mut runs = Vec::new();
+        let mut preds = Vec::new();
+        for &s in seeds {
+            for ft in 0..2 {
+                runs.push(RunInfo {
+                    pretrain_seed: Some(s),
+                    finetune_seed: Some(ft),
+                    ..RunInfo::default()
+                });
+                for (j, &y) in labels.iter().enumerate() {
+                    let wrong = (j + s as usize + ft as usize + flip).is_multiple_of(4);
+                    preds.push(if wrong { 1.0 - y } else { y });
+                }
+            }
+        }
+        let n = labels.len();
+        let data = UpstreamPredictions {
+            task: "coref".into(),
+            runs,
+            labels,
+            predictions: Matrix::from_vec(seeds.len() * 2, n, preds).unwrap(),
+            scores: None,
+            coref_examples: Some(examples),
+        };
+        export_coref(dir, &data).unwrap();
+    }
+
+    #[test]
+    fn selectors_parse_and_reject_garbage() {
+        let s = Selector::parse("task=mnli, step=2000k").unwrap();
+        assert_eq!(s.get("step"), Some("2000k"));
+        assert!(Selector::parse("task").is_err());
+        assert!(Selector::parse("=x").is_err());
+        assert!(Selector::parse("").is_err());
+    }
+
+    #[test]
+    fn paired_coref_with_a_one_sided_seed_warns_and_reports() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("base"), tmp.path().join("cda"));
+        write_coref(&a, &[0, 1, 2, 3], 0);
+        write_coref(&b, &[1, 2, 3, 4], 1);
+        let args = parse(&[
+            "--coref",
+            a.to_str().unwrap(),
+            "--coref-expt",
+            b.to_str().unwrap(),
+            "--paired",
+            "--nboot",
+            "200",
+            "--rng",
+            "numpy:42",
+        ]);
+        let out = execute(&args).unwrap();
+        assert_eq!(out.samples.base_seeds, vec![1, 2, 3]);
+        let text = out.text();
+        assert!(text.contains("1 seeds found on base side only"), "{text}");
+        assert!(text.contains("1 seeds found on expt side only"), "{text}");
+        assert!(
+            text.contains("Bootstrap statistics from 200 samples:"),
+            "{text}"
+        );
+        assert!(text.contains("signature: nboot:200|level:0.95|rng:numpy|seed:42|axes:seeds+examples|design:paired|metric:accuracy"), "{text}");
+        let json = out.json();
+        assert_eq!(json["report"]["n_samples"], 200);
+        assert_eq!(json["dropped_seeds"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn selectors_split_one_folder_and_unknown_keys_fail() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_coref(tmp.path(), &[0, 1, 2], 0);
+        let dir = tmp.path().to_str().unwrap();
+        let args = parse(&[
+            "--coref",
+            dir,
+            "--base",
+            "finetune_seed=0",
+            "--expt",
+            "ft_seed=1",
+            "--paired",
+            "--nboot",
+            "50",
+        ]);
+        let out = execute(&args).unwrap();
+        assert_eq!((out.samples.base_runs, out.samples.expt_runs), (3, 3));
+        let bad = parse(&["--coref", dir, "--base", "colour=red"]);
+        let err = format!("{:#}", execute(&bad).err().unwrap());
+        assert!(err.contains("unknown selector key `colour`"), "{err}");
+        let single = execute(&parse(&["--coref", dir, "--nboot", "20"])).unwrap();
+        assert!(single.samples.expt.is_none());
+        assert!(!single.text().contains("E[L'"));
+    }
+
+    #[test]
+    fn bias_r_uses_occupations_as_examples() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_coref(tmp.path(), &[0, 1], 0);
+        let stats = tmp.path().join("occupations-stats.tsv");
+        std::fs::write(
+            &stats,
+            "occupation\tbls_pct_female\nnurse\t90\nengineer\t10\n",
+        )
+        .unwrap();
+        let dir = tmp.path().to_str().unwrap();
+        let args = parse(&[
+            "--coref",
+            dir,
+            "--metric",
+            "bias_slope",
+            "--no-sample-seeds",
+            "--no-sample-examples",
+            "--nboot",
+            "3",
+            "--occupation-stats",
+            stats.to_str().unwrap(),
+        ]);
+        let out = execute(&args).unwrap();
+        assert_eq!(out.samples.n_examples, 2);
+        assert!(out.samples.base.iter().all(|v| v.is_finite()));
+        let missing = parse(&["--coref", dir, "--metric", "bias_r"]);
+        let err = format!("{:#}", execute(&missing).err().unwrap());
+        assert!(err.contains("--occupation-stats"), "{err}");
+    }
+
+    #[test]
+    fn malformed_layouts_give_clear_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_coref(tmp.path(), &[0, 1], 0);
+        let dir = tmp.path().to_str().unwrap();
+        // Ragged preds.tsv: drop the last value of the second row.
+        let preds = tmp.path().join("preds.tsv");
+        let text = std::fs::read_to_string(&preds).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let cut = lines[1].rfind(char::is_whitespace).unwrap();
+        lines[1].truncate(cut);
+        std::fs::write(&preds, lines.join("\n") + "\n").unwrap();
+        let err = format!("{:#}", execute(&parse(&["--coref", dir])).err().unwrap());
+        assert!(err.contains("preds.tsv"), "{err}");
+        // One run fewer in preds.tsv than in run_info.tsv.
+        std::fs::write(
+            &preds,
+            text.lines().take(3).collect::<Vec<_>>().join("\n") + "\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", execute(&parse(&["--coref", dir])).err().unwrap());
+        assert!(err.contains("run_info.tsv lists 4 runs"), "{err}");
+        // Sides on different examples.
+        let other = tmp.path().join("other");
+        write_coref(&other, &[0], 0);
+        std::fs::write(&preds, text).unwrap();
+        let lab = other.join("label_info.tsv");
+        let l = std::fs::read_to_string(&lab).unwrap();
+        let kept: Vec<&str> = l.lines().take(6).collect();
+        std::fs::write(&lab, kept.join("\n") + "\n").unwrap();
+        let p = other.join("preds.tsv");
+        let pt: String = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .map(|row| row.split_whitespace().take(5).collect::<Vec<_>>().join(" ") + "\n")
+            .collect();
+        std::fs::write(&p, pt).unwrap();
+        let args = parse(&["--coref", dir, "--coref-expt", other.to_str().unwrap()]);
+        let err = format!("{:#}", execute(&args).err().unwrap());
+        assert!(err.contains("same examples"), "{err}");
+    }
 }

@@ -80,6 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     let mut opt = AdamW::new(&params, AdamWConfig::default())?;
+    // Evaluation runs on the detached view (no autograd graph), as the runner and encode do.
+    let (eval_bert, eval_head) = (bert.inference_view(), head.inference_view());
     let mut dropout_rng = SeededRng::named(2, "dropout");
     let mut times = Vec::with_capacity(steps);
     // One untimed warm-up step, then `steps` timed ones.
@@ -95,8 +97,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             clip_grad_norm(&params, &mut grads, 1.0)?;
             opt.step(&grads, 2e-5)?;
         } else {
-            let out = bert.forward(&batch, &mut Mode::Eval)?;
-            let logits = head.forward(&out.pooler_output, &mut Mode::Eval)?;
+            let out = eval_bert.forward(&batch, &mut Mode::Eval)?;
+            let logits = eval_head.forward(&out.pooler_output, &mut Mode::Eval)?;
             logits.to_vec2::<f32>()?;
         }
         if i > 0 {

@@ -45,6 +45,14 @@ impl Linear {
         Ok(Self { weight, bias })
     }
 
+    /// The same layer with its tensors detached from autograd (sharing storage).
+    pub fn detached(&self) -> Self {
+        Self {
+            weight: self.weight.detach(),
+            bias: self.bias.detach(),
+        }
+    }
+
     /// Applies the layer to `[.., in]`, giving `[.., out]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
@@ -79,6 +87,15 @@ impl LayerNorm {
             bias: b.required(&format!("{prefix}.bias"), &[h], Init::Zeros)?,
             eps,
         })
+    }
+
+    /// The same layer with its tensors detached from autograd (sharing storage).
+    pub fn detached(&self) -> Self {
+        Self {
+            weight: self.weight.detach(),
+            bias: self.bias.detach(),
+            eps: self.eps,
+        }
     }
 
     /// Normalises the last dimension.
@@ -202,6 +219,38 @@ impl Bert {
         })
     }
 
+    /// A view of the encoder for inference: the same weights (shared storage, so optimizer
+    /// updates show through) detached from autograd, so a forward pass records no graph and
+    /// frees each intermediate as soon as it is used. Use it for evaluation and `encode`;
+    /// gradients cannot flow through it.
+    pub fn inference_view(&self) -> Self {
+        let e = &self.embeddings;
+        Self {
+            config: self.config.clone(),
+            embeddings: Embeddings {
+                word: e.word.detach(),
+                position: e.position.detach(),
+                token_type: e.token_type.detach(),
+                norm: e.norm.detached(),
+            },
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Layer {
+                    query: l.query.detached(),
+                    key: l.key.detached(),
+                    value: l.value.detached(),
+                    attn_out: l.attn_out.detached(),
+                    attn_norm: l.attn_norm.detached(),
+                    intermediate: l.intermediate.detached(),
+                    output: l.output.detached(),
+                    out_norm: l.out_norm.detached(),
+                })
+                .collect(),
+            pooler: self.pooler.detached(),
+        }
+    }
+
     /// The config the encoder was built from.
     pub fn config(&self) -> &BertConfig {
         &self.config
@@ -308,5 +357,44 @@ impl Bert {
         let sum = last_hidden_state.broadcast_mul(&m)?.sum(1)?;
         let count = m.sum(1)?.clamp(1e-9, f64::MAX)?;
         Ok(sum.broadcast_div(&count)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn inference_view_computes_the_same_without_a_graph() {
+        let config = BertConfig::with_shape(2, 16, 2, 32, 12);
+        let mut b = ParamBuilder::fresh(&Device::Cpu, 9);
+        let bert = Bert::build(&config, &mut b).unwrap();
+        let (params, _) = b.finish(&[]).unwrap();
+        let ids = vec![vec![101, 2000, 3000, 102, 0], vec![101, 7, 8, 9, 102]];
+        let mask = vec![vec![1, 1, 1, 1, 0], vec![1; 5]];
+        let types = vec![vec![0; 5]; 2];
+        let batch = Batch::from_rows(&ids, &types, &mask, &config, &Device::Cpu).unwrap();
+        let train = bert.forward(&batch, &mut Mode::Eval).unwrap();
+        let view = bert.inference_view();
+        let infer = view.forward(&batch, &mut Mode::Eval).unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(
+            flat(train.last_hidden_state()),
+            flat(infer.last_hidden_state())
+        );
+        assert_eq!(flat(&train.pooler_output), flat(&infer.pooler_output));
+        let grads = infer.pooler_output.sum_all().unwrap().backward().unwrap();
+        assert!(
+            params
+                .iter()
+                .all(|(_, v)| grads.get(v.as_tensor()).is_none())
+        );
+        let grads = train.pooler_output.sum_all().unwrap().backward().unwrap();
+        assert!(
+            grads
+                .get(params.get("pooler.dense.weight").unwrap().as_tensor())
+                .is_some()
+        );
     }
 }

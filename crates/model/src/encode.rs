@@ -215,6 +215,8 @@ pub fn load_encoder(
             report.initialised
         );
     }
+    // Inference only: no autograd graph, so intermediates are freed as soon as they are used.
+    let bert = bert.inference_view();
     let summary = EncodeSummary {
         shape: (0, 0, config.hidden_size),
         initialised: report.initialised,

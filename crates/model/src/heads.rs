@@ -44,6 +44,14 @@ impl ClassificationHead {
         })
     }
 
+    /// The same head detached from autograd (see [`crate::bert::Bert::inference_view`]).
+    pub fn inference_view(&self) -> Self {
+        Self {
+            classifier: self.classifier.detached(),
+            dropout: self.dropout,
+        }
+    }
+
     /// Logits `[B, num_labels]` from the pooler output `[B, H]`.
     pub fn forward(&self, pooled: &Tensor, mode: &mut Mode<'_>) -> Result<Tensor> {
         let x = dropout(pooled, self.dropout, mode)?;

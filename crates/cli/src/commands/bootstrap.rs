@@ -662,6 +662,7 @@ fn read_bls(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use multiberts_collector::PredictionRow;
     use multiberts_collector::upstream::{CorefExample, Matrix, export_coref};
 
     #[derive(Parser)]
@@ -818,6 +819,102 @@ mod tests {
         let missing = parse(&["--coref", dir, "--metric", "bias_r"]);
         let err = format!("{:#}", execute(&missing).err().unwrap());
         assert!(err.contains("--occupation-stats"), "{err}");
+    }
+
+    fn prediction_rows(task: &str, steps: &[i64], seeds: &[i64], n: usize) -> Vec<PredictionRow> {
+        let mut rows = Vec::new();
+        for &step in steps {
+            for &seed in seeds {
+                for ft in 0..2i64 {
+                    let job = format!("{task}-{step}-{seed}-{ft}");
+                    for j in 0..n {
+                        let label = (j % 3) as f64;
+                        let wrong = (j as i64 + seed + ft + step / 1000) % 5 == 0;
+                        let prediction = if wrong { (label + 1.0) % 3.0 } else { label };
+                        rows.push(PredictionRow {
+                            job_id: job.clone(),
+                            task: task.into(),
+                            variant: String::new(),
+                            split: "dev".into(),
+                            checkpoint: format!("seed_{seed}-step_{step}k"),
+                            pretrain_seed: Some(seed),
+                            step: Some(step),
+                            learning_rate: 2e-5,
+                            finetune_seed: ft,
+                            example_index: j as i64,
+                            example_id: format!("ex{j}"),
+                            label,
+                            prediction,
+                            scores: vec![0.0; 3],
+                        });
+                    }
+                }
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn parquet_selectors_pick_steps_and_tasks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("preds.parquet");
+        let mut rows = prediction_rows("mnli", &[1000, 2000], &[0, 1, 2], 30);
+        rows.extend(prediction_rows("rte", &[2000], &[0], 10));
+        multiberts_collector::write_predictions(&path, &rows).unwrap();
+        let file = path.to_str().unwrap();
+        let args = parse(&[
+            "--predictions",
+            file,
+            "--base",
+            "task=mnli,step=1000k",
+            "--expt",
+            "step=2M",
+            "--paired",
+            "--nboot",
+            "100",
+        ]);
+        let out = execute(&args).unwrap();
+        assert_eq!((out.samples.base_runs, out.samples.expt_runs), (6, 6));
+        assert_eq!(out.samples.n_examples, 30);
+        assert_eq!(out.samples.base_seeds, vec![0, 1, 2]);
+        // Two tasks in the file and none chosen.
+        let err = execute(&parse(&["--predictions", file, "--base", "step=1000k"]))
+            .err()
+            .unwrap();
+        assert!(
+            format!("{err:#}").contains("several tasks (mnli, rte)"),
+            "{err:#}"
+        );
+        let err = execute(&parse(&[
+            "--predictions",
+            file,
+            "--task",
+            "mnli",
+            "--base",
+            "epoch=3",
+        ]))
+        .err()
+        .unwrap();
+        assert!(
+            format!("{err:#}").contains("unknown selector key `epoch`"),
+            "{err:#}"
+        );
+        let err = execute(&parse(&[
+            "--predictions",
+            file,
+            "--task",
+            "mnli",
+            "--expt",
+            "seed=1",
+            "--base",
+            "ft_seed=0",
+        ]))
+        .err()
+        .unwrap();
+        assert!(
+            format!("{err:#}").contains("matches both --base and --expt"),
+            "{err:#}"
+        );
     }
 
     #[test]

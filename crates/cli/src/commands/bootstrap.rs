@@ -918,6 +918,67 @@ mod tests {
     }
 
     #[test]
+    fn glue_layout_with_release_and_step_selectors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let n = 20;
+        let labels: Vec<f64> = (0..n).map(|j| (j % 3) as f64).collect();
+        let (mut runs, mut preds, mut scores) = (Vec::new(), Vec::new(), Vec::new());
+        for step in ["1M", "2M"] {
+            for seed in 0..3i64 {
+                for ft in 0..2i64 {
+                    let mut keys = BTreeMap::new();
+                    keys.insert("release".to_string(), "multiberts".to_string());
+                    runs.push(RunInfo {
+                        pretrain_seed: Some(seed),
+                        finetune_seed: Some(ft),
+                        learning_rate: Some(2e-5),
+                        step: Some(step.to_string()),
+                        keys,
+                    });
+                    for (j, &y) in labels.iter().enumerate() {
+                        let wrong = (j as u64 + (seed + ft) as u64)
+                            .is_multiple_of(if step == "1M" { 4 } else { 7 });
+                        let p = if wrong { (y + 1.0) % 3.0 } else { y };
+                        preds.push(p);
+                        scores.extend((0..3).map(|c| if c as f64 == p { 1.0f32 } else { 0.0 }));
+                    }
+                }
+            }
+        }
+        let data = UpstreamPredictions {
+            task: "MNLI".into(),
+            runs,
+            labels,
+            predictions: Matrix::from_vec(12, n, preds).unwrap(),
+            scores: Some(
+                multiberts_collector::upstream::ClassScores::from_vec(12, n, 3, scores).unwrap(),
+            ),
+            coref_examples: None,
+        };
+        multiberts_collector::upstream::export_glue(tmp.path(), &data).unwrap();
+        let root = tmp.path().to_str().unwrap();
+        let args = parse(&[
+            "--glue",
+            root,
+            "--task",
+            "MNLI",
+            "--base",
+            "release=multiberts,n_steps=1M",
+            "--expt",
+            "n_steps=2000k",
+            "--paired",
+            "--nboot",
+            "300",
+        ]);
+        let out = execute(&args).unwrap();
+        assert_eq!((out.samples.base_runs, out.samples.expt_runs), (6, 6));
+        let d = out.report.delta.unwrap();
+        assert!(d.mean > 0.0, "2M makes fewer errors in this fixture: {d:?}");
+        let missing = parse(&["--glue", root, "--task", "RTE"]);
+        assert!(execute(&missing).is_err());
+    }
+
+    #[test]
     fn malformed_layouts_give_clear_errors() {
         let tmp = tempfile::tempdir().unwrap();
         write_coref(tmp.path(), &[0, 1], 0);

@@ -1,0 +1,48 @@
+# Recipes users type. `just --list` shows them. Install just with `cargo install just`
+# (or your package manager); every recipe is a plain cargo command you can also run by hand.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The multiberts binary, built in release mode (models are unusably slow in debug builds).
+bin := "cargo run --release --quiet --bin multiberts --"
+
+# List the recipes.
+default:
+    @just --list
+
+# Resolve the embedded demo manifest into its jobs.
+demo:
+    {{bin}} plan manifests/demo.toml
+
+# Show the jobs of a manifest (a table grouped by task and checkpoint).
+plan manifest="manifests/demo.toml":
+    {{bin}} plan {{manifest}}
+
+# List the task specs.
+tasks:
+    {{bin}} tasks list
+
+# Check the task data under a data root (default: the reference data beside this repository).
+data-check data_dir="../shared/data/glue":
+    {{bin}} data check --data-dir {{data_dir}}
+
+# The README's test command.
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Everything CI runs.
+ci:
+    bash .ci/run
+
+# Benchmark the Multi-Bootstrap against the Python reference (numpy, installed into a venv).
+bench-bootstrap:
+    bash bench/bootstrap/run.sh
+
+# Benchmark a training step and an eval forward against PyTorch (installed into a venv).
+bench-model:
+    bash bench/model/run.sh

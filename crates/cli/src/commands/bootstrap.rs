@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::format_ints;
 use anyhow::{Context, bail, ensure};
 use multiberts_bootstrap::{
     Design, Group, Metric, Options, Problem, Report, ReportOptions, RngSpec, Run, Samples,
@@ -409,25 +410,6 @@ fn load(args: &BootstrapArgs, sels: [&Option<Selector>; 2]) -> anyhow::Result<Lo
         return Ok((base, expt, source));
     }
     bail!("no predictions given: pass --predictions FILE, --glue DIR --task T, or --coref DIR")
-}
-
-/// Seeds compactly, collapsing runs of consecutive integers: `0..=4, 7, 9, 10`.
-fn format_ints(values: &[u64]) -> String {
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < values.len() {
-        let mut j = i;
-        while j + 1 < values.len() && values[j + 1] == values[j] + 1 {
-            j += 1;
-        }
-        parts.push(match j - i {
-            0 => values[i].to_string(),
-            1 => format!("{}, {}", values[i], values[j]),
-            _ => format!("{}..={}", values[i], values[j]),
-        });
-        i = j + 1;
-    }
-    parts.join(", ")
 }
 
 /// `key=value,key=value`: a run is selected when every key matches.

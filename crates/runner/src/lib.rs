@@ -1,1 +1,17 @@
 //! Fine-tunes and evaluates one job, handing per-example predictions to the collector.
+//!
+//! [`run_job`] loads the job's checkpoint (a generated random init, a local directory or a hub
+//! repository), tokenizes the task once per vocabulary (cached), fine-tunes with the model
+//! crate's AdamW, linear warm-up/decay and gradient clipping, evaluates after every epoch, and
+//! writes `job.json`, `metrics.json`, `predictions.parquet` and `DONE` (last) through the
+//! collector. Resume checkpoints in the job's `state/` make a killed job continue
+//! bit-identically.
+
+pub mod checkpoint;
+pub mod error;
+pub mod features;
+pub mod state;
+mod train;
+
+pub use error::{Result, RunnerError};
+pub use train::{RunOptions, RunSummary, code_version, run_job};

@@ -1,0 +1,103 @@
+//! The runner's error type: every variant says which job, file or step went wrong.
+
+use std::path::PathBuf;
+
+/// Why a job could not run to completion.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The job's task is not in the registry or its data could not be read.
+    #[error(transparent)]
+    Task(#[from] multiberts_tasks::TaskError),
+    /// Building, loading or running the model failed.
+    #[error(transparent)]
+    Model(#[from] multiberts_model::error::ModelError),
+    /// A checkpoint could not be loaded.
+    #[error(transparent)]
+    Checkpoint(#[from] multiberts_model::checkpoint::CheckpointError),
+    /// A hub download failed.
+    #[error(transparent)]
+    Hub(#[from] multiberts_model::hub::HubError),
+    /// The tokenizer could not be built or failed on an input.
+    #[error(transparent)]
+    Tokenizer(#[from] multiberts_model::tokenizer::TokenizerError),
+    /// Writing the results tree failed.
+    #[error(transparent)]
+    Collector(#[from] multiberts_collector::CollectorError),
+    /// A metric could not be computed.
+    #[error("metric `{metric}`: {source}")]
+    Metric {
+        /// The metric's name.
+        metric: String,
+        /// The underlying error.
+        source: multiberts_metrics::MetricError,
+    },
+    /// An error inside candle.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong and what was expected.
+        message: String,
+    },
+    /// The training loss became NaN or infinite.
+    #[error(
+        "job {job}: the training loss is {loss} at step {step} (epoch {epoch}); lower the \
+         learning rate or check the data. Nothing was marked done."
+    )]
+    NonFiniteLoss {
+        /// The job id.
+        job: String,
+        /// 1-based optimizer step whose loss was not finite.
+        step: u64,
+        /// 1-based epoch.
+        epoch: u32,
+        /// The loss value.
+        loss: f32,
+    },
+    /// The data does not fit the task (e.g. a regression value in a classification task).
+    #[error("task `{task}`, split `{split}`, example {index} (`{id}`): {message}")]
+    Data {
+        /// Task name.
+        task: String,
+        /// Split name.
+        split: String,
+        /// 0-based example position.
+        index: usize,
+        /// The example's id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The job cannot run as described (empty split, unsupported task kind, ...).
+    #[error("job {job}: {message}")]
+    Invalid {
+        /// The job id.
+        job: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The run stopped on purpose after a given step (a test hook simulating a kill).
+    #[error("job {job}: stopped after step {step} as asked (MULTIBERTS_ABORT_AFTER_STEP)")]
+    Aborted {
+        /// The job id.
+        job: String,
+        /// The last step taken.
+        step: u64,
+    },
+}
+
+impl RunnerError {
+    /// A file error with a message.
+    pub fn file(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        RunnerError::File {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The runner's result type.
+pub type Result<T, E = RunnerError> = std::result::Result<T, E>;

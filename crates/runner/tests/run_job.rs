@@ -1,0 +1,146 @@
+//! End-to-end runs of small jobs: a finished job's outputs, bit-identical resume after a
+//! simulated kill, a non-finite loss, and a done job left alone.
+
+use std::path::{Path, PathBuf};
+
+use multiberts_collector::{ResultsTree, read_predictions};
+use multiberts_manifest::{Job, Manifest};
+use multiberts_runner::{RunOptions, RunnerError, run_job};
+
+fn manifest(dir: &Path, checkpoint: &str, epochs: u32) -> Manifest {
+    let text = format!(
+        r#"
+name = "t"
+[defaults]
+max_seq_len = 32
+batch_size = 16
+eval_batch_size = 64
+epochs = {epochs}
+learning_rates = [1e-3]
+finetune_seeds = [0]
+max_train_examples = 64
+
+[[checkpoints]]
+{checkpoint}
+
+[[tasks]]
+name = "demo-sentiment"
+"#
+    );
+    let path = dir.join("m.toml");
+    std::fs::write(&path, &text).unwrap();
+    Manifest::from_file(&path).unwrap()
+}
+
+fn options(out: &Path, abort: Option<u64>) -> RunOptions {
+    RunOptions {
+        output_dir: out.join("t"),
+        manifest_dir: out.to_path_buf(),
+        data_root: None,
+        checkpoint_every: 3,
+        abort_after_step: abort,
+        threads: 1,
+    }
+}
+
+fn only_job(m: &Manifest) -> Job {
+    let jobs = m.jobs();
+    assert_eq!(jobs.len(), 1);
+    jobs.into_iter().next().unwrap()
+}
+
+fn job_dir(out: &Path, job: &Job) -> PathBuf {
+    ResultsTree::new(out, "t")
+        .unwrap()
+        .job(&job.task, &job.checkpoint.id, &job.id)
+        .unwrap()
+        .path()
+        .to_path_buf()
+}
+
+const INIT: &str = "init = { config = \"tiny\" }\nseeds = [3]";
+
+#[test]
+fn killed_and_resumed_job_gives_bit_identical_predictions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path(), INIT, 2);
+    let job = only_job(&m);
+
+    let a = tmp.path().join("a");
+    let full = run_job(&job, &m.registry, &options(&a, None)).unwrap();
+    assert_eq!(full.steps, 8, "64 examples / 16 per batch x 2 epochs");
+    assert_eq!(full.resumed_from, None);
+    let acc = full.dev["accuracy"];
+    assert!((0.0..=1.0).contains(&acc));
+
+    let b = tmp.path().join("b");
+    match run_job(&job, &m.registry, &options(&b, Some(5))) {
+        Err(RunnerError::Aborted { step: 5, .. }) => {}
+        other => panic!("expected an abort after step 5, got {other:?}"),
+    }
+    let dir_b = job_dir(&b, &job);
+    assert!(!dir_b.join("DONE").exists());
+    assert!(!dir_b.join("predictions.parquet").exists());
+    let resumed = run_job(&job, &m.registry, &options(&b, None)).unwrap();
+    assert_eq!(
+        resumed.resumed_from,
+        Some(4),
+        "the last state before the kill is the one saved at the end of epoch 1 (step 4)"
+    );
+    assert_eq!(resumed.steps, 8);
+
+    let dir_a = job_dir(&a, &job);
+    let pa = std::fs::read(dir_a.join("predictions.parquet")).unwrap();
+    let pb = std::fs::read(dir_b.join("predictions.parquet")).unwrap();
+    assert_eq!(pa, pb, "predictions differ after resume");
+    let ra = read_predictions(&dir_a.join("predictions.parquet")).unwrap();
+    assert_eq!(ra.len(), 400);
+    assert!(ra.iter().all(|r| r.scores.len() == 2));
+    let ma = std::fs::read_to_string(dir_a.join("metrics.json")).unwrap();
+    let mb = std::fs::read_to_string(dir_b.join("metrics.json")).unwrap();
+    assert_eq!(ma, mb);
+    assert!(dir_b.join("DONE").is_file());
+}
+
+#[test]
+fn a_done_job_is_not_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path(), INIT, 1);
+    let job = only_job(&m);
+    let first = run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap();
+    assert!(!first.already_done);
+    let done = job_dir(tmp.path(), &job).join("DONE");
+    let before = std::fs::read(&done).unwrap();
+    let second = run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap();
+    assert!(second.already_done);
+    assert_eq!(second.dev, first.dev);
+    assert_eq!(std::fs::read(&done).unwrap(), before);
+}
+
+#[test]
+fn a_non_finite_loss_names_the_step_and_nothing_is_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt =
+        multiberts_runner::checkpoint::materialise_init("tiny", 1, &tmp.path().join("c")).unwrap();
+    // Poison one weight: every forward pass then yields NaN.
+    let weights = ckpt.join("model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
+    let name = "embeddings.LayerNorm.weight";
+    let nan = (tensors[name].ones_like().unwrap() * f64::NAN).unwrap();
+    tensors.insert(name.to_string(), nan);
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+
+    let m = manifest(
+        tmp.path(),
+        &format!("path = {:?}", ckpt.display().to_string()),
+        1,
+    );
+    let job = only_job(&m);
+    let err = run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap_err();
+    match &err {
+        RunnerError::NonFiniteLoss { step: 1, .. } => {}
+        other => panic!("expected a non-finite loss at step 1, got {other:?}"),
+    }
+    assert!(err.to_string().contains("step 1"), "{err}");
+    assert!(!job_dir(tmp.path(), &job).join("DONE").exists());
+}

@@ -43,6 +43,17 @@ ci:
 bench-bootstrap:
     bash bench/bootstrap/run.sh
 
-# Benchmark a training step and an eval forward against PyTorch (installed into a venv).
-bench-model:
-    bash bench/model/run.sh
+# Regenerate the bootstrap golden outputs from the Python restatement of the reference.
+golden-bootstrap:
+    python3 -m venv bench/.venv && bench/.venv/bin/pip install -q numpy pandas scipy
+    bench/.venv/bin/python bench/bootstrap/make_golden.py
+
+# Benchmark a training step and an eval forward against PyTorch (env: THREADS, VENV, RESULTS).
+bench-model *ARGS:
+    bash bench/model/run.sh {{ARGS}}
+
+# Check that pandas, polars and pyarrow read (and write back) our predictions Parquet.
+check-parquet-interop:
+    python3 -m venv .venv-interop && .venv-interop/bin/pip install -q pyarrow pandas polars numpy
+    cargo build -p multiberts-collector --example predictions_io
+    .venv-interop/bin/python crates/collector/interop/check_parquet.py target/debug/examples/predictions_io

@@ -1,0 +1,53 @@
+//! The sweep's error type.
+
+use std::path::PathBuf;
+
+/// Why a sweep could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// Another live sweep holds the results directory.
+    #[error(
+        "another sweep (pid {pid}) is writing {dir}; wait for it or stop it (its lock is {lock})"
+    )]
+    Locked {
+        /// The results directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// The process holding it.
+        pid: u32,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The results tree could not be read.
+    #[error(transparent)]
+    Collector(#[from] multiberts_collector::CollectorError),
+    /// A child process could not be started.
+    #[error("cannot start `{exe}` for job {job}: {source}")]
+    Spawn {
+        /// The executable.
+        exe: PathBuf,
+        /// The job id.
+        job: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl SweepError {
+    pub(crate) fn file(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        SweepError::File {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The sweep's result type.
+pub type Result<T, E = SweepError> = std::result::Result<T, E>;

@@ -1,0 +1,285 @@
+//! The local worker pool: one `run-job` child process per job (a crash or OOM kills one job,
+//! not the sweep), retries, fail-fast or keep-going, a log file per job, progress bars, and a
+//! clean stop on Ctrl-C (children are killed; their resume state lets a re-run continue).
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use multiberts_collector::ResultsTree;
+use multiberts_manifest::Job;
+
+use crate::error::{Result, SweepError};
+use crate::lock::SweepLock;
+use crate::record::{FailedJob, SweepRecord, log_path, logs_dir};
+
+/// How to run a sweep locally.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// The executable to run (`multiberts`), normally the current one.
+    pub exe: PathBuf,
+    /// Arguments before `--job ID` (e.g. `run-job --manifest M --results-dir R`).
+    pub args: Vec<OsString>,
+    /// The manifest's results directory, `results/<name>`.
+    pub output_dir: PathBuf,
+    /// Jobs run at once.
+    pub jobs: usize,
+    /// Threads given to each job (`RAYON_NUM_THREADS` of the child).
+    pub threads_per_job: usize,
+    /// Extra attempts for a failing job.
+    pub retries: u32,
+    /// Keep starting jobs after one failed for good (otherwise stop starting new ones).
+    pub keep_going: bool,
+    /// Draw progress bars on the terminal.
+    pub progress: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepOutcome {
+    /// Jobs in the manifest.
+    pub total: usize,
+    /// Jobs that were done before this sweep.
+    pub already_done: usize,
+    /// Jobs this sweep finished.
+    pub succeeded: Vec<String>,
+    /// Jobs that failed for good.
+    pub failed: Vec<FailedJob>,
+    /// Jobs not started (fail-fast or interrupted).
+    pub not_started: usize,
+    /// Whether Ctrl-C (or SIGTERM) stopped the sweep.
+    pub interrupted: bool,
+}
+
+impl SweepOutcome {
+    /// Whether every job of the manifest is done now.
+    pub fn all_done(&self) -> bool {
+        self.already_done + self.succeeded.len() == self.total
+    }
+}
+
+/// Set by the Ctrl-C handler.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C / SIGTERM handler (once per process; later calls do nothing).
+fn install_interrupt_handler() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    if let Err(e) = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst)) {
+        tracing::warn!(error = %e, "cannot install the Ctrl-C handler");
+    }
+}
+
+struct Running {
+    job: usize,
+    child: Child,
+    started: Instant,
+    attempt: u32,
+    bar: ProgressBar,
+}
+
+fn describe(job: &Job) -> String {
+    format!(
+        "{} {} {} lr={:e} seed={}",
+        job.id, job.task, job.checkpoint.id, job.learning_rate, job.finetune_seed
+    )
+}
+
+fn exit_text(status: std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("killed by signal {sig}");
+        }
+    }
+    match status.code() {
+        Some(c) => format!("exit status {c}"),
+        None => "unknown exit".into(),
+    }
+}
+
+/// Runs every job of `jobs` that is not done, `opts.jobs` at a time. Holds the results
+/// directory's lock throughout.
+pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Result<SweepOutcome> {
+    let _lock = SweepLock::acquire(&opts.output_dir)?;
+    let logs = logs_dir(&opts.output_dir);
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| SweepError::file(&logs, format!("cannot create directory: {e}")))?;
+    install_interrupt_handler();
+    INTERRUPTED.store(false, Ordering::SeqCst);
+
+    let mut outcome = SweepOutcome {
+        total: jobs.len(),
+        ..SweepOutcome::default()
+    };
+    let mut queue: VecDeque<(usize, u32)> = VecDeque::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if tree.job(&job.task, &job.checkpoint.id, &job.id)?.is_done() {
+            outcome.already_done += 1;
+        } else {
+            queue.push_back((i, 1));
+        }
+    }
+    if queue.is_empty() {
+        return Ok(outcome);
+    }
+
+    let multi = MultiProgress::with_draw_target(if opts.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let overall = multi.add(ProgressBar::new(queue.len() as u64));
+    overall.set_style(
+        ProgressStyle::with_template(
+            "{prefix:.bold} [{elapsed_precise}] {wide_bar} {pos}/{len} jobs  ETA {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    overall.set_prefix("sweep");
+    overall.enable_steady_tick(Duration::from_millis(200));
+    let job_style = ProgressStyle::with_template("  {spinner} [{elapsed:>4}] {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+
+    let mut record = SweepRecord {
+        pid: std::process::id(),
+        ..SweepRecord::default()
+    };
+    let mut running: Vec<Running> = Vec::new();
+    let mut stop_starting = false;
+    loop {
+        if INTERRUPTED.load(Ordering::SeqCst) && !outcome.interrupted {
+            outcome.interrupted = true;
+            stop_starting = true;
+            for r in &mut running {
+                let _ = r.child.kill();
+            }
+        }
+        // Start jobs while there are free slots.
+        let mut changed = false;
+        while !stop_starting && running.len() < opts.jobs.max(1) {
+            let Some((i, attempt)) = queue.pop_front() else {
+                break;
+            };
+            let job = &jobs[i];
+            let log = log_path(&opts.output_dir, &job.id);
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
+            let err = file
+                .try_clone()
+                .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
+            let mut cmd = Command::new(&opts.exe);
+            cmd.args(&opts.args)
+                .arg("--job")
+                .arg(&job.id)
+                .env("RAYON_NUM_THREADS", opts.threads_per_job.max(1).to_string())
+                .stdin(Stdio::null())
+                .stdout(file)
+                .stderr(err);
+            let child = cmd.spawn().map_err(|source| SweepError::Spawn {
+                exe: opts.exe.clone(),
+                job: job.id.clone(),
+                source,
+            })?;
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(job_style.clone());
+            let retry = if attempt > 1 {
+                format!(" (attempt {attempt})")
+            } else {
+                String::new()
+            };
+            bar.set_message(format!("{}{retry}", describe(job)));
+            bar.enable_steady_tick(Duration::from_millis(200));
+            running.push(Running {
+                job: i,
+                child,
+                started: Instant::now(),
+                attempt,
+                bar,
+            });
+            changed = true;
+        }
+        // Reap finished children.
+        let mut k = 0;
+        while k < running.len() {
+            let status = running[k]
+                .child
+                .try_wait()
+                .map_err(|e| SweepError::file(&opts.exe, format!("cannot wait for a job: {e}")))?;
+            let Some(status) = status else {
+                k += 1;
+                continue;
+            };
+            let r = running.swap_remove(k);
+            r.bar.finish_and_clear();
+            multi.remove(&r.bar);
+            changed = true;
+            let job = &jobs[r.job];
+            let secs = r.started.elapsed().as_secs_f64();
+            if status.success() {
+                overall.inc(1);
+                outcome.succeeded.push(job.id.clone());
+                tracing::debug!(job = %job.id, secs, "job done");
+            } else if outcome.interrupted {
+                // Killed by us: neither a failure nor a retry; a re-run resumes it.
+                outcome.not_started += 1;
+            } else if r.attempt <= opts.retries {
+                tracing::warn!(job = %job.id, status = %exit_text(status), attempt = r.attempt, "job failed; retrying");
+                queue.push_front((r.job, r.attempt + 1));
+            } else {
+                let failed = FailedJob {
+                    id: job.id.clone(),
+                    attempts: r.attempt,
+                    status: exit_text(status),
+                    log: log_path(&opts.output_dir, &job.id),
+                };
+                multi.suspend(|| {
+                    tracing::error!(
+                        job = %job.id,
+                        status = %failed.status,
+                        log = %failed.log.display(),
+                        "job failed"
+                    );
+                });
+                overall.inc(1);
+                record.failed.insert(job.id.clone(), failed.clone());
+                outcome.failed.push(failed);
+                if !opts.keep_going {
+                    stop_starting = true;
+                }
+            }
+        }
+        if changed {
+            record.running = running.iter().map(|r| jobs[r.job].id.clone()).collect();
+            record.write(&opts.output_dir)?;
+            if !outcome.failed.is_empty() {
+                overall.set_message(format!("{} failed", outcome.failed.len()));
+            }
+        }
+        if running.is_empty() && (stop_starting || queue.is_empty()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    outcome.not_started += queue.len();
+    overall.finish_and_clear();
+    record.running.clear();
+    record.write(&opts.output_dir)?;
+    Ok(outcome)
+}
+
+/// A sensible `--jobs` default: the cores divided by the threads each job uses.
+pub fn default_jobs(threads_per_job: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores / threads_per_job.max(1)).max(1)
+}

@@ -1,0 +1,138 @@
+//! The local pool with a stand-in worker (`sh`): skips done jobs, retries, fail-fast vs
+//! keep-going, per-job logs, the lock, and `status`.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use multiberts_collector::ResultsTree;
+use multiberts_manifest::{Job, Manifest};
+use multiberts_sweep::{JobProgress, LocalOptions, SweepError, SweepLock, run_local, status};
+
+fn manifest(dir: &Path) -> Manifest {
+    let text = r#"
+name = "s"
+[defaults]
+learning_rates = [1e-3]
+finetune_seeds = "0..=2"
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0]
+[[tasks]]
+name = "demo-sentiment"
+"#;
+    let path = dir.join("m.toml");
+    std::fs::write(&path, text).unwrap();
+    Manifest::from_file(&path).unwrap()
+}
+
+/// A worker that logs a line, fails for job ids listed in `fail`, and otherwise marks the job
+/// done by creating its directory and a `DONE` file (enough for the supervisor's check).
+fn options(out: &Path, jobs: &[Job], fail: &[&str], keep_going: bool) -> LocalOptions {
+    let mut script = String::from("echo \"running $2\"\n");
+    for id in fail {
+        script.push_str(&format!("[ \"$2\" = {id} ] && {{ echo boom; exit 3; }}\n"));
+    }
+    script.push_str("case \"$2\" in\n");
+    for j in jobs {
+        let dir = out.join(&j.task).join(&j.checkpoint.id).join(&j.id);
+        script.push_str(&format!(
+            "  {}) mkdir -p '{}' && touch '{}/DONE' ;;\n",
+            j.id,
+            dir.display(),
+            dir.display()
+        ));
+    }
+    script.push_str("esac\n");
+    LocalOptions {
+        exe: "sh".into(),
+        args: vec![OsString::from("-c"), script.into(), "sh".into()],
+        output_dir: out.to_path_buf(),
+        jobs: 2,
+        threads_per_job: 1,
+        retries: 1,
+        keep_going,
+        progress: false,
+    }
+}
+
+#[test]
+fn runs_everything_then_has_nothing_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.jobs();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let opts = options(&out, &jobs, &[], false);
+    let first = run_local(&jobs, &tree, &opts).unwrap();
+    assert_eq!(first.succeeded.len(), 3);
+    assert!(first.all_done());
+    let log =
+        std::fs::read_to_string(out.join("logs").join(format!("{}.log", jobs[0].id))).unwrap();
+    assert!(log.contains(&format!("running {}", jobs[0].id)), "{log}");
+    let second = run_local(&jobs, &tree, &opts).unwrap();
+    assert_eq!(second.already_done, 3);
+    assert!(second.succeeded.is_empty());
+    assert!(!out.join(".sweep.lock").exists(), "the lock is released");
+}
+
+#[test]
+fn failures_are_retried_then_reported_with_status_and_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.jobs();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let bad = jobs[0].id.clone();
+    let outcome = run_local(&jobs, &tree, &options(&out, &jobs, &[&bad], true)).unwrap();
+    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.failed[0].id, bad);
+    assert_eq!(outcome.failed[0].attempts, 2, "one retry");
+    assert_eq!(outcome.failed[0].status, "exit status 3");
+    assert_eq!(outcome.succeeded.len(), 2, "--keep-going runs the others");
+    let log = std::fs::read_to_string(&outcome.failed[0].log).unwrap();
+    assert_eq!(
+        log.matches("boom").count(),
+        2,
+        "both attempts are logged: {log}"
+    );
+
+    let progress = status(&jobs, &tree, &out).unwrap();
+    assert!(matches!(progress[0], JobProgress::Failed { .. }));
+    assert_eq!(progress[1], JobProgress::Done);
+}
+
+#[test]
+fn fail_fast_starts_no_new_job_after_a_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.jobs();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let mut opts = options(&out, &jobs, &[&jobs[0].id], false);
+    opts.jobs = 1;
+    opts.retries = 0;
+    let outcome = run_local(&jobs, &tree, &opts).unwrap();
+    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.not_started, 2);
+    assert!(!outcome.all_done());
+    let progress = status(&jobs, &tree, &out).unwrap();
+    assert_eq!(progress[1], JobProgress::Pending { started: false });
+}
+
+#[test]
+fn a_second_sweep_is_refused_while_one_holds_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.jobs();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let held = SweepLock::acquire(&out).unwrap();
+    match run_local(&jobs, &tree, &options(&out, &jobs, &[], false)) {
+        Err(SweepError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
+        other => panic!("expected the lock to be refused, got {other:?}"),
+    }
+    drop(held);
+    // A lock left by a process that is gone is taken over.
+    std::fs::write(out.join(".sweep.lock"), "4294967\n").unwrap();
+    assert!(run_local(&jobs, &tree, &options(&out, &jobs, &[], false)).is_ok());
+}

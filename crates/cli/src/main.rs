@@ -29,6 +29,11 @@ enum Command {
     Data(commands::data::DataCommand),
     Bootstrap(commands::bootstrap::BootstrapArgs),
     Encode(commands::encode::EncodeArgs),
+    Sweep(commands::sweep::SweepArgs),
+    Status(commands::status::StatusArgs),
+    Collect(commands::collect::CollectArgs),
+    #[command(hide = true)]
+    RunJob(commands::run_job::RunJobArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +45,10 @@ fn main() -> std::process::ExitCode {
         Command::Data(cmd) => commands::data::run(cmd),
         Command::Bootstrap(args) => commands::bootstrap::run(args),
         Command::Encode(args) => commands::encode::run(args),
+        Command::Sweep(args) => commands::sweep::run(args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Collect(args) => commands::collect::run(args),
+        Command::RunJob(args) => commands::run_job::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,9 +1,13 @@
 //! One module per verb. Each defines its clap arguments and a `run` function.
 
 pub mod bootstrap;
+pub mod collect;
 pub mod data;
 pub mod encode;
 pub mod plan;
+pub mod run_job;
+pub mod status;
+pub mod sweep;
 pub mod tasks;
 
 use std::path::Path;

@@ -1,0 +1,387 @@
+//! `multiberts collect`: consolidate each task's done jobs into one predictions table (best-LR
+//! rule or keep-all), run the manifest's analyses and write `report/summary.md`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::Context;
+
+use multiberts_bootstrap::{
+    Design, Group, Metric, Options, Problem, Report, ReportOptions, RngSpec, Run, multibootstrap,
+    report_ci,
+};
+use multiberts_collector::{
+    ConsolidateOptions, Consolidation, LrGroup, LrRule, PredictionRow, ResultsTree,
+    consolidate_task,
+};
+use multiberts_manifest::{Analysis, AnalysisKind, Manifest, Selector};
+
+use super::load_manifest;
+use super::run_job::output_dir;
+
+/// Which runs a consolidated table keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuleChoice {
+    /// keep-all for tasks whose analyses compare learning rates, best-lr for the others.
+    Auto,
+    /// The paper's rule: per checkpoint group, the learning rate with the best mean dev score.
+    BestLr,
+    /// Every done run.
+    KeepAll,
+}
+
+/// Consolidate the done jobs of every task, run the manifest's analyses, write the report.
+///
+/// Writes `predictions/<task>.parquet` + `<task>.selection.json` (the rule and its choices),
+/// `report/<analysis>.json` and `report/summary.md` under `results/<name>/`.
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// The manifest (default: the embedded demo).
+    pub manifest: Option<PathBuf>,
+    /// Results directory (default: the manifest's `results_dir`, else `results`).
+    #[arg(long, env = "MULTIBERTS_RESULTS")]
+    pub results_dir: Option<PathBuf>,
+    /// Learning-rate rule.
+    #[arg(long, value_enum, default_value_t = RuleChoice::Auto)]
+    pub rule: RuleChoice,
+    /// Which checkpoints share a learning-rate choice under best-lr.
+    #[arg(long, value_enum, default_value_t = GroupChoice::Step)]
+    pub group_by: GroupChoice,
+}
+
+/// `--group-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupChoice {
+    /// All checkpoints at one pre-training step (the paper's notebooks).
+    Step,
+    /// Each checkpoint on its own.
+    Checkpoint,
+}
+
+/// Runs `multiberts collect`.
+pub fn run(args: CollectArgs) -> anyhow::Result<()> {
+    let manifest = load_manifest(args.manifest.as_deref())?;
+    let out = output_dir(&manifest, args.results_dir.as_deref());
+    let group = match args.group_by {
+        GroupChoice::Step => LrGroup::Step,
+        GroupChoice::Checkpoint => LrGroup::Checkpoint,
+    };
+    let summary = collect_and_report(&manifest, &out, args.rule, group)?;
+    println!("summary table: {}", summary.display());
+    Ok(())
+}
+
+/// Whether an analysis tells learning rates apart (then its task must keep every rate).
+fn compares_learning_rates(a: &Analysis) -> bool {
+    std::iter::once(&a.base)
+        .chain(a.experiment.as_ref())
+        .any(|s| s.conditions.iter().any(|(k, _)| k == "learning_rate"))
+}
+
+/// The rule applied to `task`.
+pub(crate) fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> LrRule {
+    match choice {
+        RuleChoice::BestLr => LrRule::BestMeanDev,
+        RuleChoice::KeepAll => LrRule::KeepAll,
+        RuleChoice::Auto => {
+            if manifest
+                .analyses
+                .iter()
+                .any(|a| a.task == task && compares_learning_rates(a))
+            {
+                LrRule::KeepAll
+            } else {
+                LrRule::BestMeanDev
+            }
+        }
+    }
+}
+
+/// Consolidates every task, runs the analyses and writes `report/summary.md`; returns its path.
+pub(crate) fn collect_and_report(
+    manifest: &Manifest,
+    out: &Path,
+    choice: RuleChoice,
+    group: LrGroup,
+) -> anyhow::Result<PathBuf> {
+    let (results, name) = split_output(out)?;
+    let tree = ResultsTree::new(&results, &name)?;
+    let mut collected = Vec::new();
+    for task in &manifest.tasks {
+        let rule = rule_for(manifest, &task.name, choice);
+        let c = consolidate_task(&tree, &task.name, ConsolidateOptions { rule, group })
+            .with_context(|| format!("cannot consolidate task `{}`", task.name))?;
+        println!(
+            "{}: {} of {} done runs kept ({}), {} rows -> {}",
+            task.name,
+            c.jobs_kept,
+            c.jobs_done,
+            match rule {
+                LrRule::BestMeanDev => "best mean dev learning rate",
+                LrRule::KeepAll => "keep all",
+            },
+            c.rows,
+            out.join(&c.table).display()
+        );
+        collected.push(c);
+    }
+    let report_dir = out.join("report");
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("cannot create {}", report_dir.display()))?;
+    let mut md = String::new();
+    let _ = writeln!(md, "# {}: results\n", manifest.name);
+    if !manifest.description.is_empty() {
+        let _ = writeln!(md, "{}\n", manifest.description);
+    }
+    let _ = writeln!(
+        md,
+        "Per task and learning rate: the primary dev metric of each run, mean ± sd across runs \
+         (pre-training × fine-tuning seeds), and a {}% Multi-Bootstrap interval that resamples \
+         pre-training seeds and dev examples ({} draws).\n",
+        95, SUMMARY_NBOOT
+    );
+    let _ = writeln!(
+        md,
+        "| task | metric | learning rate | runs | seeds | mean ± sd | bootstrap 95% CI |\n|---|---|---|---|---|---|---|"
+    );
+    for c in &collected {
+        for line in task_rows(&tree, c)? {
+            md.push_str(&line);
+            md.push('\n');
+        }
+    }
+    if !manifest.analyses.is_empty() {
+        let _ = writeln!(md, "\n## Analyses\n");
+        let _ = writeln!(
+            md,
+            "| analysis | kind | task | metric | base | experiment | delta (CI) | p |\n|---|---|---|---|---|---|---|---|"
+        );
+        for a in &manifest.analyses {
+            let report =
+                run_analysis(&tree, a).with_context(|| format!("analysis `{}` failed", a.name))?;
+            let path = report_dir.join(format!("{}.json", a.name));
+            multiberts_collector::atomic::write_json(&path, &report)?;
+            let iv = |i: &multiberts_bootstrap::Interval| {
+                format!("{:.4} [{:.4}, {:.4}]", i.mean, i.low, i.high)
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {:?} | {} | {} | {} | {} | {} | {} |",
+                a.name,
+                a.kind,
+                a.task,
+                a.metric,
+                iv(&report.base),
+                report.expt.as_ref().map_or("".into(), iv),
+                report.delta.map_or("".into(), |d| format!(
+                    "{:+.4} [{:+.4}, {:+.4}]",
+                    d.mean, d.low, d.high
+                )),
+                report.delta.map_or("".into(), |d| format!("{:.3}", d.p)),
+            );
+            println!(
+                "analysis {} ({:?}, {}):\n{}",
+                a.name,
+                a.kind,
+                a.task,
+                report.render()
+            );
+        }
+    }
+    let summary = report_dir.join("summary.md");
+    multiberts_collector::atomic::write_bytes(&summary, md.as_bytes())?;
+    Ok(summary)
+}
+
+/// Draws of the per-task intervals in the summary.
+const SUMMARY_NBOOT: usize = 1000;
+
+fn split_output(out: &Path) -> anyhow::Result<(PathBuf, String)> {
+    match (out.parent(), out.file_name()) {
+        (Some(p), Some(n)) => Ok((p.to_path_buf(), n.to_string_lossy().into_owned())),
+        _ => anyhow::bail!("bad results directory {}", out.display()),
+    }
+}
+
+/// The runs of a consolidated table: (first row of the run, predictions), in table order.
+struct Runs {
+    labels: Vec<f64>,
+    runs: Vec<(PredictionRow, Vec<f64>)>,
+}
+
+fn read_runs(path: &Path) -> anyhow::Result<Runs> {
+    let rows = multiberts_collector::read_predictions(path)?;
+    let mut runs: Vec<(PredictionRow, Vec<f64>)> = Vec::new();
+    let mut labels: Vec<f64> = Vec::new();
+    for r in rows {
+        if runs
+            .last()
+            .is_none_or(|(first, _)| first.job_id != r.job_id)
+        {
+            runs.push((r.clone(), Vec::new()));
+        }
+        let (first, preds) = runs.last_mut().context("no run")?;
+        let i = usize::try_from(r.example_index)?;
+        if i != preds.len() {
+            anyhow::bail!(
+                "{}: job {} lists example {} out of order",
+                path.display(),
+                first.job_id,
+                i
+            );
+        }
+        preds.push(r.prediction);
+        if runs.len() == 1 {
+            labels.push(r.label);
+        }
+    }
+    for (first, preds) in &runs {
+        if preds.len() != labels.len() {
+            anyhow::bail!(
+                "{}: job {} has {} predictions, the first job {}",
+                path.display(),
+                first.job_id,
+                preds.len(),
+                labels.len()
+            );
+        }
+    }
+    Ok(Runs { labels, runs })
+}
+
+fn field(row: &PredictionRow, key: &str) -> Option<String> {
+    Some(match key {
+        "task" => row.task.clone(),
+        "variant" => row.variant.clone(),
+        "checkpoint" => row.checkpoint.clone(),
+        "pretrain_seed" => row.pretrain_seed?.to_string(),
+        "step" => row.step?.to_string(),
+        "learning_rate" => row.learning_rate.to_string(),
+        "finetune_seed" => row.finetune_seed.to_string(),
+        _ => return None,
+    })
+}
+
+/// The pre-training seed the bootstrap resamples: the recorded one, else one per checkpoint.
+fn seed_of(row: &PredictionRow, checkpoints: &mut Vec<String>) -> u64 {
+    match row.pretrain_seed.and_then(|s| u64::try_from(s).ok()) {
+        Some(s) => s,
+        None => {
+            let pos = checkpoints.iter().position(|c| *c == row.checkpoint);
+            let k = pos.unwrap_or_else(|| {
+                checkpoints.push(row.checkpoint.clone());
+                checkpoints.len() - 1
+            });
+            1_000_000_000 + k as u64
+        }
+    }
+}
+
+fn problem(runs: &Runs, sides: &[(Group, &Selector)]) -> anyhow::Result<Problem> {
+    let mut preds = Vec::new();
+    let mut meta = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (first, p) in &runs.runs {
+        for (group, sel) in sides {
+            if sel.matches(|k| field(first, k)) {
+                preds.extend_from_slice(p);
+                meta.push(Run {
+                    seed: seed_of(first, &mut checkpoints),
+                    group: *group,
+                });
+            }
+        }
+    }
+    Ok(Problem::new(runs.labels.clone(), preds, meta)?)
+}
+
+fn run_analysis(tree: &ResultsTree, a: &Analysis) -> anyhow::Result<Report> {
+    let path = multiberts_collector::consolidate::table_path(tree, &a.task);
+    let runs = read_runs(&path)?;
+    let metric = Metric::from_str(&a.metric)?;
+    let design = match a.kind {
+        AnalysisKind::Single => Design::Single,
+        AnalysisKind::Paired => Design::Paired,
+        AnalysisKind::Unpaired => Design::Unpaired,
+    };
+    let mut sides = vec![(Group::Base, &a.base)];
+    if let Some(e) = &a.experiment {
+        sides.push((Group::Expt, e));
+    }
+    let problem = problem(&runs, &sides)?;
+    let options = Options {
+        design,
+        nboot: a.nboot as usize,
+        sample_seeds: a.sample_seeds,
+        sample_examples: a.sample_examples,
+        resample_runs: false,
+        rng: RngSpec::from_str(&a.rng).map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let samples = multibootstrap(&problem, metric, &options)?;
+    Ok(report_ci(
+        &samples,
+        &ReportOptions {
+            level: a.level,
+            abs_threshold: a.abs_threshold,
+            rel_threshold: a.rel_threshold,
+            expect_negative_effect: a.expect_negative_effect,
+        },
+    )?)
+}
+
+/// Summary rows of one task: one per learning rate in its table.
+fn task_rows(tree: &ResultsTree, c: &Consolidation) -> anyhow::Result<Vec<String>> {
+    let path = multiberts_collector::consolidate::table_path(tree, &c.task);
+    let runs = read_runs(&path)?;
+    let metric = Metric::from_str(&c.primary_metric)?;
+    let mut by_lr: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, (first, _)) in runs.runs.iter().enumerate() {
+        by_lr
+            .entry(first.learning_rate.to_bits())
+            .or_default()
+            .push(i);
+    }
+    let mut lines = Vec::new();
+    for (bits, idx) in by_lr {
+        let lr = f64::from_bits(bits);
+        let scores: Vec<f64> = idx
+            .iter()
+            .map(|&i| metric.compute(&runs.labels, &runs.runs[i].1, None))
+            .collect::<Result<_, _>>()?;
+        let n = scores.len() as f64;
+        let mean = scores.iter().sum::<f64>() / n;
+        let sd = if scores.len() > 1 {
+            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            f64::NAN
+        };
+        let sel = Selector {
+            conditions: vec![("learning_rate".into(), lr.to_string())],
+        };
+        let problem = problem(&runs, &[(Group::Base, &sel)])?;
+        let seeds = {
+            let mut s: Vec<u64> = problem.runs().iter().map(|r| r.seed).collect();
+            s.sort_unstable();
+            s.dedup();
+            s.len()
+        };
+        let options = Options {
+            design: Design::Single,
+            nboot: SUMMARY_NBOOT,
+            ..Options::default()
+        };
+        let samples = multibootstrap(&problem, metric, &options)?;
+        let report = report_ci(&samples, &ReportOptions::default())?;
+        lines.push(format!(
+            "| {} | {} | {lr:e} | {} | {seeds} | {mean:.4} ± {sd:.4} | [{:.4}, {:.4}] |",
+            c.task,
+            c.primary_metric,
+            idx.len(),
+            report.base.low,
+            report.base.high
+        ));
+    }
+    Ok(lines)
+}

@@ -1,0 +1,137 @@
+//! `multiberts run-job`: fine-tune one job of a manifest (what `sweep` runs in each child).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use multiberts_manifest::Manifest;
+use multiberts_runner::{RunOptions, run_job};
+
+use super::load_manifest;
+
+/// Environment variable of the test hook that stops a job right after a given step, as if it
+/// had been killed there.
+pub const ABORT_ENV: &str = "MULTIBERTS_ABORT_AFTER_STEP";
+
+/// Fine-tune and evaluate one job of a manifest, writing its results directory.
+///
+/// Resumes from the job's last resume checkpoint when an earlier attempt was interrupted;
+/// does nothing for a job that is already done. `multiberts sweep` runs this in one child
+/// process per job.
+#[derive(Debug, clap::Args)]
+pub struct RunJobArgs {
+    /// The manifest (default: the embedded demo).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// The job id (see `multiberts plan --list`).
+    #[arg(long)]
+    pub job: String,
+    /// Results directory (default: the manifest's `results_dir`, else `results`).
+    #[arg(long, env = "MULTIBERTS_RESULTS")]
+    pub results_dir: Option<PathBuf>,
+    /// Data root (default: MULTIBERTS_DATA, then the manifest's `data_dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Save a resume checkpoint every N optimizer steps (and after every epoch).
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: u64,
+    /// Worker threads (default: RAYON_NUM_THREADS, else all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// The sweep's folder for `manifest`, with an optional results-directory override.
+pub(crate) fn output_dir(manifest: &Manifest, results_dir: Option<&Path>) -> PathBuf {
+    match results_dir {
+        Some(r) => r.join(&manifest.name),
+        None => manifest.output_dir(),
+    }
+}
+
+/// Sets the worker-thread count for candle and rayon (before either starts its pool).
+pub(crate) fn set_threads(threads: Option<usize>) -> usize {
+    if let Some(n) = threads.filter(|&n| n > 0) {
+        // SAFETY: called at start-up, before any other thread exists.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// Runs `multiberts run-job`.
+pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
+    let threads = set_threads(args.threads);
+    let manifest = load_manifest(args.manifest.as_deref())?;
+    let job = manifest
+        .jobs()
+        .into_iter()
+        .find(|j| j.id == args.job)
+        .with_context(|| {
+            format!(
+                "manifest {} has no job `{}` (list them with `multiberts plan --list`)",
+                manifest.path.display(),
+                args.job
+            )
+        })?;
+    let abort_after_step = match std::env::var(ABORT_ENV) {
+        Ok(v) => Some(
+            v.parse::<u64>()
+                .with_context(|| format!("{ABORT_ENV}={v:?} is not a step number"))?,
+        ),
+        Err(_) => None,
+    };
+    let manifest_dir = manifest
+        .path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let options = RunOptions {
+        output_dir: output_dir(&manifest, args.results_dir.as_deref()),
+        manifest_dir,
+        data_root: multiberts_tasks::data_root(
+            args.data_dir.as_deref(),
+            manifest.data_dir.as_deref(),
+        ),
+        checkpoint_every: args.checkpoint_every,
+        abort_after_step,
+        threads,
+    };
+    tracing::info!(
+        job = %job.id,
+        task = %job.task,
+        checkpoint = %job.checkpoint.id,
+        learning_rate = job.learning_rate,
+        finetune_seed = job.finetune_seed,
+        threads,
+        "run-job"
+    );
+    let summary = run_job(&job, &manifest.registry, &options)
+        .with_context(|| format!("job {} failed", job.id))?;
+    let score = summary
+        .dev
+        .get(&summary.primary_metric)
+        .map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
+    if summary.already_done {
+        println!(
+            "job {} is already done ({} {score}): {}",
+            job.id,
+            summary.primary_metric,
+            summary.dir.display()
+        );
+    } else {
+        let resumed = summary
+            .resumed_from
+            .map(|s| format!(", resumed from step {s}"))
+            .unwrap_or_default();
+        println!(
+            "job {} done: {} steps{resumed}, dev {} {score}; {}",
+            job.id,
+            summary.steps,
+            summary.primary_metric,
+            summary.dir.display()
+        );
+    }
+    Ok(())
+}

@@ -10,9 +10,17 @@ bin := "cargo run --release --quiet --bin multiberts --"
 default:
     @just --list
 
-# Resolve the embedded demo manifest into its jobs.
+# Run the embedded demo end to end (offline, about a minute on 2 cores).
 demo:
-    {{bin}} plan manifests/demo.toml
+    {{bin}} sweep
+
+# Run a sweep locally.
+sweep manifest="manifests/demo.toml" *ARGS:
+    {{bin}} sweep {{manifest}} {{ARGS}}
+
+# Done / running / failed / pending jobs of a sweep.
+status manifest="manifests/demo.toml":
+    {{bin}} status {{manifest}}
 
 # Show the jobs of a manifest (a table grouped by task and checkpoint).
 plan manifest="manifests/demo.toml":

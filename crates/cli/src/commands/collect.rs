@@ -12,6 +12,7 @@ use multiberts_bootstrap::{
     Design, Group, Metric, Options, Problem, Report, ReportOptions, RngSpec, Run, multibootstrap,
     report_ci,
 };
+use multiberts_collector::upstream::export_glue_from_parquet;
 use multiberts_collector::{
     ConsolidateOptions, Consolidation, LrGroup, LrRule, PredictionRow, ResultsTree,
     consolidate_task,
@@ -35,6 +36,7 @@ pub enum RuleChoice {
 /// Consolidate the done jobs of every task, run the manifest's analyses, write the report.
 ///
 /// Writes `predictions/<task>.parquet` + `<task>.selection.json` (the rule and its choices),
+/// the upstream GLUE layout under `upstream/glue/` (index.tsv, one score file per run, labels),
 /// `report/<analysis>.json` and `report/summary.md` under `results/<name>/`.
 #[derive(Debug, clap::Args)]
 pub struct CollectArgs {
@@ -125,7 +127,25 @@ pub(crate) fn collect_and_report(
             c.rows,
             out.join(&c.table).display()
         );
+        if c.rows > 0 {
+            // The upstream GLUE layout (index.tsv + one score file per run + labels), so the
+            // original notebooks and `multiberts bootstrap --glue` read our runs unchanged.
+            let upstream = out.join("upstream").join("glue");
+            export_glue_from_parquet(&out.join(&c.table), &upstream, None).with_context(|| {
+                format!(
+                    "cannot export task `{}` to the upstream GLUE layout in {}",
+                    task.name,
+                    upstream.display()
+                )
+            })?;
+        }
         collected.push(c);
+    }
+    if collected.iter().any(|c| c.rows > 0) {
+        println!(
+            "upstream GLUE layout -> {}",
+            out.join("upstream").join("glue").display()
+        );
     }
     let report_dir = out.join("report");
     std::fs::create_dir_all(&report_dir)

@@ -1,0 +1,136 @@
+//! A small sweep as a user runs it: `sweep` fine-tunes every job and writes the report, a second
+//! `sweep` has nothing to do, `status` counts the jobs, and the predictions are deterministic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Two generated tiny checkpoints x one generated task x one rate x two fine-tuning seeds.
+const MANIFEST: &str = r#"name = "tiny-sweep"
+
+[defaults]
+max_seq_len = 32
+batch_size = 32
+epochs = 1
+learning_rates = [1e-3]
+finetune_seeds = [0, 1]
+
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0, 1]
+
+[[tasks]]
+name = "demo-sentiment"
+max_train_examples = 256
+"#;
+
+fn multiberts(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_multiberts"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("MULTIBERTS_RESULTS")
+        .output()
+        .expect("the multiberts binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn parquet_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "predictions.parquet") {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn sweep_runs_every_job_then_has_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+
+    let out = multiberts(dir.path(), &["sweep", "m.toml", "--jobs", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report = dir.path().join("results/tiny-sweep/report/summary.md");
+    assert!(text(&out).contains("summary.md"), "{}", text(&out));
+    let summary = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        summary.contains("| demo-sentiment | accuracy |"),
+        "{summary}"
+    );
+    let first = parquet_files(&dir.path().join("results/tiny-sweep/demo-sentiment"));
+    assert_eq!(first.len(), 4, "one predictions file per job");
+    assert!(
+        dir.path()
+            .join("results/tiny-sweep/predictions/demo-sentiment.parquet")
+            .is_file()
+    );
+
+    // The upstream GLUE export reads back through `bootstrap --glue` with the same numbers as
+    // our own predictions table.
+    let glue = dir.path().join("results/tiny-sweep/upstream/glue");
+    assert!(glue.join("index.tsv").is_file(), "no upstream export");
+    let from_glue = multiberts(
+        dir.path(),
+        &[
+            "bootstrap",
+            "--glue",
+            glue.to_str().unwrap(),
+            "--task",
+            "demo-sentiment",
+        ],
+    );
+    assert!(from_glue.status.success(), "{}", text(&from_glue));
+    let table = dir
+        .path()
+        .join("results/tiny-sweep/predictions/demo-sentiment.parquet");
+    let from_parquet = multiberts(
+        dir.path(),
+        &["bootstrap", "--predictions", table.to_str().unwrap()],
+    );
+    assert!(from_parquet.status.success(), "{}", text(&from_parquet));
+    let estimate = |out: &Output| -> String {
+        text(out)
+            .lines()
+            .find(|l| l.contains("E[L]"))
+            .unwrap_or_else(|| panic!("no estimate in {}", text(out)))
+            .to_string()
+    };
+    assert_eq!(estimate(&from_glue), estimate(&from_parquet));
+
+    let again = multiberts(dir.path(), &["sweep", "m.toml"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("nothing to do"), "{}", text(&again));
+
+    let status = multiberts(dir.path(), &["status", "m.toml"]);
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(text(&status).contains("4"), "{}", text(&status));
+
+    // Same manifest, fresh results directory: bit-identical predictions.
+    std::fs::rename(dir.path().join("results"), dir.path().join("first")).unwrap();
+    let out = multiberts(
+        dir.path(),
+        &["sweep", "m.toml", "--jobs", "1", "--no-collect"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let second = parquet_files(&dir.path().join("results/tiny-sweep/demo-sentiment"));
+    assert_eq!(
+        first, second,
+        "predictions differ between two identical sweeps"
+    );
+}

@@ -26,6 +26,18 @@ pub struct RunJobArgs {
     /// The job id (see `multiberts plan --list`).
     #[arg(long)]
     pub job: String,
+    /// Where results and data live, and the resume interval.
+    #[command(flatten)]
+    pub place: JobPlace,
+    /// Worker threads (default: RAYON_NUM_THREADS, else all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Options every job needs, shared by `run-job` and `sweep` (which forwards them to each
+/// child), so the two cannot drift apart.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobPlace {
     /// Results directory (default: the manifest's `results_dir`, else `results`).
     #[arg(long, env = "MULTIBERTS_RESULTS")]
     pub results_dir: Option<PathBuf>,
@@ -35,9 +47,6 @@ pub struct RunJobArgs {
     /// Save a resume checkpoint every N optimizer steps (and after every epoch).
     #[arg(long, default_value_t = 100)]
     pub checkpoint_every: u64,
-    /// Worker threads (default: RAYON_NUM_THREADS, else all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
 }
 
 /// The sweep's folder for `manifest`, with an optional results-directory override.
@@ -88,13 +97,13 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let options = RunOptions {
-        output_dir: output_dir(&manifest, args.results_dir.as_deref()),
+        output_dir: output_dir(&manifest, args.place.results_dir.as_deref()),
         manifest_dir,
         data_root: multiberts_tasks::data_root(
-            args.data_dir.as_deref(),
+            args.place.data_dir.as_deref(),
             manifest.data_dir.as_deref(),
         ),
-        checkpoint_every: args.checkpoint_every,
+        checkpoint_every: args.place.checkpoint_every,
         abort_after_step,
         threads,
     };

@@ -11,7 +11,7 @@ use multiberts_sweep::{LocalOptions, default_jobs, run_local};
 
 use super::collect::{RuleChoice, collect_and_report};
 use super::load_manifest;
-use super::run_job::output_dir;
+use super::run_job::{JobPlace, output_dir};
 
 /// Run every job of a manifest in a local pool of worker processes, then collect the
 /// predictions, run the manifest's analyses and write `results/<name>/report/summary.md`.
@@ -37,15 +37,9 @@ pub struct SweepArgs {
     /// Keep running other jobs after one fails for good (default: stop starting new ones).
     #[arg(long)]
     pub keep_going: bool,
-    /// Results directory (default: the manifest's `results_dir`, else `results`).
-    #[arg(long, env = "MULTIBERTS_RESULTS")]
-    pub results_dir: Option<PathBuf>,
-    /// Data root (default: MULTIBERTS_DATA, then the manifest's `data_dir`).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Resume checkpoint interval of each job, in optimizer steps.
-    #[arg(long, default_value_t = 100)]
-    pub checkpoint_every: u64,
+    /// Where results and data live, and each job's resume interval.
+    #[command(flatten)]
+    pub place: JobPlace,
     /// Learning-rate rule of the collect step.
     #[arg(long, value_enum, default_value_t = RuleChoice::Auto)]
     pub rule: RuleChoice,
@@ -57,7 +51,7 @@ pub struct SweepArgs {
 /// Runs `multiberts sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
-    let out = output_dir(&manifest, args.results_dir.as_deref());
+    let out = output_dir(&manifest, args.place.results_dir.as_deref());
     let jobs = manifest.jobs();
     let results = out
         .parent()
@@ -72,12 +66,12 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     }
     child_args.push("--results-dir".into());
     child_args.push(results.clone().into());
-    if let Some(d) = &args.data_dir {
+    if let Some(d) = &args.place.data_dir {
         child_args.push("--data-dir".into());
         child_args.push(d.clone().into());
     }
     child_args.push("--checkpoint-every".into());
-    child_args.push(args.checkpoint_every.to_string().into());
+    child_args.push(args.place.checkpoint_every.to_string().into());
     let parallel = args
         .jobs
         .unwrap_or_else(|| default_jobs(args.threads_per_job))

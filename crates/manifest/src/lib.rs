@@ -14,6 +14,7 @@ mod ints;
 mod job;
 mod manifest;
 mod selector;
+mod slurm;
 
 pub use analysis::{Analysis, AnalysisKind};
 pub use checkpoint::{Checkpoint, CheckpointSource, INIT_CONFIGS};
@@ -23,3 +24,4 @@ pub use ints::{IntList, parse_range};
 pub use job::{Job, PROCEDURE_VERSION, canonical_string, job_id};
 pub use manifest::{DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};
 pub use selector::{SELECTOR_KEYS, Selector, SelectorError};
+pub use slurm::{DEFAULT_ARRAY_PARALLELISM, DEFAULT_SIGNAL_SECONDS, SlurmConfig, parse_time};

@@ -15,6 +15,7 @@ use crate::error::ManifestError;
 use crate::hyper::{Hyper, RawDefaults, RawTask, SpanError};
 use crate::job::Job;
 use crate::selector::Selector;
+use crate::slurm::{RawSlurm, SlurmConfig};
 
 /// The embedded default manifest (`manifests/demo.toml`): runs offline in minutes.
 pub const DEMO_MANIFEST: &str = include_str!("../../../manifests/demo.toml");
@@ -37,6 +38,7 @@ struct RawManifest {
     tasks: Spanned<Vec<Spanned<RawTask>>>,
     #[serde(default)]
     analyses: Vec<Spanned<RawAnalysis>>,
+    slurm: Option<Spanned<RawSlurm>>,
 }
 
 /// One task of the sweep with its resolved hyper-parameters.
@@ -69,6 +71,8 @@ pub struct Manifest {
     pub analyses: Vec<Analysis>,
     /// Built-in task specs plus the manifest's `tasks_dir`.
     pub registry: TaskRegistry,
+    /// The `[slurm]` table (defaults when absent); not part of any job id.
+    pub slurm: SlurmConfig,
 }
 
 impl Manifest {
@@ -212,6 +216,14 @@ impl Manifest {
             analyses.push(validate_analysis(table, &tasks, &registry, &analyses).map_err(at)?);
         }
 
+        let slurm = match raw.slurm {
+            Some(table) => {
+                let span = table.span();
+                table.into_inner().resolve(span).map_err(at)?
+            }
+            None => SlurmConfig::default(),
+        };
+
         Ok(Manifest {
             name,
             description: raw.description,
@@ -222,6 +234,7 @@ impl Manifest {
             tasks,
             analyses,
             registry,
+            slurm,
         })
     }
 

@@ -1,9 +1,10 @@
 //! Winogender per-occupation bias scores (Rudinger et al. 2018, as used in the MultiBERTs
 //! coreference case study).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-use crate::MetricError;
+use crate::{Metric, MetricError};
 
 /// Pronoun gender of a Winogender sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -94,6 +95,110 @@ pub fn bias_scores(
             Ok(f64::from(f.0) / f64::from(f.1) - f64::from(m.0) / f64::from(m.1))
         })
         .collect()
+}
+
+/// The sentences of a Winogender evaluation grouped by occupation: occupations are sorted by
+/// name (the order of the paper's notebook), and each sentence knows its occupation's index and
+/// its pronoun's gender. Built once per evaluation set, used for every run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OccupationIndex {
+    names: Vec<String>,
+    of_sentence: Vec<usize>,
+    genders: Vec<Gender>,
+}
+
+impl OccupationIndex {
+    /// Indexes sentences given as (occupation, pronoun gender), in evaluation order.
+    pub fn new<'a>(sentences: impl IntoIterator<Item = (&'a str, Gender)>) -> Self {
+        let sentences: Vec<(&str, Gender)> = sentences.into_iter().collect();
+        let names: BTreeSet<&str> = sentences.iter().map(|(o, _)| *o).collect();
+        let position: BTreeMap<&str, usize> =
+            names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        Self {
+            of_sentence: sentences.iter().map(|(o, _)| position[o]).collect(),
+            genders: sentences.iter().map(|(_, g)| *g).collect(),
+            names: names.into_iter().map(str::to_string).collect(),
+        }
+    }
+
+    /// Occupation names, sorted: the order of [`OccupationIndex::bias_scores`].
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of sentences indexed.
+    pub fn sentences(&self) -> usize {
+        self.of_sentence.len()
+    }
+
+    /// Per-occupation bias scores of one run (see [`bias_scores`]), in [`Self::names`] order.
+    pub fn bias_scores(&self, predictions: &[f64]) -> Result<Vec<f64>, MetricError> {
+        bias_scores(
+            &self.genders,
+            &self.of_sentence,
+            self.names.len(),
+            predictions,
+        )
+    }
+
+    /// The share of women per occupation (`bls_pct_female / 100`), in [`Self::names`] order,
+    /// from a map occupation → BLS percentage (Winogender's `occupations-stats.tsv`).
+    pub fn shares(&self, bls_pct_female: &BTreeMap<String, f64>) -> Result<Vec<f64>, MetricError> {
+        self.names
+            .iter()
+            .map(|n| match bls_pct_female.get(n) {
+                Some(p) if p.is_finite() => Ok(p / 100.0),
+                Some(p) => Err(MetricError::Invalid(format!(
+                    "occupation {n:?} has BLS share {p}, expected a finite percentage"
+                ))),
+                None => Err(MetricError::Invalid(format!(
+                    "occupation {n:?} has no BLS share of women (bls_pct_female)"
+                ))),
+            })
+            .collect()
+    }
+}
+
+/// The Winogender numbers of one run, as in the paper's coreference case study.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WinogenderScores {
+    /// Mean over all sentences (neutral pronouns included) of prediction == answer.
+    pub accuracy: f64,
+    /// Occupations, sorted by name.
+    pub occupations: Vec<String>,
+    /// Bias score per occupation: P(occupation | feminine) − P(occupation | masculine).
+    pub bias_scores: Vec<f64>,
+    /// Pearson r of the bias scores on the BLS share of women (`linregress(x, y).rvalue`).
+    pub bias_r: f64,
+    /// Least-squares slope of the same regression.
+    pub bias_slope: f64,
+}
+
+/// Accuracy, bias scores, bias r and slope of one run. `answers` and `predictions` hold one
+/// value per sentence of `index` (0 = occupation, 1 = other participant); `shares` one BLS
+/// share of women (0–1) per occupation, in `index.names()` order.
+pub fn winogender_scores(
+    index: &OccupationIndex,
+    answers: &[f64],
+    shares: &[f64],
+    predictions: &[f64],
+) -> Result<WinogenderScores, MetricError> {
+    if shares.len() != index.names.len() {
+        return Err(MetricError::LengthMismatch {
+            labels: shares.len(),
+            predictions: index.names.len(),
+            weights: index.names.len(),
+        });
+    }
+    let accuracy = Metric::Accuracy.compute(answers, predictions, None)?;
+    let bias = index.bias_scores(predictions)?;
+    Ok(WinogenderScores {
+        accuracy,
+        bias_r: Metric::BiasR.compute(shares, &bias, None)?,
+        bias_slope: Metric::BiasSlope.compute(shares, &bias, None)?,
+        occupations: index.names.clone(),
+        bias_scores: bias,
+    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ mod spec;
 pub mod synthetic;
 
 pub use error::TaskError;
-pub use example::{Example, FileDigest, Label, SplitData};
+pub use example::{CharSpan, Choice, Example, FileDigest, Label, SpanPair, SplitData};
 pub use load::{DATA_DIR_ENV, data_root};
 pub use registry::TaskRegistry;
 pub use spec::{Column, DataFormat, KNOWN_METRICS, Source, SplitSource, TaskKind, TaskSpec};

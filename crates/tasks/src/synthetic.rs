@@ -73,12 +73,7 @@ pub fn generate(name: &str, seed: u64, split: &str, count: usize) -> Option<Vec<
         (0..count)
             .map(|i| {
                 let (text_a, text_b, label) = make(&mut rng);
-                Example {
-                    id: format!("{split}-{i}"),
-                    text_a,
-                    text_b,
-                    label,
-                }
+                Example::new(format!("{split}-{i}"), text_a, text_b, label)
             })
             .collect(),
     )

@@ -97,12 +97,12 @@ pub(crate) fn read(
             },
             None => examples.len().to_string(),
         };
-        examples.push(Example {
+        examples.push(Example::new(
             id,
-            text_a: text_of(text_a_col)?,
-            text_b: source.text_b.as_ref().map(text_of).transpose()?,
+            text_of(text_a_col)?,
+            source.text_b.as_ref().map(text_of).transpose()?,
             label,
-        });
+        ));
     }
     if examples.is_empty() {
         return Err(TaskError::data_file(

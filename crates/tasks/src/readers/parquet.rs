@@ -89,12 +89,7 @@ pub(crate) fn read(
                     .unwrap_or_else(|| (offset + row).to_string()),
                 None => (offset + row).to_string(),
             };
-            examples.push(Example {
-                id,
-                text_a,
-                text_b,
-                label,
-            });
+            examples.push(Example::new(id, text_a, text_b, label));
         }
     }
     if examples.is_empty() {

@@ -129,12 +129,12 @@ pub(crate) fn read(
             Some(i) => fields[i].trim().to_string(),
             None => examples.len().to_string(),
         };
-        examples.push(Example {
+        examples.push(Example::new(
             id,
-            text_a: fields[layout.text_a].to_string(),
-            text_b: layout.text_b.map(|i| fields[i].to_string()),
+            fields[layout.text_a].to_string(),
+            layout.text_b.map(|i| fields[i].to_string()),
             label,
-        });
+        ));
     }
     if examples.is_empty() {
         return Err(TaskError::data_file(

@@ -54,7 +54,13 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            // A job stopped on request (USR2) says so in its exit status: Slurm requeues it.
+            match err.downcast_ref::<multiberts_runner::RunnerError>() {
+                Some(multiberts_runner::RunnerError::Stopped { .. }) => {
+                    std::process::ExitCode::from(multiberts_runner::STOPPED_EXIT_CODE)
+                }
+                _ => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -87,6 +87,17 @@ pub enum RunnerError {
         /// The last step taken.
         step: u64,
     },
+    /// The run stopped cooperatively on request (SIGUSR2, e.g. Slurm's warning before a time
+    /// limit or preemption) after saving its resume state; a re-run continues from there.
+    #[error(
+        "job {job}: stopped on request (USR2) after step {step}; its resume state is saved and a re-run continues from there"
+    )]
+    Stopped {
+        /// The job id.
+        job: String,
+        /// The last step taken (and saved).
+        step: u64,
+    },
 }
 
 impl RunnerError {

@@ -5,13 +5,16 @@
 //! crate's AdamW, linear warm-up/decay and gradient clipping, evaluates after every epoch, and
 //! writes `job.json`, `metrics.json`, `predictions.parquet` and `DONE` (last) through the
 //! collector. Resume checkpoints in the job's `state/` make a killed job continue
-//! bit-identically.
+//! bit-identically, and `SIGUSR2` ([`stop`]) makes a job save its state and stop at the next
+//! step boundary.
 
 pub mod checkpoint;
 pub mod error;
 pub mod features;
 pub mod state;
+pub mod stop;
 mod train;
 
 pub use error::{Result, RunnerError};
+pub use stop::STOPPED_EXIT_CODE;
 pub use train::{RunOptions, RunSummary, code_version, run_job};

@@ -230,6 +230,8 @@ pub fn code_version() -> String {
 /// left alone; an unfinished one resumes from its last state.
 pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<RunSummary> {
     let started = Instant::now();
+    // Before the slow start-up, so that an early USR2 is a stop request and not a kill.
+    crate::stop::install();
     let invalid = |message: String| RunnerError::Invalid {
         job: job.id.clone(),
         message,
@@ -405,6 +407,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         dir.write_metrics(&metrics_record(&st.epochs))?;
     }
 
+    let step_sleep = crate::stop::step_sleep();
     while st.epoch < hyper.epochs {
         let epoch = st.epoch;
         let order =
@@ -470,12 +473,24 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
                 st.loss_sum = 0.0;
                 st.loss_count = 0;
             }
-            if epoch_end || (opts.checkpoint_every > 0 && step % opts.checkpoint_every == 0) {
+            if let Some(pause) = step_sleep {
+                std::thread::sleep(pause);
+            }
+            let stop = crate::stop::requested();
+            if stop || epoch_end || (opts.checkpoint_every > 0 && step % opts.checkpoint_every == 0)
+            {
                 st.dropout_rng = dropout_rng.state();
                 state::save(&state_dir, st.clone(), &model.params, &optimizer)?;
             }
             if opts.abort_after_step == Some(step) {
                 return Err(RunnerError::Aborted {
+                    job: job.id.clone(),
+                    step,
+                });
+            }
+            if stop {
+                tracing::info!(job = %job.id, step, "stopping on request; resume state saved");
+                return Err(RunnerError::Stopped {
                     job: job.id.clone(),
                     step,
                 });

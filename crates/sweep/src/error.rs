@@ -38,6 +38,27 @@ pub enum SweepError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A Slurm command is not installed (not on `PATH`).
+    #[error(
+        "`{command}` is not available ({source}); the Slurm backend needs Slurm's client commands (sbatch, squeue, scontrol) on PATH"
+    )]
+    SlurmMissing {
+        /// The command.
+        command: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A Slurm command failed or printed something unexpected.
+    #[error("`{command}` failed: {message}")]
+    Slurm {
+        /// The command line.
+        command: String,
+        /// Its error output, or what was unexpected.
+        message: String,
+    },
+    /// Invalid Slurm options (from the manifest's `[slurm]` table or the command line).
+    #[error("invalid Slurm options: {0}")]
+    SlurmOptions(String),
 }
 
 impl SweepError {

@@ -1,18 +1,21 @@
-//! Runs many jobs: a local supervisor of `multiberts run-job` child processes.
+//! Runs many jobs: a local supervisor of `multiberts run-job` child processes, or Slurm.
 //!
 //! [`run_local`] skips done jobs, runs the rest in a pool of child processes with retries,
 //! fail-fast or keep-going, one log file per job under `results/<name>/logs/`, progress bars,
 //! and a clean stop on Ctrl-C; a lock file ([`SweepLock`]) stops two sweeps from writing one
-//! results directory. [`status`] says which jobs are done, running, failed or pending.
+//! results directory. [`slurm`] submits the same jobs to a Slurm cluster as job arrays.
+//! [`status`] says which jobs are done, running, failed or pending, and [`merge_slurm`] adds
+//! Slurm's view.
 
 pub mod error;
 pub mod local;
 pub mod lock;
 pub mod record;
+pub mod slurm;
 pub mod status;
 
 pub use error::{Result, SweepError};
 pub use local::{LocalOptions, SweepOutcome, default_jobs, run_local};
 pub use lock::SweepLock;
 pub use record::{FailedJob, SweepRecord};
-pub use status::{JobProgress, status};
+pub use status::{JobProgress, merge_slurm, status};

@@ -1,4 +1,5 @@
-//! `multiberts status`: each job of a manifest is done, running, failed or pending.
+//! `multiberts status`: each job of a manifest is done, running, queued (in Slurm), failed or
+//! pending.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use multiberts_manifest::Job;
 use crate::error::Result;
 use crate::lock;
 use crate::record::{SweepRecord, log_path};
+use crate::slurm::{SlurmView, StateClass, task_log};
 
 /// Where one job stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +24,13 @@ pub enum JobProgress {
         status: String,
         /// Its log file.
         log: PathBuf,
+    },
+    /// Submitted to Slurm and waiting there (for resources, its throttle, a requeue delay).
+    Queued {
+        /// Slurm's task id, `<array>_<index>`.
+        task: String,
+        /// Slurm's state (`PENDING`, `REQUEUED`, …) and reason (`Priority`, `BeginTime`, …).
+        state: String,
     },
     /// Not started, or interrupted (a re-run resumes it).
     Pending {
@@ -58,4 +67,60 @@ pub fn status(
         out.push(p);
     }
     Ok(out)
+}
+
+/// Merges Slurm's view into `progress` (same order as `jobs`): a job that is not done takes
+/// the state of its latest Slurm task, when Slurm still knows it. A failed task names its
+/// state, exit code and stderr log; a task that completed without a `DONE` marker counts as
+/// failed too.
+pub fn merge_slurm(
+    jobs: &[Job],
+    progress: &mut [JobProgress],
+    view: &SlurmView,
+    output_dir: &std::path::Path,
+) {
+    for (job, p) in jobs.iter().zip(progress.iter_mut()) {
+        if *p == JobProgress::Done {
+            continue;
+        }
+        let Some(sj) = view.jobs.get(&job.id) else {
+            continue;
+        };
+        let Some(task) = &sj.task else {
+            continue;
+        };
+        let log = task_log(output_dir, &sj.array, sj.index, "err");
+        let mut detail = format!("Slurm {} {}", sj.task_id(), task.state);
+        if let Some(code) = &task.exit_code {
+            detail.push_str(&format!(", exit code {code}"));
+        }
+        if !task.reason.is_empty() && task.reason != "None" {
+            detail.push_str(&format!(", reason {}", task.reason));
+        }
+        if let Some(n) = task.restarts.filter(|&n| n > 0) {
+            detail.push_str(&format!(", {n} restart(s)"));
+        }
+        *p = match sj.class() {
+            Some(StateClass::Active)
+                if matches!(
+                    task.state.as_str(),
+                    "RUNNING" | "COMPLETING" | "CONFIGURING" | "SIGNALING" | "STAGE_OUT"
+                ) =>
+            {
+                JobProgress::Running
+            }
+            Some(StateClass::Active) => JobProgress::Queued {
+                task: sj.task_id(),
+                state: format!("{} ({})", task.state, task.reason),
+            },
+            Some(StateClass::Completed) => JobProgress::Failed {
+                status: format!("{detail}, but no DONE marker"),
+                log,
+            },
+            Some(StateClass::Failed) | None => JobProgress::Failed {
+                status: detail,
+                log,
+            },
+        };
+    }
 }

@@ -1,15 +1,20 @@
-//! `multiberts status`: which jobs of a manifest are done, running, failed or pending.
+//! `multiberts status`: which jobs of a manifest are done, running, queued in Slurm, failed or
+//! pending.
 
 use std::path::PathBuf;
 
 use multiberts_collector::ResultsTree;
-use multiberts_sweep::{JobProgress, status};
+use multiberts_sweep::slurm::{SlurmCli, SlurmView, slurm_view};
+use multiberts_sweep::{JobProgress, merge_slurm, status};
 
 use super::load_manifest;
 use super::run_job::output_dir;
 
 /// Show which jobs of a manifest are done, running, failed or pending; failed jobs with the
 /// last lines of their logs.
+///
+/// Jobs submitted with `sweep --backend slurm` also show Slurm's view (squeue, scontrol):
+/// queued tasks, and failed ones with their state and exit code.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// The manifest (default: the embedded demo).
@@ -31,12 +36,37 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
     let tree = ResultsTree::new(&results, &manifest.name)?;
     let jobs = manifest.jobs();
-    let progress = status(&jobs, &tree, &out)?;
-    let mut table = super::new_table(["task", "done", "running", "failed", "pending", "total"]);
+    let mut progress = status(&jobs, &tree, &out)?;
+    let view = slurm_view(&out, &SlurmCli, true).unwrap_or_else(|e| {
+        tracing::warn!("cannot read Slurm's view ({e}); showing DONE markers and local records");
+        SlurmView::default()
+    });
+    let slurm = view.has_submissions();
+    if slurm {
+        merge_slurm(&jobs, &mut progress, &view, &out);
+    }
+    let mut header = vec!["task", "done", "running"];
+    if slurm {
+        header.push("queued");
+    }
+    header.extend(["failed", "pending", "total"]);
+    let mut table = super::new_table::<0>([]);
+    table.set_header(header);
     let mut failed = Vec::new();
-    let mut totals = [0usize; 4];
+    // done, running, queued, failed, pending
+    let mut totals = [0usize; 5];
+    let row_of = |name: String, counts: &[usize; 5], total: usize| {
+        let mut row = vec![name];
+        for (k, c) in counts.iter().enumerate() {
+            if k != 2 || slurm {
+                row.push(c.to_string());
+            }
+        }
+        row.push(total.to_string());
+        row
+    };
     for task in &manifest.tasks {
-        let mut counts = [0usize; 4];
+        let mut counts = [0usize; 5];
         for (job, p) in jobs.iter().zip(&progress) {
             if job.task != task.name {
                 continue;
@@ -44,28 +74,26 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
             let k = match p {
                 JobProgress::Done => 0,
                 JobProgress::Running => 1,
+                JobProgress::Queued { .. } => 2,
                 JobProgress::Failed { .. } => {
                     failed.push((job, p));
-                    2
+                    3
                 }
-                JobProgress::Pending { .. } => 3,
+                JobProgress::Pending { .. } => 4,
             };
             counts[k] += 1;
         }
-        for k in 0..4 {
+        for k in 0..5 {
             totals[k] += counts[k];
         }
-        let mut row = vec![task.name.clone()];
-        row.extend(counts.iter().map(usize::to_string));
-        row.push(counts.iter().sum::<usize>().to_string());
-        table.add_row(row);
+        table.add_row(row_of(task.name.clone(), &counts, counts.iter().sum()));
     }
-    let mut row = vec!["all".to_string()];
-    row.extend(totals.iter().map(usize::to_string));
-    row.push(jobs.len().to_string());
-    table.add_row(row);
+    table.add_row(row_of("all".into(), &totals, jobs.len()));
     println!("{} ({})", manifest.name, out.display());
     println!("{table}");
+    if slurm && !view.reachable {
+        println!("(Slurm's commands are not available here: showing DONE markers only)");
+    }
     for (job, p) in failed {
         if let JobProgress::Failed { status, log } = p {
             println!(

@@ -1,12 +1,16 @@
-//! `multiberts sweep`: run every job of a manifest locally, then collect and report.
+//! `multiberts sweep`: run every job of a manifest locally, then collect and report; or submit
+//! them to Slurm (`--backend slurm`).
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use clap::ValueEnum;
 use multiberts_collector::{LrGroup, ResultsTree};
+use multiberts_manifest::{Manifest, SlurmConfig};
+use multiberts_sweep::slurm::{SlurmOptions, SubmitOutcome, absolute, submit_slurm};
 use multiberts_sweep::{LocalOptions, default_jobs, run_local};
 
 use super::collect::{RuleChoice, collect_and_report};
@@ -18,10 +22,17 @@ use super::run_job::{JobPlace, output_dir};
 ///
 /// Done jobs are skipped, so a second run does nothing; an interrupted run (Ctrl-C, a crash)
 /// resumes where it stopped. One log file per job goes to `results/<name>/logs/`.
+///
+/// With `--backend slurm` the jobs go to a Slurm cluster as job arrays instead (resources from
+/// the manifest's `[slurm]` table and the options below), followed by a collect job; see
+/// docs/cluster.md.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     multiberts sweep                         # the embedded demo, about 2 minutes on 2 cores\n  \
-    multiberts sweep manifests/my.toml --jobs 4 --threads-per-job 2 --keep-going")]
+    multiberts sweep manifests/my.toml --jobs 4 --threads-per-job 2 --keep-going\n  \
+    multiberts sweep manifests/my.toml --backend slurm --dry-run\n  \
+    multiberts sweep manifests/my.toml --backend slurm --partition gpu --time 04:00:00\n  \
+    multiberts sweep manifests/my.toml --backend slurm --resubmit-failed")]
 pub struct SweepArgs {
     /// The manifest (default: the embedded demo, manifests/demo.toml).
     pub manifest: Option<PathBuf>,
@@ -46,6 +57,126 @@ pub struct SweepArgs {
     /// Only run the jobs; skip collect, analyses and the report.
     #[arg(long)]
     pub no_collect: bool,
+    /// Where the jobs run: a local pool of processes, or Slurm job arrays.
+    #[arg(long, value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+    /// Slurm options (with `--backend slurm`).
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// A pool of `run-job` processes on this machine.
+    Local,
+    /// Job arrays on a Slurm cluster (`sbatch`), then a collect job.
+    Slurm,
+}
+
+/// Options of `--backend slurm`; each overrides the manifest's `[slurm]` table.
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Slurm backend (--backend slurm)")]
+pub struct SlurmArgs {
+    /// Print the job list, the sbatch scripts and the sbatch command lines; submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also submit jobs whose last Slurm task failed, was cancelled or timed out.
+    #[arg(long)]
+    pub resubmit_failed: bool,
+    /// `--partition` of every job.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per job (`MM`, `HH:MM:SS`, `D-HH:MM`, ...).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs (and threads) per job.
+    #[arg(long)]
+    pub cpus_per_task: Option<u32>,
+    /// Memory per job (`16G`, `4000` MB, ...).
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Generic resources per job, e.g. `gpu:1`.
+    #[arg(long)]
+    pub gres: Option<String>,
+    /// `--account` to charge.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// `--qos`.
+    #[arg(long)]
+    pub qos: Option<String>,
+    /// Array tasks running at once (the `%N` throttle).
+    #[arg(long)]
+    pub array_parallelism: Option<u32>,
+    /// Seconds of warning (USR2) before the time limit: the job saves its state and requeues.
+    #[arg(long)]
+    pub signal_seconds: Option<u32>,
+    /// A raw sbatch argument, added after the manifest's `extra_args` (repeatable), e.g.
+    /// `--sbatch-arg=--constraint=a100`.
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+}
+
+impl SlurmArgs {
+    /// Whether any option was given (they only make sense with `--backend slurm`).
+    fn any(&self) -> bool {
+        self.dry_run
+            || self.resubmit_failed
+            || self.partition.is_some()
+            || self.time.is_some()
+            || self.cpus_per_task.is_some()
+            || self.mem.is_some()
+            || self.gres.is_some()
+            || self.account.is_some()
+            || self.qos.is_some()
+            || self.array_parallelism.is_some()
+            || self.signal_seconds.is_some()
+            || !self.sbatch_args.is_empty()
+    }
+
+    /// The manifest's `[slurm]` table with these overrides.
+    fn apply(&self, mut config: SlurmConfig) -> SlurmConfig {
+        let set = |field: &mut Option<String>, value: &Option<String>| {
+            if value.is_some() {
+                field.clone_from(value);
+            }
+        };
+        set(&mut config.partition, &self.partition);
+        set(&mut config.time, &self.time);
+        set(&mut config.mem, &self.mem);
+        set(&mut config.gres, &self.gres);
+        set(&mut config.account, &self.account);
+        set(&mut config.qos, &self.qos);
+        if self.cpus_per_task.is_some() {
+            config.cpus_per_task = self.cpus_per_task;
+        }
+        if let Some(n) = self.array_parallelism {
+            config.array_parallelism = n;
+        }
+        if let Some(n) = self.signal_seconds {
+            config.signal_seconds = n;
+        }
+        config.extra_args.extend(self.sbatch_args.iter().cloned());
+        config
+    }
+}
+
+/// `run-job` and the options every child needs (`--job` and `--threads` are added per job).
+fn run_job_args(manifest: Option<&Path>, results: &Path, place: &JobPlace) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["run-job".into()];
+    if let Some(m) = manifest {
+        args.push("--manifest".into());
+        args.push(m.into());
+    }
+    args.push("--results-dir".into());
+    args.push(results.into());
+    if let Some(d) = &place.data_dir {
+        args.push("--data-dir".into());
+        args.push(d.into());
+    }
+    args.push("--checkpoint-every".into());
+    args.push(place.checkpoint_every.to_string().into());
+    args
 }
 
 /// Runs `multiberts sweep`.
@@ -59,19 +190,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let tree = ResultsTree::new(&results, &manifest.name)?;
 
     let exe = std::env::current_exe().context("cannot find the multiberts executable")?;
-    let mut child_args: Vec<OsString> = vec!["run-job".into()];
-    if let Some(m) = &args.manifest {
-        child_args.push("--manifest".into());
-        child_args.push(m.clone().into());
+    if args.backend == Backend::Slurm {
+        return run_slurm(&args, &manifest, &results, &tree, exe);
     }
-    child_args.push("--results-dir".into());
-    child_args.push(results.clone().into());
-    if let Some(d) = &args.place.data_dir {
-        child_args.push("--data-dir".into());
-        child_args.push(d.clone().into());
+    if args.slurm.any() {
+        anyhow::bail!("Slurm options (--dry-run, --partition, ...) need --backend slurm");
     }
-    child_args.push("--checkpoint-every".into());
-    child_args.push(args.place.checkpoint_every.to_string().into());
+    let child_args = run_job_args(args.manifest.as_deref(), &results, &args.place);
     let parallel = args
         .jobs
         .unwrap_or_else(|| default_jobs(args.threads_per_job))
@@ -136,4 +261,139 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let summary = collect_and_report(&manifest, &out, args.rule, LrGroup::Step)?;
     println!("\nthe table is in {}", summary.display());
     Ok(())
+}
+
+/// `sweep --backend slurm`: submit the jobs that need it, print what was done.
+fn run_slurm(
+    args: &SweepArgs,
+    manifest: &Manifest,
+    results: &Path,
+    tree: &ResultsTree,
+    exe: PathBuf,
+) -> anyhow::Result<()> {
+    if args.jobs.is_some() || args.keep_going {
+        tracing::warn!(
+            "--jobs and --keep-going are for the local backend; Slurm runs every job on its own (throttle with --array-parallelism)"
+        );
+    }
+    // Jobs run elsewhere (another node, another working directory): absolute paths only.
+    let manifest_path = args.manifest.as_deref().map(absolute);
+    let results = absolute(results);
+    let place = JobPlace {
+        data_dir: args.place.data_dir.as_deref().map(absolute),
+        ..args.place.clone()
+    };
+    let output = results.join(&manifest.name);
+    let collect_args = (!args.no_collect).then(|| {
+        let mut c: Vec<OsString> = vec!["collect".into()];
+        if let Some(m) = &manifest_path {
+            c.push(m.into());
+        }
+        c.push("--results-dir".into());
+        c.push(results.clone().into());
+        if let Some(rule) = args.rule.to_possible_value() {
+            c.push("--rule".into());
+            c.push(rule.get_name().into());
+        }
+        c
+    });
+    let options = SlurmOptions {
+        exe,
+        run_job_args: run_job_args(manifest_path.as_deref(), &results, &place),
+        collect_args,
+        output_dir: output.clone(),
+        workdir: std::env::current_dir().context("cannot read the working directory")?,
+        name: manifest.name.clone(),
+        config: args.slurm.apply(manifest.slurm.clone()),
+        resubmit_failed: args.slurm.resubmit_failed,
+        dry_run: args.slurm.dry_run,
+    };
+    let jobs = manifest.jobs();
+    let outcome = submit_slurm(&jobs, tree, &options)?;
+    print_submission(manifest, &outcome, args);
+    Ok(())
+}
+
+fn print_submission(manifest: &Manifest, o: &SubmitOutcome, args: &SweepArgs) {
+    let status_cmd = format!(
+        "multiberts status{}",
+        args.manifest
+            .as_ref()
+            .map(|m| format!(" {}", m.display()))
+            .unwrap_or_default()
+    );
+    println!(
+        "sweep {} on Slurm: {} jobs; {} done, {} pending or running in Slurm (not submitted again){}",
+        manifest.name,
+        o.total,
+        o.already_done,
+        o.active.len(),
+        if o.resubmitted > 0 {
+            format!(", {} failed before (resubmitted)", o.resubmitted)
+        } else {
+            String::new()
+        }
+    );
+    if !o.failed_skipped.is_empty() {
+        println!(
+            "{} jobs failed in Slurm and are left alone; see `{status_cmd}`, then add --resubmit-failed",
+            o.failed_skipped.len()
+        );
+    }
+    if o.submitted.is_empty() {
+        if o.already_done == o.total {
+            println!("nothing to submit: all {} jobs are done", o.total);
+        } else {
+            println!("nothing to submit");
+        }
+        return;
+    }
+    let dir = o
+        .dir
+        .as_ref()
+        .map_or_else(String::new, |d| d.display().to_string());
+    if args.slurm.dry_run {
+        println!(
+            "dry run: would write the job list ({} ids, line i = array index i) and these scripts into {dir}",
+            o.submitted.len()
+        );
+        if !o.slurm_reachable {
+            println!(
+                "(Slurm's commands are not available here: jobs submitted earlier were not checked)"
+            );
+        }
+        for (path, text) in &o.scripts {
+            println!("\n# ---- {} ----\n{text}", path.display());
+        }
+        println!("# ---- sbatch command lines ----");
+        for call in &o.calls {
+            println!("{}", call.command);
+        }
+        println!("\ndry run: nothing was written or submitted");
+        return;
+    }
+    println!("submitted {} jobs from {dir}:", o.submitted.len());
+    for call in &o.calls {
+        println!(
+            "  {}  -> job {}",
+            call.command,
+            call.job_id.as_deref().unwrap_or("?")
+        );
+    }
+    if !o.waits_for.is_empty() {
+        println!(
+            "the collect job also waits for the earlier arrays {}",
+            o.waits_for.join(", ")
+        );
+    }
+    if let Some(d) = &o.dir {
+        let logs = d
+            .parent()
+            .and_then(Path::parent)
+            .map(|out| out.join("logs").join("slurm"));
+        if let Some(logs) = logs {
+            println!("logs: {}/<array>_<index>.out|err", logs.display());
+        }
+    }
+    println!("follow with `{status_cmd}`");
 }

@@ -1,0 +1,259 @@
+//! `sweep --backend slurm`: submit every job that is not done, not pending or running in Slurm
+//! (and, unless asked, not failed there) as job arrays no larger than `MaxArraySize`, then a
+//! collect job that waits for all of them with `afterany`.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use multiberts_collector::ResultsTree;
+use multiberts_manifest::{Job, SlurmConfig};
+
+use crate::error::{Result, SweepError};
+use crate::lock::SweepLock;
+use crate::slurm::cli::{DEFAULT_MAX_ARRAY_SIZE, SlurmCli, StateClass};
+use crate::slurm::record::{
+    ARRAY_SCRIPT, ArrayRecord, COLLECT_SCRIPT, JOBS_FILE, SubmissionRecord, next_label,
+    slurm_log_dir, submissions_dir, write_record,
+};
+use crate::slurm::script::{ScriptContext, array_script, collect_script, shell_quote};
+use crate::slurm::view::slurm_view;
+
+/// How to submit a sweep to Slurm.
+#[derive(Debug, Clone)]
+pub struct SlurmOptions {
+    /// The `multiberts` executable (absolute: jobs run it from the compute nodes).
+    pub exe: PathBuf,
+    /// `run-job` and its options, without `--job` and `--threads` (absolute paths).
+    pub run_job_args: Vec<OsString>,
+    /// `collect` and its options; `None` submits no collect job.
+    pub collect_args: Option<Vec<OsString>>,
+    /// The manifest's results directory, `results/<name>` (absolute).
+    pub output_dir: PathBuf,
+    /// Where jobs start (`--chdir`).
+    pub workdir: PathBuf,
+    /// The sweep's name.
+    pub name: String,
+    /// Resources and options: the manifest's `[slurm]` table with command-line overrides.
+    pub config: SlurmConfig,
+    /// Also submit jobs whose latest Slurm task failed, was cancelled or timed out.
+    pub resubmit_failed: bool,
+    /// Print instead of writing and submitting.
+    pub dry_run: bool,
+}
+
+/// One `sbatch` call of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SbatchCall {
+    /// The command line, as a shell would run it.
+    pub command: String,
+    /// The job id Slurm gave it (`None` in a dry run).
+    pub job_id: Option<String>,
+}
+
+/// What a submission did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOutcome {
+    /// Jobs in the manifest.
+    pub total: usize,
+    /// Jobs with a `DONE` marker.
+    pub already_done: usize,
+    /// Jobs pending or running in Slurm: not submitted again.
+    pub active: Vec<String>,
+    /// Jobs whose latest Slurm task failed, left alone (no `--resubmit-failed`).
+    pub failed_skipped: Vec<String>,
+    /// Jobs submitted now, in array order.
+    pub submitted: Vec<String>,
+    /// Of those, jobs that had failed in Slurm before.
+    pub resubmitted: usize,
+    /// The submission's folder (`results/<name>/slurm/<NNN>`).
+    pub dir: Option<PathBuf>,
+    /// The scripts written (or, in a dry run, that would be), with their paths.
+    pub scripts: Vec<(PathBuf, String)>,
+    /// The `sbatch` calls, arrays first, then collect.
+    pub calls: Vec<SbatchCall>,
+    /// The array ids of earlier submissions the collect job also waits for.
+    pub waits_for: Vec<String>,
+    /// Whether Slurm's commands answered (a dry run works without them).
+    pub slurm_reachable: bool,
+}
+
+fn command_text(args: &[&OsStr]) -> String {
+    let mut s = String::from("sbatch --parsable");
+    for a in args {
+        s.push(' ');
+        s.push_str(&shell_quote(&a.to_string_lossy()));
+    }
+    s
+}
+
+/// Submits the jobs of `jobs` that need it (see the module doc). Holds the results
+/// directory's lock while it submits (not in a dry run).
+pub fn submit_slurm(
+    jobs: &[Job],
+    tree: &ResultsTree,
+    opts: &SlurmOptions,
+) -> Result<SubmitOutcome> {
+    opts.config.validate().map_err(SweepError::SlurmOptions)?;
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(SweepLock::acquire(&opts.output_dir)?)
+    };
+    let cli = SlurmCli;
+    let view = slurm_view(&opts.output_dir, &cli, false)?;
+    if !view.reachable && !opts.dry_run {
+        return Err(SweepError::Slurm {
+            command: "squeue".into(),
+            message: "Slurm's commands are not available, so jobs submitted earlier cannot be \
+                      checked"
+                .into(),
+        });
+    }
+    let mut outcome = SubmitOutcome {
+        total: jobs.len(),
+        slurm_reachable: view.reachable,
+        ..SubmitOutcome::default()
+    };
+    for job in jobs {
+        if tree.job(&job.task, &job.checkpoint.id, &job.id)?.is_done() {
+            outcome.already_done += 1;
+            continue;
+        }
+        match view.jobs.get(&job.id).and_then(|j| j.class()) {
+            Some(StateClass::Active) => outcome.active.push(job.id.clone()),
+            Some(StateClass::Failed) if !opts.resubmit_failed => {
+                outcome.failed_skipped.push(job.id.clone());
+            }
+            Some(StateClass::Failed) => {
+                outcome.resubmitted += 1;
+                outcome.submitted.push(job.id.clone());
+            }
+            // Never submitted, forgotten by Slurm, or completed without a DONE marker.
+            Some(StateClass::Completed) | None => outcome.submitted.push(job.id.clone()),
+        }
+    }
+    if outcome.submitted.is_empty() {
+        return Ok(outcome);
+    }
+
+    let label = next_label(&opts.output_dir);
+    let dir = submissions_dir(&opts.output_dir).join(&label);
+    let log_dir = slurm_log_dir(&opts.output_dir);
+    let max_array = if view.reachable {
+        match cli.max_array_size() {
+            Ok(n) => n,
+            Err(e) if opts.dry_run => {
+                tracing::debug!(error = %e, "no cluster config; assuming MaxArraySize {DEFAULT_MAX_ARRAY_SIZE}");
+                DEFAULT_MAX_ARRAY_SIZE
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        DEFAULT_MAX_ARRAY_SIZE
+    }
+    .max(1);
+    let ctx = ScriptContext {
+        name: &opts.name,
+        submission: &label,
+        workdir: &opts.workdir,
+        log_dir: &log_dir,
+        config: &opts.config,
+        exe: &opts.exe,
+    };
+    let jobs_path = dir.join(JOBS_FILE);
+    let array_path = dir.join(ARRAY_SCRIPT);
+    let collect_path = dir.join(COLLECT_SCRIPT);
+    outcome.scripts.push((
+        array_path.clone(),
+        array_script(&ctx, &jobs_path, &opts.run_job_args),
+    ));
+    if let Some(args) = &opts.collect_args {
+        outcome
+            .scripts
+            .push((collect_path.clone(), collect_script(&ctx, args)));
+    }
+    outcome.dir = Some(dir.clone());
+
+    if !opts.dry_run {
+        for d in [&dir, &log_dir] {
+            std::fs::create_dir_all(d)
+                .map_err(|e| SweepError::file(d, format!("cannot create directory: {e}")))?;
+        }
+        let mut list = outcome.submitted.join("\n");
+        list.push('\n');
+        multiberts_collector::atomic::write_bytes(&jobs_path, list.as_bytes())?;
+        for (path, text) in &outcome.scripts {
+            multiberts_collector::atomic::write_bytes(path, text.as_bytes())?;
+        }
+    }
+
+    let mut record = SubmissionRecord {
+        label: label.clone(),
+        submitted_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        arrays: Vec::new(),
+        collect: None,
+    };
+    let n = outcome.submitted.len();
+    let mut offset = 0;
+    while offset < n {
+        let count = (n - offset).min(max_array);
+        let throttle = (opts.config.array_parallelism as usize).min(count).max(1);
+        let array = format!("--array=0-{}%{throttle}", count - 1);
+        let offset_text = offset.to_string();
+        let args: [&OsStr; 3] = [array.as_ref(), array_path.as_os_str(), offset_text.as_ref()];
+        let command = command_text(&args);
+        let job_id = if opts.dry_run {
+            None
+        } else {
+            let id = cli.sbatch(&args)?;
+            record.arrays.push(ArrayRecord {
+                id: id.clone(),
+                offset,
+                count,
+            });
+            // Written after every array, so that a failure later leaves an accurate record.
+            write_record(&dir, &record)?;
+            tracing::info!(array = %id, offset, count, "submitted");
+            Some(id)
+        };
+        outcome.calls.push(SbatchCall { command, job_id });
+        offset += count;
+    }
+
+    if opts.collect_args.is_some() {
+        let earlier = view.active_arrays();
+        outcome.waits_for = earlier.iter().cloned().collect();
+        let mut deps: Vec<String> = if opts.dry_run {
+            (1..=outcome.calls.len())
+                .map(|i| format!("<array {i}>"))
+                .collect()
+        } else {
+            record.arrays.iter().map(|a| a.id.clone()).collect()
+        };
+        deps.extend(earlier);
+        let dependency = format!("--dependency=afterany:{}", deps.join(":"));
+        let args: [&OsStr; 3] = [
+            dependency.as_ref(),
+            "--kill-on-invalid-dep=yes".as_ref(),
+            collect_path.as_os_str(),
+        ];
+        let command = command_text(&args);
+        let job_id = if opts.dry_run {
+            None
+        } else {
+            let id = cli.sbatch(&args)?;
+            record.collect = Some(id.clone());
+            write_record(&dir, &record)?;
+            Some(id)
+        };
+        outcome.calls.push(SbatchCall { command, job_id });
+    }
+    Ok(outcome)
+}
+
+/// Absolute form of `path` (against the working directory), for scripts run elsewhere.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

@@ -23,6 +23,11 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
   apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
 fi
 
+if [ -f "$dir/pids" ] && scontrol ping 2>/dev/null | grep -q UP; then
+  echo "slurm-up: already up (started earlier; see $dir/pids)"
+  exit 0
+fi
+
 if [ -f "$conf" ] && ! grep -qF "$marker" "$conf"; then
   echo "slurm-up: $conf exists and was not written by this script; not touching it" >&2
   exit 1

@@ -215,7 +215,7 @@ pub fn submit_slurm(
             });
             // Written after every array, so that a failure later leaves an accurate record.
             write_record(&dir, &record)?;
-            tracing::info!(array = %id, offset, count, "submitted");
+            tracing::debug!(array = %id, offset, count, "submitted");
             Some(id)
         };
         outcome.calls.push(SbatchCall { command, job_id });

@@ -61,9 +61,12 @@ with_hyper_keys!(
 );
 
 with_hyper_keys!(
-    /// One `[[tasks]]` entry: the task's name plus any hyper-parameter overrides.
+    /// One `[[tasks]]` entry: the task's name, an optional variant (with a training-data
+    /// augmentation), plus any hyper-parameter overrides.
     RawTask {
         name: Spanned<String>,
+        variant: Option<Spanned<String>>,
+        augment: Option<Spanned<String>>,
     }
 );
 

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checkpoint::Checkpoint;
 use crate::hyper::Hyper;
+use crate::manifest::TaskEntry;
 
 /// Version of the fine-tuning *procedure* (not of the binary). Bump it when a change alters what
 /// a job computes (e.g. a new tokenization rule), so that old results are not mistaken for new.
@@ -22,6 +23,11 @@ pub struct Job {
     pub id: String,
     /// The task's name.
     pub task: String,
+    /// The task variant (`""` for the task as specified); it names the runs in the predictions'
+    /// `variant` column.
+    pub variant: String,
+    /// Augmentation of the training split (e.g. `cda`), when the variant has one.
+    pub augment: Option<String>,
     /// The checkpoint fine-tuned.
     pub checkpoint: Checkpoint,
     /// The task's resolved hyper-parameters (its lists are the sweep, not this job's values).
@@ -36,18 +42,15 @@ pub struct Job {
 }
 
 impl Job {
-    pub(crate) fn new(
-        task: &str,
-        checkpoint: &Checkpoint,
-        hyper: &Hyper,
-        lr: f64,
-        seed: u64,
-    ) -> Job {
-        let canonical = canonical_object(task, checkpoint, hyper, lr, seed);
+    pub(crate) fn new(task: &TaskEntry, checkpoint: &Checkpoint, lr: f64, seed: u64) -> Job {
+        let hyper = &task.hyper;
+        let canonical = canonical_object(task, checkpoint, lr, seed);
         let id = job_id(&canonical);
         Job {
             id,
-            task: task.to_string(),
+            task: task.name.clone(),
+            variant: task.variant.clone(),
+            augment: task.augment.clone(),
             checkpoint: checkpoint.clone(),
             hyper: hyper.clone(),
             learning_rate: lr,
@@ -63,17 +66,13 @@ impl Job {
 }
 
 /// Builds the object that determines a job. The checkpoint's display id is left out on purpose:
-/// renaming a checkpoint does not change what is computed.
-fn canonical_object(
-    task: &str,
-    checkpoint: &Checkpoint,
-    hyper: &Hyper,
-    lr: f64,
-    seed: u64,
-) -> Value {
-    serde_json::json!({
+/// renaming a checkpoint does not change what is computed. `variant` and `augment` appear only
+/// when set, so the ids of jobs without a variant are those of manifests before variants.
+fn canonical_object(task: &TaskEntry, checkpoint: &Checkpoint, lr: f64, seed: u64) -> Value {
+    let hyper = &task.hyper;
+    let mut object = serde_json::json!({
         "procedure_version": PROCEDURE_VERSION,
-        "task": task,
+        "task": task.name,
         "checkpoint": {
             "source": checkpoint.source,
             "pretrain_seed": checkpoint.pretrain_seed,
@@ -94,7 +93,16 @@ fn canonical_object(
         },
         "learning_rate": lr,
         "finetune_seed": seed,
-    })
+    });
+    if let Value::Object(map) = &mut object {
+        if !task.variant.is_empty() {
+            map.insert("variant".into(), Value::String(task.variant.clone()));
+        }
+        if let Some(a) = &task.augment {
+            map.insert("augment".into(), Value::String(a.clone()));
+        }
+    }
+    object
 }
 
 /// Compact JSON with object keys sorted at every level, so the text (and the hash) does not

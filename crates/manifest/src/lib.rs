@@ -22,6 +22,6 @@ pub use error::ManifestError;
 pub use hyper::Hyper;
 pub use ints::{IntList, parse_range};
 pub use job::{Job, PROCEDURE_VERSION, canonical_string, job_id};
-pub use manifest::{DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};
+pub use manifest::{AUGMENTATIONS, DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};
 pub use selector::{SELECTOR_KEYS, Selector, SelectorError};
 pub use slurm::{DEFAULT_ARRAY_PARALLELISM, DEFAULT_SIGNAL_SECONDS, SlurmConfig, parse_time};

@@ -41,13 +41,34 @@ struct RawManifest {
     slurm: Option<Spanned<RawSlurm>>,
 }
 
+/// Training-data augmentations a `[[tasks]]` entry may ask for with `augment = "…"`:
+/// `cda` = counterfactual data augmentation (gendered words and names swapped, originals kept;
+/// `multiberts_tasks::cda`), applied to the training split only.
+pub const AUGMENTATIONS: &[&str] = &["cda"];
+
 /// One task of the sweep with its resolved hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskEntry {
     /// The task's name (a spec in the registry).
     pub name: String,
+    /// The variant (`""` for the task as specified). The same task may be listed once per
+    /// variant; variants are compared with selectors such as `variant=cda`.
+    pub variant: String,
+    /// Augmentation of the training split, one of [`AUGMENTATIONS`].
+    pub augment: Option<String>,
     /// Defaults with this task's overrides applied.
     pub hyper: Hyper,
+}
+
+impl TaskEntry {
+    /// `task` or `task[variant]`, for tables and messages.
+    pub fn display_name(&self) -> String {
+        if self.variant.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}[{}]", self.name, self.variant)
+        }
+    }
 }
 
 /// A validated sweep manifest.
@@ -197,16 +218,65 @@ impl Manifest {
                     ),
                 ));
             }
-            if tasks.iter().any(|e| &e.name == name) {
-                return Err(invalid(
-                    Some(t.name.span()),
-                    format!("task `{name}` is listed twice; list each task once"),
-                ));
+            let augment = match &t.augment {
+                Some(a) if !AUGMENTATIONS.contains(&a.get_ref().as_str()) => {
+                    return Err(invalid(
+                        Some(a.span()),
+                        format!(
+                            "unknown augmentation `{}`; expected one of {}",
+                            a.get_ref(),
+                            one_of(AUGMENTATIONS)
+                        ),
+                    ));
+                }
+                Some(a) => Some(a.get_ref().clone()),
+                None => None,
+            };
+            // A variant defaults to its augmentation's name, so `augment = "cda"` alone never
+            // hides augmented runs under the base task's (empty) variant.
+            let variant = match (&t.variant, &augment) {
+                (Some(v), _) => {
+                    let name = v.get_ref();
+                    if name.is_empty()
+                        || name.starts_with('.')
+                        || !name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    {
+                        return Err(invalid(
+                            Some(v.span()),
+                            format!(
+                                "invalid variant {name:?}; expected letters, digits, `-`, `_` and `.` (omit it for the task as specified)"
+                            ),
+                        ));
+                    }
+                    name.clone()
+                }
+                (None, Some(a)) => a.clone(),
+                (None, None) => String::new(),
+            };
+            if tasks
+                .iter()
+                .any(|e| &e.name == name && e.variant == variant)
+            {
+                let what = if variant.is_empty() {
+                    format!(
+                        "task `{name}` is listed twice; list each task once (or give one a `variant`)"
+                    )
+                } else {
+                    format!(
+                        "task `{name}` with variant `{variant}` is listed twice; list each (task, variant) once"
+                    )
+                };
+                let span = t.variant.as_ref().map_or(t.name.span(), Spanned::span);
+                return Err(invalid(Some(span), what));
             }
             let mut hyper = defaults.clone();
             hyper.apply(t.hyper()).map_err(at)?;
             tasks.push(TaskEntry {
                 name: name.clone(),
+                variant,
+                augment,
                 hyper,
             });
         }
@@ -246,7 +316,7 @@ impl Manifest {
             for ckpt in &self.checkpoints {
                 for &lr in &task.hyper.learning_rates {
                     for &seed in &task.hyper.finetune_seeds {
-                        jobs.push(Job::new(&task.name, ckpt, &task.hyper, lr, seed));
+                        jobs.push(Job::new(task, ckpt, lr, seed));
                     }
                 }
             }

@@ -1,0 +1,106 @@
+//! Task variants: the same task listed without and with `variant`/`augment`, the canonical
+//! object (variant keys only when set, so older ids stay), and file:line errors.
+
+use std::path::Path;
+
+use multiberts_manifest::Manifest;
+
+const BASE: &str = r#"name = "t"
+
+[defaults]
+finetune_seeds = "0..=1"
+
+[[checkpoints]]
+hub = "google/multiberts-seed_{seed}"
+seeds = "0..=2"
+
+[[tasks]]
+name = "sst2"
+"#;
+
+fn parse(text: &str) -> Manifest {
+    Manifest::from_toml(Path::new("m.toml"), text).unwrap()
+}
+
+fn error(text: &str) -> String {
+    match Manifest::from_toml(Path::new("m.toml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_task_with_and_without_cda_doubles_the_jobs_and_keeps_the_base_ids() {
+    let base = parse(BASE).jobs();
+    let with = parse(&format!(
+        "{BASE}\n[[tasks]]\nname = \"sst2\"\nvariant = \"cda\"\naugment = \"cda\"\n"
+    ));
+    let jobs = with.jobs();
+    assert_eq!(jobs.len(), 2 * base.len());
+    // The base jobs are unchanged: same ids, no variant keys in the canonical object.
+    for (a, b) in base.iter().zip(&jobs) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(b.variant, "");
+        assert!(!b.canonical_json().contains("variant"));
+        assert!(!b.canonical_json().contains("augment"));
+    }
+    let cda = &jobs[base.len()..];
+    for (a, b) in base.iter().zip(cda) {
+        assert_ne!(a.id, b.id);
+        assert_eq!(b.variant, "cda");
+        assert_eq!(b.augment.as_deref(), Some("cda"));
+        assert_eq!(b.canonical["variant"], "cda");
+        assert_eq!(b.canonical["augment"], "cda");
+        // Same checkpoint, rate and seed: the pairing by seed is possible.
+        assert_eq!(a.checkpoint, b.checkpoint);
+        assert_eq!(a.finetune_seed, b.finetune_seed);
+    }
+    assert_eq!(with.tasks[1].display_name(), "sst2[cda]");
+}
+
+#[test]
+fn augment_alone_names_its_variant_and_a_variant_alone_changes_only_the_name() {
+    let m = parse(&format!(
+        "{BASE}\n[[tasks]]\nname = \"sst2\"\naugment = \"cda\"\n"
+    ));
+    assert_eq!(m.tasks[1].variant, "cda");
+    let m = parse(&format!(
+        "{BASE}\n[[tasks]]\nname = \"sst2\"\nvariant = \"again\"\n"
+    ));
+    assert_eq!(m.tasks[1].augment, None);
+    let jobs = m.jobs();
+    assert_ne!(jobs[0].id, jobs[jobs.len() / 2].id);
+}
+
+#[test]
+fn unknown_augmentation_is_an_error_at_its_line() {
+    let msg = error(&format!(
+        "{BASE}\n[[tasks]]\nname = \"sst2\"\naugment = \"flip\"\n"
+    ));
+    assert!(msg.starts_with("m.toml:15:11: "), "{msg}");
+    assert!(msg.contains("unknown augmentation `flip`"), "{msg}");
+    assert!(msg.contains("cda"), "{msg}");
+}
+
+#[test]
+fn duplicate_task_variant_is_an_error_at_its_line() {
+    let text = format!(
+        "{BASE}\n[[tasks]]\nname = \"sst2\"\nvariant = \"cda\"\n\n[[tasks]]\nname = \"sst2\"\nvariant = \"cda\"\naugment = \"cda\"\n"
+    );
+    let msg = error(&text);
+    assert!(msg.starts_with("m.toml:19:11: "), "{msg}");
+    assert!(msg.contains("variant `cda` is listed twice"), "{msg}");
+    // The same task twice without variants is still an error.
+    let msg = error(&format!("{BASE}\n[[tasks]]\nname = \"sst2\"\n"));
+    assert!(msg.starts_with("m.toml:14:8: "), "{msg}");
+    assert!(msg.contains("listed twice"), "{msg}");
+}
+
+#[test]
+fn a_bad_variant_name_is_an_error() {
+    let msg = error(&format!(
+        "{BASE}\n[[tasks]]\nname = \"sst2\"\nvariant = \"a/b\"\n"
+    ));
+    assert!(msg.starts_with("m.toml:15:11: "), "{msg}");
+    assert!(msg.contains("invalid variant"), "{msg}");
+}

@@ -40,7 +40,7 @@ pub enum SweepError {
     },
     /// A Slurm command is not installed (not on `PATH`).
     #[error(
-        "`{command}` is not available ({source}); the Slurm backend needs Slurm's client commands (sbatch, squeue, scontrol) on PATH"
+        "`{command}` cannot be run; the Slurm backend needs Slurm's client commands (sbatch, squeue, scontrol) on PATH"
     )]
     SlurmMissing {
         /// The command.

@@ -102,11 +102,9 @@ pub fn submit_slurm(
     let cli = SlurmCli;
     let view = slurm_view(&opts.output_dir, &cli, false)?;
     if !view.reachable && !opts.dry_run {
-        return Err(SweepError::Slurm {
+        return Err(SweepError::SlurmMissing {
             command: "squeue".into(),
-            message: "Slurm's commands are not available, so jobs submitted earlier cannot be \
-                      checked"
-                .into(),
+            source: std::io::ErrorKind::NotFound.into(),
         });
     }
     let mut outcome = SubmitOutcome {

@@ -193,11 +193,11 @@ pub fn submit_slurm(
         arrays: Vec::new(),
         collect: None,
     };
-    let n = outcome.submitted.len();
-    let mut offset = 0;
-    while offset < n {
-        let count = (n - offset).min(max_array);
-        let throttle = (opts.config.array_parallelism as usize).min(count).max(1);
+    for (offset, count, throttle) in array_chunks(
+        outcome.submitted.len(),
+        max_array,
+        opts.config.array_parallelism,
+    ) {
         let array = format!("--array=0-{}%{throttle}", count - 1);
         let offset_text = offset.to_string();
         let args: [&OsStr; 3] = [array.as_ref(), array_path.as_os_str(), offset_text.as_ref()];
@@ -217,7 +217,6 @@ pub fn submit_slurm(
             Some(id)
         };
         outcome.calls.push(SbatchCall { command, job_id });
-        offset += count;
     }
 
     if opts.collect_args.is_some() {
@@ -251,7 +250,39 @@ pub fn submit_slurm(
     Ok(outcome)
 }
 
+/// Splits `n` jobs into arrays of at most `max_array` tasks (indices `0..count`, since
+/// `MaxArraySize` bounds the largest index + 1): `(offset, count, throttle)` for each, the
+/// throttle being `parallelism` capped at the array's size.
+pub fn array_chunks(n: usize, max_array: usize, parallelism: u32) -> Vec<(usize, usize, usize)> {
+    let max_array = max_array.max(1);
+    (0..n)
+        .step_by(max_array)
+        .map(|offset| {
+            let count = (n - offset).min(max_array);
+            let throttle = (parallelism as usize).clamp(1, count);
+            (offset, count, throttle)
+        })
+        .collect()
+}
+
 /// Absolute form of `path` (against the working directory), for scripts run elsewhere.
 pub fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::array_chunks;
+
+    #[test]
+    fn arrays_split_at_max_array_size() {
+        assert_eq!(array_chunks(4, 1001, 256), [(0, 4, 4)]);
+        assert_eq!(array_chunks(1001, 1001, 256), [(0, 1001, 256)]);
+        assert_eq!(
+            array_chunks(2500, 1001, 64),
+            [(0, 1001, 64), (1001, 1001, 64), (2002, 498, 64)]
+        );
+        assert_eq!(array_chunks(5, 2, 1), [(0, 2, 1), (2, 2, 1), (4, 1, 1)]);
+        assert!(array_chunks(0, 1001, 8).is_empty());
+    }
 }

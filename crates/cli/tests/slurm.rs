@@ -367,6 +367,15 @@ fn sweep_through_slurm() {
     // A second submission while jobs run submits nothing that is queued or running.
     let again = submit(&[]);
     assert!(submitted_ids(&again).is_empty(), "{again}");
+    // Nor may a local sweep write the directories of jobs Slurm runs (the requeued job waits
+    // at least cred_expire seconds before it runs again).
+    let local_sweep = multiberts(root, &["sweep", "m.toml", "--results-dir", "cluster"]);
+    assert!(!local_sweep.status.success());
+    assert!(
+        text(&local_sweep).contains("queued or running in Slurm"),
+        "{}",
+        text(&local_sweep)
+    );
     wait_until_ended(collect);
 
     // The failure shows in status with its exit code and log; the requeued job finished.

@@ -10,7 +10,9 @@ use anyhow::Context;
 use clap::ValueEnum;
 use multiberts_collector::{LrGroup, ResultsTree};
 use multiberts_manifest::{Manifest, SlurmConfig};
-use multiberts_sweep::slurm::{SlurmOptions, SubmitOutcome, absolute, submit_slurm};
+use multiberts_sweep::slurm::{
+    SlurmCli, SlurmOptions, StateClass, SubmitOutcome, absolute, slurm_view, submit_slurm,
+};
 use multiberts_sweep::{LocalOptions, default_jobs, run_local};
 
 use super::collect::{RuleChoice, collect_and_report};
@@ -196,6 +198,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     if args.slurm.any() {
         anyhow::bail!("Slurm options (--dry-run, --partition, ...) need --backend slurm");
     }
+    refuse_while_in_slurm(&out)?;
     let child_args = run_job_args(args.manifest.as_deref(), &results, &args.place);
     let parallel = args
         .jobs
@@ -260,6 +263,35 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     }
     let summary = collect_and_report(&manifest, &out, args.rule, LrGroup::Step)?;
     println!("\nthe table is in {}", summary.display());
+    Ok(())
+}
+
+/// A local sweep must not write the job directories that Slurm jobs of the same results
+/// directory are writing: refuse while any is queued or running there.
+fn refuse_while_in_slurm(out: &Path) -> anyhow::Result<()> {
+    let view = match slurm_view(out, &SlurmCli, false) {
+        Ok(view) => view,
+        Err(e) => {
+            tracing::warn!("cannot check this sweep's Slurm jobs ({e})");
+            return Ok(());
+        }
+    };
+    let active = view
+        .jobs
+        .values()
+        .filter(|j| j.class() == Some(StateClass::Active))
+        .count();
+    if active > 0 {
+        anyhow::bail!(
+            "{active} jobs of this sweep are queued or running in Slurm (arrays {}) and write to {}; \
+             wait for them (`multiberts status`), or cancel them with scancel, before a local sweep",
+            view.active_arrays()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", "),
+            out.display()
+        );
+    }
     Ok(())
 }
 

@@ -53,14 +53,16 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            // A job stopped on request (USR2) says so in its exit status: Slurm requeues it.
-            match err.downcast_ref::<multiberts_runner::RunnerError>() {
-                Some(multiberts_runner::RunnerError::Stopped { .. }) => {
-                    std::process::ExitCode::from(multiberts_runner::STOPPED_EXIT_CODE)
-                }
-                _ => std::process::ExitCode::FAILURE,
+            // A job stopped on request (USR2) is no error: its exit status tells Slurm's batch
+            // script to requeue it.
+            if let Some(stopped @ multiberts_runner::RunnerError::Stopped { .. }) =
+                err.downcast_ref::<multiberts_runner::RunnerError>()
+            {
+                eprintln!("{stopped}");
+                return std::process::ExitCode::from(multiberts_runner::STOPPED_EXIT_CODE);
             }
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
         }
     }
 }

@@ -407,7 +407,7 @@ fn sweep_through_slurm() {
     std::fs::remove_file(&marker).unwrap();
     let plain = submit(&[]);
     assert!(
-        plain.contains("1 jobs failed in Slurm and are left alone"),
+        plain.contains("1 job failed in Slurm and is left alone"),
         "{plain}"
     );
     assert!(submitted_ids(&plain).is_empty(), "{plain}");

@@ -346,6 +346,11 @@ fn run_slurm(
     Ok(())
 }
 
+/// `1 job`, `2 jobs`.
+fn jobs_text(n: usize) -> String {
+    format!("{n} job{}", if n == 1 { "" } else { "s" })
+}
+
 fn print_submission(manifest: &Manifest, o: &SubmitOutcome, args: &SweepArgs) {
     let status_cmd = format!(
         "multiberts status{}",
@@ -368,8 +373,13 @@ fn print_submission(manifest: &Manifest, o: &SubmitOutcome, args: &SweepArgs) {
     );
     if !o.failed_skipped.is_empty() {
         println!(
-            "{} jobs failed in Slurm and are left alone; see `{status_cmd}`, then add --resubmit-failed",
-            o.failed_skipped.len()
+            "{} failed in Slurm and {} left alone; see `{status_cmd}`, then add --resubmit-failed",
+            jobs_text(o.failed_skipped.len()),
+            if o.failed_skipped.len() == 1 {
+                "is"
+            } else {
+                "are"
+            }
         );
     }
     if o.submitted.is_empty() {
@@ -404,7 +414,7 @@ fn print_submission(manifest: &Manifest, o: &SubmitOutcome, args: &SweepArgs) {
         println!("\ndry run: nothing was written or submitted");
         return;
     }
-    println!("submitted {} jobs from {dir}:", o.submitted.len());
+    println!("submitted {} from {dir}:", jobs_text(o.submitted.len()));
     for call in &o.calls {
         println!(
             "  {}  -> job {}",

@@ -99,6 +99,15 @@ fn predictions(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// `run-job` of the test manifest into `results`.
+fn run_job(dir: &Path, job: &str, results: &str) -> String {
+    let args = ["run-job", "--manifest", "m.toml", "--job", job];
+    ok(multiberts(
+        dir,
+        &[&args[..], &["--results-dir", results]].concat(),
+    ))
+}
+
 /// Polls `check` every 100 ms until it holds, failing after `limit` with `what`.
 fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -120,18 +129,7 @@ fn usr2_stops_a_job_at_a_step_boundary_and_a_rerun_resumes_bit_identically() {
     let (job, task) = job_ids(dir.path(), "m.toml").remove(0);
 
     // Uninterrupted reference.
-    ok(multiberts(
-        dir.path(),
-        &[
-            "run-job",
-            "--manifest",
-            "m.toml",
-            "--job",
-            &job,
-            "--results-dir",
-            "ref",
-        ],
-    ));
+    run_job(dir.path(), &job, "ref");
     // Slowed down (changes no result), stopped with USR2 once it has saved a state.
     let mut child = Command::new(env!("CARGO_BIN_EXE_multiberts"))
         .args(["run-job", "--manifest", "m.toml", "--job", &job])
@@ -163,18 +161,7 @@ fn usr2_stops_a_job_at_a_step_boundary_and_a_rerun_resumes_bit_identically() {
     assert!(err.contains("stopped on request (USR2)"), "{err}");
     assert!(!job_dir.join("DONE").exists(), "a stopped job is not done");
 
-    let resumed = ok(multiberts(
-        dir.path(),
-        &[
-            "run-job",
-            "--manifest",
-            "m.toml",
-            "--job",
-            &job,
-            "--results-dir",
-            "stopped",
-        ],
-    ));
+    let resumed = run_job(dir.path(), &job, "stopped");
     assert!(resumed.contains("resumed from step"), "{resumed}");
     let reference = predictions(&dir.path().join("ref"));
     assert_eq!(reference.len(), 1);

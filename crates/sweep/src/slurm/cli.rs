@@ -235,6 +235,15 @@ fn split_task_id(id: &str) -> Option<(String, Vec<u32>)> {
     Some((array.to_string(), expand_indices(tasks)?))
 }
 
+/// Records `state` for every task that `id` (`A_i`, `A_[ranges]`) names; plain jobs are skipped.
+fn insert_tasks(out: &mut TaskStates, id: &str, state: TaskState) {
+    if let Some((array, indices)) = split_task_id(id) {
+        for i in indices {
+            out.insert((array.clone(), i), state.clone());
+        }
+    }
+}
+
 /// Lines of `squeue -o '%i|%T|%r'`.
 pub fn parse_squeue(text: &str) -> TaskStates {
     let mut out = TaskStates::new();
@@ -243,20 +252,13 @@ pub fn parse_squeue(text: &str) -> TaskStates {
         let (Some(id), Some(state), reason) = (fields.next(), fields.next(), fields.next()) else {
             continue;
         };
-        let Some((array, indices)) = split_task_id(id) else {
-            continue;
+        let state = TaskState {
+            state: state.to_string(),
+            reason: reason.unwrap_or("").to_string(),
+            exit_code: None,
+            restarts: None,
         };
-        for i in indices {
-            out.insert(
-                (array.clone(), i),
-                TaskState {
-                    state: state.to_string(),
-                    reason: reason.unwrap_or("").to_string(),
-                    exit_code: None,
-                    restarts: None,
-                },
-            );
-        }
+        insert_tasks(&mut out, id, state);
     }
     out
 }
@@ -302,20 +304,13 @@ pub fn parse_sacct(text: &str) -> TaskStates {
         let [id, state, exit] = fields.as_slice() else {
             continue;
         };
-        let Some((array, indices)) = split_task_id(id) else {
-            continue;
+        let state = TaskState {
+            state: (*state).to_string(),
+            reason: String::new(),
+            exit_code: Some((*exit).to_string()),
+            restarts: None,
         };
-        for i in indices {
-            out.insert(
-                (array.clone(), i),
-                TaskState {
-                    state: (*state).to_string(),
-                    reason: String::new(),
-                    exit_code: Some((*exit).to_string()),
-                    restarts: None,
-                },
-            );
-        }
+        insert_tasks(&mut out, id, state);
     }
     out
 }

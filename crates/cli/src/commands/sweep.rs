@@ -384,7 +384,15 @@ fn print_submission(manifest: &Manifest, o: &SubmitOutcome, args: &SweepArgs) {
     }
     if o.submitted.is_empty() {
         if o.already_done == o.total {
-            println!("nothing to submit: all {} jobs are done", o.total);
+            println!(
+                "nothing to submit: all {} jobs are done (the collect job wrote the report; \
+                 `multiberts collect{}` writes it again)",
+                o.total,
+                args.manifest
+                    .as_ref()
+                    .map(|m| format!(" {}", m.display()))
+                    .unwrap_or_default()
+            );
         } else {
             println!("nothing to submit");
         }

@@ -43,6 +43,16 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Sweep on a Slurm cluster (see docs/cluster.md); `--dry-run` prints the sbatch scripts only.
+sweep-slurm manifest="manifests/demo.toml" *ARGS:
+    {{bin}} sweep {{manifest}} --backend slurm {{ARGS}}
+
+# The Slurm integration test on a throwaway single-node cluster (needs root: installs Debian's
+# slurm and munge, starts the daemons, stops them afterwards).
+slurm-test:
+    .ci/slurm-up.sh
+    status=0; MULTIBERTS_SLURM_TESTS=1 cargo test -p multiberts-cli --test slurm || status=$?; .ci/slurm-down.sh; exit $status
+
 # Everything CI runs.
 ci:
     bash .ci/run

@@ -25,7 +25,7 @@ pub const DONE_FILE: &str = "DONE";
 /// `state/`: the runner's resume checkpoints, kept when an unfinished job is cleared.
 pub const STATE_DIR: &str = "state";
 /// Top-level names under `results/<manifest name>/` that are not tasks.
-pub const RESERVED_NAMES: [&str; 4] = ["predictions", "report", "logs", "upstream"];
+pub const RESERVED_NAMES: [&str; 5] = ["predictions", "report", "logs", "upstream", "slurm"];
 
 /// Checks that `value` can be one path component of the tree.
 pub fn check_name(what: &'static str, value: &str) -> Result<()> {

@@ -6,6 +6,7 @@
 //! [`TaskSpec::load_split`] reads a split into [`Example`]s; malformed data is an error that
 //! names the file, the line and column, and what was expected.
 
+pub mod cda;
 pub mod diag;
 mod error;
 mod example;
@@ -14,6 +15,8 @@ mod readers;
 mod registry;
 mod spec;
 pub mod synthetic;
+mod synthetic_coref;
+pub mod winogender;
 
 pub use error::TaskError;
 pub use example::{CharSpan, Choice, Example, FileDigest, Label, SpanPair, SplitData};

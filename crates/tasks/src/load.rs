@@ -95,6 +95,13 @@ impl TaskSpec {
                 });
                 data.examples = examples;
             }
+            SplitSource::Files(files) if source.format_of(split).is_span_pair() => {
+                let format = source.format_of(split);
+                data.format = format;
+                let (examples, digests) = readers::read_span_pair(format, source, root, files)?;
+                data.files = digests;
+                data.examples = examples;
+            }
             SplitSource::Files(files) => {
                 for file in files {
                     let path = root.join(file);
@@ -124,6 +131,7 @@ impl TaskSpec {
                             readers::parquet::read(&path, bytes, source, &labels)?
                         }
                         DataFormat::Synthetic => unreachable!("synthetic splits are generated"),
+                        _ => unreachable!("span-pair formats are read above"),
                     };
                     data.examples.extend(examples);
                 }

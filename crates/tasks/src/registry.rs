@@ -49,6 +49,42 @@ const BUILTIN: &[(&str, &str)] = &[
         "demo/demo-overlap.toml",
         include_str!("../../../tasks/demo/demo-overlap.toml"),
     ),
+    (
+        "coref/demo-coref.toml",
+        include_str!("../../../tasks/coref/demo-coref.toml"),
+    ),
+    (
+        "coref/gap.toml",
+        include_str!("../../../tasks/coref/gap.toml"),
+    ),
+    (
+        "coref/gap-winogender.toml",
+        include_str!("../../../tasks/coref/gap-winogender.toml"),
+    ),
+    (
+        "coref/ontonotes-coref.toml",
+        include_str!("../../../tasks/coref/ontonotes-coref.toml"),
+    ),
+    (
+        "coref/ontonotes-winogender.toml",
+        include_str!("../../../tasks/coref/ontonotes-winogender.toml"),
+    ),
+    (
+        "coref/winobias-anti.toml",
+        include_str!("../../../tasks/coref/winobias-anti.toml"),
+    ),
+    (
+        "coref/winobias-pro.toml",
+        include_str!("../../../tasks/coref/winobias-pro.toml"),
+    ),
+    (
+        "coref/winogender.toml",
+        include_str!("../../../tasks/coref/winogender.toml"),
+    ),
+    (
+        "coref/wsc.toml",
+        include_str!("../../../tasks/coref/wsc.toml"),
+    ),
 ];
 
 /// Known task specs by name.

@@ -65,6 +65,34 @@ pub enum DataFormat {
     Parquet,
     /// Generated in memory by a built-in, seeded generator; needs no files.
     Synthetic,
+    /// Winogender schemas (span-pair): the split file is `all_sentences.tsv`; the source's
+    /// `templates` and `occupation_stats` name the other two files. Two examples per sentence
+    /// (occupation, participant), grouped by sentence for choice evaluation.
+    Winogender,
+    /// GAP coreference TSV (span-pair): two examples per row (A–pronoun, B–pronoun).
+    Gap,
+    /// jiant's edge-probing JSON lines (`text`, `targets` with token spans `span1`, `span2`
+    /// and `label`), the format OntoNotes coreference is usually distributed in.
+    EdgeProbing,
+    /// SuperGLUE WSC JSON lines (span-pair): `target.span{1,2}_index` / `_text`, `label`.
+    Wsc,
+    /// WinoBias bracketed text (`N [The developer] argued … because [he] …`); the source's
+    /// `occupations` lists the occupation files used to find the other candidate.
+    Winobias,
+}
+
+impl DataFormat {
+    /// Whether the format is read by a span-pair reader that needs no column mapping.
+    pub fn is_span_pair(self) -> bool {
+        matches!(
+            self,
+            DataFormat::Winogender
+                | DataFormat::Gap
+                | DataFormat::EdgeProbing
+                | DataFormat::Wsc
+                | DataFormat::Winobias
+        )
+    }
 }
 
 impl fmt::Display for DataFormat {
@@ -74,6 +102,11 @@ impl fmt::Display for DataFormat {
             DataFormat::Jsonl => "jsonl",
             DataFormat::Parquet => "parquet",
             DataFormat::Synthetic => "synthetic",
+            DataFormat::Winogender => "winogender",
+            DataFormat::Gap => "gap",
+            DataFormat::EdgeProbing => "edge-probing",
+            DataFormat::Wsc => "wsc",
+            DataFormat::Winobias => "winobias",
         })
     }
 }
@@ -215,6 +248,30 @@ pub struct Source {
     /// Synthetic only: the generator's seed.
     #[serde(default)]
     pub seed: u64,
+    /// Splits read in another format than `format` (e.g. a task that trains on GAP and
+    /// evaluates on Winogender: `format = "gap"`, `split_formats = { test = "winogender" }`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub split_formats: BTreeMap<String, DataFormat>,
+    /// Winogender only: `templates.tsv`, relative to the data root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates: Option<String>,
+    /// Winogender only: `occupations-stats.tsv` (BLS share of women), relative to the data root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupation_stats: Option<String>,
+    /// WinoBias only: the occupation lists (`male_occupations.txt`, `female_occupations.txt`),
+    /// relative to the data root, used to find the candidate that is not the antecedent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub occupations: Vec<String>,
+}
+
+impl Source {
+    /// The format split `split` is read in: its `split_formats` entry, else `format`.
+    pub fn format_of(&self, split: &str) -> DataFormat {
+        self.split_formats
+            .get(split)
+            .copied()
+            .unwrap_or(self.format)
+    }
 }
 
 fn default_true() -> bool {
@@ -245,6 +302,8 @@ struct RawTaskSpec {
     #[serde(default = "default_eval_split")]
     eval_split: String,
     #[serde(default)]
+    eval_only: bool,
+    #[serde(default)]
     homepage: Option<String>,
     sources: Spanned<Vec<Spanned<Source>>>,
 }
@@ -266,6 +325,10 @@ pub struct TaskSpec {
     pub train_split: String,
     /// The split evaluated after each epoch and reported.
     pub eval_split: String,
+    /// An evaluation-only task (Winogender): its sources need no `train_split`, and it cannot
+    /// be fine-tuned on by itself; a task such as `gap-winogender` trains elsewhere.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub eval_only: bool,
     /// Where the task comes from, for humans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub homepage: Option<String>,
@@ -357,7 +420,7 @@ impl TaskSpec {
                 source.get_ref(),
                 raw.kind,
                 &labels,
-                &raw.train_split,
+                (!raw.eval_only).then_some(raw.train_split.as_str()),
                 &raw.eval_split,
             )
             .map_err(|msg| err(source.span(), msg))?;
@@ -376,6 +439,7 @@ impl TaskSpec {
                 .collect(),
             train_split: raw.train_split,
             eval_split: raw.eval_split,
+            eval_only: raw.eval_only,
             homepage: raw.homepage,
             sources: raw
                 .sources
@@ -408,9 +472,14 @@ impl TaskSpec {
         &self.metrics[0]
     }
 
-    /// Every split name any source provides, in a stable order (train, eval, then the rest).
+    /// Every split name any source provides, in a stable order (train, eval, then the rest;
+    /// no train split for an eval-only task).
     pub fn split_names(&self) -> Vec<String> {
-        let mut names = vec![self.train_split.clone(), self.eval_split.clone()];
+        let mut names = if self.eval_only {
+            vec![self.eval_split.clone()]
+        } else {
+            vec![self.train_split.clone(), self.eval_split.clone()]
+        };
         for source in &self.sources {
             for split in source.splits.keys() {
                 if !names.contains(split) {
@@ -427,10 +496,10 @@ fn validate_source(
     source: &Source,
     kind: TaskKind,
     labels: &[String],
-    train_split: &str,
+    train_split: Option<&str>,
     eval_split: &str,
 ) -> Result<(), String> {
-    for split in [train_split, eval_split] {
+    for split in train_split.into_iter().chain([eval_split]) {
         if !source.splits.contains_key(split) {
             return Err(format!(
                 "this {} source has no `{split}` split; its splits are {}",
@@ -455,6 +524,7 @@ fn validate_source(
             _ => {}
         }
     }
+    validate_span_pair(source, kind, labels)?;
     if synthetic {
         let generator = source
             .generator
@@ -475,6 +545,9 @@ fn validate_source(
     }
     if source.generator.is_some() {
         return Err("`generator` only applies to synthetic sources".to_string());
+    }
+    if source.format.is_span_pair() {
+        return Ok(());
     }
     if source.text_a.is_none() {
         return Err("a file source needs `text_a` (the column holding the text)".to_string());
@@ -511,6 +584,86 @@ fn validate_source(
                 one_of(labels)
             ));
         }
+    }
+    Ok(())
+}
+
+/// Checks the span-pair specific keys: which formats need what, and that span-pair data goes to
+/// a span-pair task with `labels = ["0", "1"]`.
+fn validate_span_pair(source: &Source, kind: TaskKind, labels: &[String]) -> Result<(), String> {
+    for (split, format) in &source.split_formats {
+        if !source.splits.contains_key(split) {
+            return Err(format!(
+                "split_formats names split `{split}`, which is not one of this source's splits {}",
+                one_of(source.splits.keys())
+            ));
+        }
+        if *format == DataFormat::Synthetic || source.format == DataFormat::Synthetic {
+            return Err(
+                "split_formats cannot mix synthetic and file splits; use one source for each"
+                    .to_string(),
+            );
+        }
+    }
+    let formats: Vec<DataFormat> = std::iter::once(source.format)
+        .chain(source.split_formats.values().copied())
+        .collect();
+    let uses = |f: DataFormat| formats.contains(&f);
+    let span_pair_data = formats.iter().any(|f| f.is_span_pair())
+        || (source.format == DataFormat::Synthetic
+            && source
+                .generator
+                .as_deref()
+                .and_then(crate::synthetic::generator_kind)
+                == Some(TaskKind::SpanPair));
+    if formats.iter().any(|f| f.is_span_pair()) && formats.iter().any(|f| !f.is_span_pair()) {
+        return Err(format!(
+            "this source mixes span-pair formats with {}; a split format must be a span-pair one too",
+            one_of(
+                formats
+                    .iter()
+                    .filter(|f| !f.is_span_pair())
+                    .map(|f| f.to_string())
+            )
+        ));
+    }
+    if span_pair_data && kind != TaskKind::SpanPair {
+        return Err(format!(
+            "this source holds span-pair data but the task kind is {kind}; use kind = \"span-pair\""
+        ));
+    }
+    if kind == TaskKind::SpanPair && !span_pair_data {
+        return Err(format!(
+            "a span-pair task needs a span-pair format ({}) or generator",
+            one_of(
+                [
+                    DataFormat::Winogender,
+                    DataFormat::Gap,
+                    DataFormat::EdgeProbing,
+                    DataFormat::Wsc,
+                    DataFormat::Winobias
+                ]
+                .map(|f| f.to_string())
+            )
+        ));
+    }
+    if kind == TaskKind::SpanPair && labels != ["0", "1"] {
+        return Err(format!(
+            "a span-pair task has labels = [\"0\", \"1\"] (1 = coreferent), found {}",
+            one_of(labels)
+        ));
+    }
+    if uses(DataFormat::Winogender) {
+        if source.templates.is_none() || source.occupation_stats.is_none() {
+            return Err("a winogender split needs `templates = \"winogender/templates.tsv\"` and `occupation_stats = \"winogender/occupations-stats.tsv\"` in its source".to_string());
+        }
+    } else if source.templates.is_some() || source.occupation_stats.is_some() {
+        return Err(
+            "`templates` and `occupation_stats` only apply to winogender splits".to_string(),
+        );
+    }
+    if !uses(DataFormat::Winobias) && !source.occupations.is_empty() {
+        return Err("`occupations` only applies to winobias splits".to_string());
     }
     Ok(())
 }

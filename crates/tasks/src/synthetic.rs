@@ -12,7 +12,7 @@ use crate::example::{Example, Label};
 use crate::spec::TaskKind;
 
 /// Names of the built-in generators.
-pub const GENERATORS: &[&str] = &["sentiment", "overlap"];
+pub const GENERATORS: &[&str] = &["sentiment", "overlap", "coref"];
 
 const POSITIVE: &[&str] = &[
     "good",
@@ -46,6 +46,7 @@ pub fn generator_kind(name: &str) -> Option<TaskKind> {
     match name {
         "sentiment" => Some(TaskKind::Classification),
         "overlap" => Some(TaskKind::Regression),
+        "coref" => Some(TaskKind::SpanPair),
         _ => None,
     }
 }
@@ -53,17 +54,22 @@ pub fn generator_kind(name: &str) -> Option<TaskKind> {
 /// Every word any generator can emit, sorted and unique (for a generated `vocab.txt`).
 pub fn vocabulary() -> Vec<&'static str> {
     let mut words: Vec<&'static str> = [POSITIVE, NEGATIVE, FILLER, NOUNS].concat();
+    words.extend(crate::synthetic_coref::words());
     words.sort_unstable();
     words.dedup();
     words
 }
 
-/// Generates `count` examples of split `split` with generator `name`.
+/// Generates `count` examples of split `split` with generator `name` (`coref`: `count`
+/// sentences, two examples each; see [`coref_occupation_stats`]).
 ///
 /// Each split gets its own stream derived from the seed and the split name, so adding a split
 /// never changes another one.
 pub fn generate(name: &str, seed: u64, split: &str, count: usize) -> Option<Vec<Example>> {
     let mut rng = Draw(ChaCha8Rng::seed_from_u64(seed ^ fnv1a(split.as_bytes())));
+    if name == "coref" {
+        return Some(crate::synthetic_coref::generate(&mut rng, split, count));
+    }
     let make: fn(&mut Draw) -> (String, Option<String>, Label) = match name {
         "sentiment" => sentiment,
         "overlap" => overlap,
@@ -77,6 +83,12 @@ pub fn generate(name: &str, seed: u64, split: &str, count: usize) -> Option<Vec<
             })
             .collect(),
     )
+}
+
+/// The occupations of the `coref` generator with their share of women (%), the BLS-like x of
+/// its bias r, sorted by occupation.
+pub fn coref_occupation_stats() -> Vec<(String, f64)> {
+    crate::synthetic_coref::occupation_stats()
 }
 
 /// A review of filler words with a few positive and negative words; the label says which kind
@@ -122,19 +134,19 @@ fn overlap(rng: &mut Draw) -> (String, Option<String>, Label) {
 }
 
 /// A tiny wrapper for the few draws the generators need.
-struct Draw(ChaCha8Rng);
+pub(crate) struct Draw(ChaCha8Rng);
 
 impl Draw {
     /// Uniform in `0..n` (n > 0). The modulo bias is below 2⁻⁵⁰ for these sizes.
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.0.next_u64() % n as u64) as usize
     }
 
-    fn pick(&mut self, words: &[&'static str]) -> &'static str {
+    pub(crate) fn pick(&mut self, words: &[&'static str]) -> &'static str {
         words[self.below(words.len())]
     }
 
-    fn shuffle<T>(&mut self, items: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i + 1);
             items.swap(i, j);

@@ -1,18 +1,20 @@
 //! Tokenized examples, computed once per (task, split, data, vocabulary, max length) and
 //! cached as JSON under the sweep's `.cache/features/`, so the 8 jobs of a checkpoint family do
-//! not all tokenize the same file.
+//! not all tokenize the same file. Span-pair examples also get their two token spans (see
+//! [`crate::spans`] for the mapping and the truncation around the spans).
 
 use std::path::{Path, PathBuf};
 
 use multiberts_model::tokenizer::WordPieceTokenizer;
-use multiberts_tasks::{Example, SplitData};
+use multiberts_tasks::SplitData;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, RunnerError};
+use crate::spans;
 
 /// Bumped when the cached layout or the tokenization rule changes.
-const FEATURES_VERSION: u32 = 1;
+const FEATURES_VERSION: u32 = 2;
 
 /// One tokenized example, unpadded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +23,9 @@ pub struct Feature {
     pub ids: Vec<u32>,
     /// Segment ids.
     pub type_ids: Vec<u32>,
+    /// Span-pair examples: the two spans as inclusive token positions (`[CLS]` at 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spans: Option<[(u32, u32); 2]>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,24 +57,63 @@ pub fn file_sha256(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-/// Tokenizes `examples` (in order, in parallel, independent of the thread count).
+/// Tokenizes the examples of `data` (in order, in parallel, independent of the thread count).
+/// Span-pair examples (with `spans`) are single texts truncated around their spans; the others
+/// are truncated `longest_first` as usual.
 pub fn tokenize(
     tokenizer: &WordPieceTokenizer,
-    examples: &[Example],
+    data: &SplitData,
     max_len: usize,
 ) -> Result<Vec<Feature>> {
-    let inputs: Vec<(&str, Option<&str>)> = examples
-        .iter()
-        .map(|e| (e.text_a.as_str(), e.text_b.as_deref()))
+    let examples = &data.examples;
+    let plain: Vec<usize> = (0..examples.len())
+        .filter(|&i| examples[i].spans.is_none())
         .collect();
-    let encodings = tokenizer.encode_batch(&inputs, Some(max_len))?;
-    Ok(encodings
-        .into_iter()
-        .map(|e| Feature {
+    let paired: Vec<usize> = (0..examples.len())
+        .filter(|&i| examples[i].spans.is_some())
+        .collect();
+    let mut out: Vec<Option<Feature>> = vec![None; examples.len()];
+    let inputs: Vec<(&str, Option<&str>)> = plain
+        .iter()
+        .map(|&i| (examples[i].text_a.as_str(), examples[i].text_b.as_deref()))
+        .collect();
+    for (&i, e) in plain
+        .iter()
+        .zip(tokenizer.encode_batch(&inputs, Some(max_len))?)
+    {
+        out[i] = Some(Feature {
             ids: e.ids,
             type_ids: e.type_ids,
-        })
-        .collect())
+            spans: None,
+        });
+    }
+    let inputs: Vec<(&str, Option<&str>)> = paired
+        .iter()
+        .map(|&i| (examples[i].text_a.as_str(), None))
+        .collect();
+    for (&i, e) in paired.iter().zip(tokenizer.encode_batch(&inputs, None)?) {
+        let ex = &examples[i];
+        let bad = |message: String| RunnerError::Data {
+            task: data.task.clone(),
+            split: data.split.clone(),
+            index: i,
+            id: ex.id.clone(),
+            message,
+        };
+        if ex.text_b.is_some() {
+            return Err(bad(
+                "a span-pair example has a second text; spans index text_a only".into(),
+            ));
+        }
+        let pair = ex.spans.as_ref().ok_or_else(|| bad("no spans".into()))?;
+        let w = spans::window(&e, [pair.span1, pair.span2], max_len).map_err(bad)?;
+        out[i] = Some(Feature {
+            type_ids: vec![0; w.ids.len()],
+            ids: w.ids,
+            spans: Some(w.spans),
+        });
+    }
+    Ok(out.into_iter().flatten().collect())
 }
 
 /// The features of `data`, from `cache_dir` when they were computed before, else tokenized
@@ -98,7 +142,7 @@ pub fn load_or_tokenize(
             }
         }
     }
-    let features = tokenize(tokenizer, &data.examples, max_len)?;
+    let features = tokenize(tokenizer, data, max_len)?;
     std::fs::create_dir_all(cache_dir)
         .map_err(|e| RunnerError::file(cache_dir, format!("cannot create directory: {e}")))?;
     let file = CacheFile {

@@ -10,7 +10,9 @@
 
 pub mod checkpoint;
 pub mod error;
+pub mod evaluate;
 pub mod features;
+pub mod spans;
 pub mod state;
 pub mod stop;
 mod train;

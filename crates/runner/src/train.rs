@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -11,13 +10,14 @@ use multiberts_collector::{
     EpochMetrics, JobRecord, MetricsRecord, PredictionRow, Provenance, ResultsTree,
 };
 use multiberts_manifest::Job;
-use multiberts_metrics::Metric;
 use multiberts_model::batch::Batch;
 use multiberts_model::bert::Bert;
 use multiberts_model::checkpoint::load_checkpoint;
 use multiberts_model::config::BertConfig;
 use multiberts_model::dropout::Mode;
-use multiberts_model::heads::{ClassificationHead, cross_entropy, labels_tensor, mse};
+use multiberts_model::heads::{
+    ClassificationHead, SpanPairHead, SpanPairs, bce_with_logits, cross_entropy, labels_tensor, mse,
+};
 use multiberts_model::optim::{AdamW, AdamWConfig, LinearSchedule, clip_grad_norm};
 use multiberts_model::params::{ParamBuilder, Params};
 use multiberts_model::rng::SeededRng;
@@ -25,6 +25,7 @@ use multiberts_tasks::{Label, TaskKind, TaskRegistry};
 
 use crate::checkpoint;
 use crate::error::{Result, RunnerError};
+use crate::evaluate::EvalLayout;
 use crate::features::{self, Feature};
 use crate::state::{self, ResumeState};
 
@@ -67,9 +68,49 @@ pub struct RunSummary {
 /// The model being fine-tuned.
 struct Model {
     bert: Bert,
-    head: ClassificationHead,
+    head: Head,
     params: Params,
     config: BertConfig,
+}
+
+/// The task head: sentence(-pair) classification/regression on the pooler output, or the
+/// span-pair head on the token vectors (one logit, trained with binary cross-entropy).
+enum Head {
+    Classification(ClassificationHead),
+    SpanPair(SpanPairHead),
+}
+
+impl Model {
+    /// Logits of the examples `idx` of `features`: `[B, labels]`, or `[B]` for span pairs.
+    fn logits(
+        &self,
+        features: &[Feature],
+        idx: &[usize],
+        device: &Device,
+        mode: &mut Mode<'_>,
+    ) -> Result<Tensor> {
+        let batch = make_batch(features, idx, &self.config, device)?;
+        let out = self.bert.forward(&batch, mode)?;
+        Ok(match &self.head {
+            Head::Classification(h) => h.forward(&out.pooler_output, mode)?,
+            Head::SpanPair(h) => {
+                let mut pairs = SpanPairs {
+                    span1: Vec::with_capacity(idx.len()),
+                    span2: Vec::with_capacity(idx.len()),
+                };
+                for &i in idx {
+                    let [a, b] = features[i].spans.ok_or_else(|| {
+                        RunnerError::Model(multiberts_model::error::ModelError::Batch(format!(
+                            "example {i} of a span-pair task has no token spans"
+                        )))
+                    })?;
+                    pairs.span1.push((a.0 as usize, a.1 as usize));
+                    pairs.span2.push((b.0 as usize, b.1 as usize));
+                }
+                h.forward(out.last_hidden_state(), &pairs, mode)?
+            }
+        })
+    }
 }
 
 /// Gold labels as the loss wants them.
@@ -151,8 +192,9 @@ fn make_batch(
     Ok(Batch::from_rows(&ids, &types, &mask, config, device)?)
 }
 
-/// Class scores (softmax probabilities, or `[value]` for regression) and predictions of the
-/// model on `features`, in order, in eval mode.
+/// Class scores (softmax probabilities, `[value]` for regression, `[1 − p, p]` for span pairs
+/// with p = sigmoid(logit), the probability of coreference) and predictions of the model on
+/// `features`, in order, in eval mode.
 fn predict(
     model: &Model,
     features: &[Feature],
@@ -164,10 +206,16 @@ fn predict(
     let mut preds = Vec::with_capacity(features.len());
     let all: Vec<usize> = (0..features.len()).collect();
     for chunk in all.chunks(batch_size.max(1)) {
-        let batch = make_batch(features, chunk, &model.config, device)?;
         let mut mode = Mode::Eval;
-        let out = model.bert.forward(&batch, &mut mode)?;
-        let logits = model.head.forward(&out.pooler_output, &mut mode)?;
+        let logits = model.logits(features, chunk, device, &mut mode)?;
+        if let Head::SpanPair(_) = model.head {
+            for z in logits.to_vec1::<f32>()? {
+                let p = 1.0 / (1.0 + (-f64::from(z)).exp());
+                preds.push(if p > 0.5 { 1.0 } else { 0.0 });
+                scores.push(vec![(1.0 - p) as f32, p as f32]);
+            }
+            continue;
+        }
         for row in logits.to_vec2::<f32>()? {
             if regression {
                 preds.push(f64::from(row[0]));
@@ -190,24 +238,6 @@ fn predict(
         }
     }
     Ok((scores, preds))
-}
-
-fn dev_metrics(names: &[String], labels: &[f64], preds: &[f64]) -> Result<BTreeMap<String, f64>> {
-    let mut out = BTreeMap::new();
-    for name in names {
-        let metric = Metric::from_str(name).map_err(|source| RunnerError::Metric {
-            metric: name.clone(),
-            source,
-        })?;
-        let value = metric
-            .compute(labels, preds, None)
-            .map_err(|source| RunnerError::Metric {
-                metric: name.clone(),
-                source,
-            })?;
-        out.insert(name.clone(), value);
-    }
-    Ok(out)
 }
 
 /// Peak resident memory of this process, where the platform reports it.
@@ -265,16 +295,15 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     dir.prepare()?;
     let device = Device::Cpu;
     let hyper = &job.hyper;
-    let regression = match spec.kind {
-        TaskKind::Classification => false,
-        TaskKind::Regression => true,
-        other => {
-            return Err(invalid(format!(
-                "task kind {other:?} is not supported by the sentence(-pair) runner"
-            )));
-        }
-    };
+    let regression = spec.kind == TaskKind::Regression;
+    let span_pair = spec.kind == TaskKind::SpanPair;
     let num_labels = if regression { 1 } else { spec.labels.len() };
+    if span_pair && num_labels != 2 {
+        return Err(invalid(format!(
+            "span-pair task `{}` has {num_labels} labels; a span-pair task is binary (labels = [\"0\", \"1\"])",
+            job.task
+        )));
+    }
 
     // Data.
     let root = opts.data_root.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -283,6 +312,16 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         train
             .examples
             .truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+    // The augmentation applies to the (possibly truncated) training split only; the split is
+    // renamed so that its cached features never mix with the plain split's.
+    match job.augment.as_deref() {
+        None => {}
+        Some("cda") => {
+            train.examples = multiberts_tasks::cda::augment(&train.examples);
+            train.split = format!("{}+cda", train.split);
+        }
+        Some(other) => return Err(invalid(format!("unknown augmentation `{other}`"))),
     }
     let eval = spec.load_split(&root, &spec.eval_split)?;
     if train.examples.is_empty() || eval.examples.is_empty() {
@@ -310,6 +349,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         Targets::Classes(c) => c.iter().map(|&v| v as f64).collect(),
         Targets::Values(v) => v.iter().map(|&x| f64::from(x)).collect(),
     };
+    let layout = EvalLayout::new(&job.task, &eval.split, &eval.examples, &eval_labels)?;
 
     // Checkpoint, tokenizer, features.
     let cache = opts.output_dir.join(".cache");
@@ -342,8 +382,22 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     }
     let mut builder = ParamBuilder::from_tensors(&loaded.tensors, &device, job.finetune_seed);
     let bert = Bert::build(&config, &mut builder)?;
-    let head = ClassificationHead::build(&config, num_labels, &mut builder)?;
-    let (params, report) = builder.finish(&["span_head."])?;
+    let (head, other_heads) = if span_pair {
+        (
+            Head::SpanPair(SpanPairHead::build(&config, &mut builder)?),
+            "classifier.",
+        )
+    } else {
+        (
+            Head::Classification(ClassificationHead::build(
+                &config,
+                num_labels,
+                &mut builder,
+            )?),
+            "span_head.",
+        )
+    };
+    let (params, report) = builder.finish(&[other_heads])?;
     tracing::debug!(initialised = ?report.initialised, "model built");
     let model = Model {
         bert,
@@ -351,11 +405,9 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         params,
         config,
     };
-    let checkpoint_sha256 = if resolved.generated {
-        None
-    } else {
-        loaded.files.first().map(|f| f.sha256.clone())
-    };
+    // A generated init is recorded too: its file is a pure function of (config, seed), so the
+    // digest identifies exactly what was fine-tuned.
+    let checkpoint_sha256 = loaded.files.first().map(|f| f.sha256.clone());
     drop(loaded);
 
     // Optimizer and schedule.
@@ -415,11 +467,13 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         let chunks: Vec<&[usize]> = order.chunks(bs).collect();
         while st.batch < chunks.len() {
             let idx = chunks[st.batch];
-            let batch = make_batch(&train_features, idx, &model.config, &device)?;
             let mut mode = Mode::Train(&mut dropout_rng);
-            let out = model.bert.forward(&batch, &mut mode)?;
-            let logits = model.head.forward(&out.pooler_output, &mut mode)?;
+            let logits = model.logits(&train_features, idx, &device, &mut mode)?;
             let loss = match &train_targets {
+                Targets::Classes(c) if span_pair => {
+                    let y: Vec<f32> = idx.iter().map(|&i| c[i] as f32).collect();
+                    bce_with_logits(&logits, &Tensor::from_vec(y, idx.len(), &device)?)?
+                }
                 Targets::Classes(c) => {
                     let y: Vec<i64> = idx.iter().map(|&i| c[i]).collect();
                     cross_entropy(&logits, &labels_tensor(&y, &device)?)?
@@ -452,14 +506,15 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
 
             let epoch_end = st.batch == chunks.len();
             if epoch_end {
-                let (_, preds) = predict(
+                let (scores, preds) = predict(
                     &model,
                     &eval_features,
                     regression,
                     hyper.eval_batch_size as usize,
                     &device,
                 )?;
-                let dev = dev_metrics(&spec.metrics, &eval_labels, &preds)?;
+                let rows = layout.outputs(&eval.examples, &eval_labels, scores, &preds);
+                let dev = layout.metrics(&spec.metrics, &rows)?;
                 tracing::info!(job = %job.id, epoch = epoch + 1, step, ?dev, "epoch done");
                 st.epochs.push(EpochMetrics {
                     epoch: epoch + 1,
@@ -511,16 +566,14 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     )?;
     let ckpt = &job.checkpoint;
     let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    let rows: Vec<PredictionRow> = eval
-        .examples
-        .iter()
-        .zip(scores)
-        .zip(&preds)
+    let rows: Vec<PredictionRow> = layout
+        .outputs(&eval.examples, &eval_labels, scores, &preds)
+        .into_iter()
         .enumerate()
-        .map(|(i, ((e, s), &p))| PredictionRow {
+        .map(|(i, o)| PredictionRow {
             job_id: job.id.clone(),
             task: job.task.clone(),
-            variant: String::new(),
+            variant: job.variant.clone(),
             split: eval.split.clone(),
             checkpoint: ckpt.id.clone(),
             pretrain_seed: ckpt.pretrain_seed.map(to_i64),
@@ -528,10 +581,10 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
             learning_rate: job.learning_rate,
             finetune_seed: to_i64(job.finetune_seed),
             example_index: i as i64,
-            example_id: e.id.clone(),
-            label: eval_labels[i],
-            prediction: p,
-            scores: s,
+            example_id: o.id,
+            label: o.label,
+            prediction: o.prediction,
+            scores: o.scores,
         })
         .collect();
     dir.write_predictions(&rows)?;

@@ -7,7 +7,9 @@
 #
 # Usage: bench/model/run.sh [SIZES] [STEPS]   e.g.  bench/model/run.sh "tiny minilm" 5
 # Env: THREADS (default: all cores), VENV (default: bench/.venv), RESULTS (default:
-# bench/out/model.jsonl). Installs CPU torch + transformers into the venv with pip from PyPI
+# bench/out/model.jsonl), PADS (default: skip; `compute` runs padded positions through every
+# layer as HF does, see multiberts_model::bert::PaddedPositions). Installs CPU torch +
+# transformers into the venv with pip from PyPI
 # (PyPI's torch wheel pulls the CUDA libraries too: several GB, runs on CPU fine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +19,7 @@ STEPS=${2:-5}
 THREADS=${THREADS:-$(nproc)}
 VENV=${VENV:-bench/.venv}
 RESULTS=${RESULTS:-bench/out/model.jsonl}
+PADS=${PADS:-skip}
 mkdir -p "$(dirname "$RESULTS")"
 : > "$RESULTS"
 
@@ -35,7 +38,7 @@ export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THRE
 
 for size in $SIZES; do
   for mode in train eval; do
-    "$BIN" "$size" "$mode" "$STEPS" | tee -a "$RESULTS"
+    "$BIN" "$size" "$mode" "$STEPS" "$PADS" | tee -a "$RESULTS"
     "$VENV/bin/python" bench/model/torch_bench.py "$size" "$mode" "$STEPS" "$THREADS" | tee -a "$RESULTS"
   done
 done

@@ -1,8 +1,9 @@
 //! Times our BERT: one training step (forward + backward + clipping + AdamW) or one eval
 //! forward, on a random batch, and prints one JSON line with the median time and peak RSS.
 //!
-//! Usage: `bench_model SIZE MODE [STEPS]` with SIZE `tiny` (2×128), `minilm` (6×384) or
-//! `base` (12×768), MODE `train` or `eval`. Batch 16 × 128 tokens, a quarter of the positions
+//! Usage: `bench_model SIZE MODE [STEPS] [PADS]` with SIZE `tiny` (2×128), `minilm` (6×384) or
+//! `base` (12×768), MODE `train` or `eval`, PADS `skip` (default: padded positions skip the
+//! token-wise ops, [`PaddedPositions::Skip`]) or `compute` (every position runs, as in HF). Batch 16 × 128 tokens, a quarter of the positions
 //! padded, two labels. Run one (size, mode) per process so the peak RSS belongs to it.
 //! Driven by `bench/model/run.sh`, which runs PyTorch on the same inputs shape.
 
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use multiberts_model::batch::Batch;
-use multiberts_model::bert::Bert;
+use multiberts_model::bert::{Bert, PaddedPositions};
 use multiberts_model::config::BertConfig;
 use multiberts_model::dropout::Mode;
 use multiberts_model::heads::{ClassificationHead, cross_entropy};
@@ -45,10 +46,16 @@ fn peak_rss_mb() -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: bench_model tiny|minilm|base train|eval [STEPS]";
+    let usage = "usage: bench_model tiny|minilm|base train|eval [STEPS] [skip|compute]";
     let size = args.get(1).ok_or(usage)?;
     let mode = args.get(2).ok_or(usage)?;
     let steps: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(5);
+    let pads = args.get(4).map_or("skip", String::as_str);
+    let padded = match pads {
+        "skip" => PaddedPositions::Skip,
+        "compute" => PaddedPositions::Compute,
+        _ => return Err(usage.into()),
+    };
     let config = config(size).ok_or(usage)?;
     let train = match mode.as_str() {
         "train" => true,
@@ -57,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let device = Device::Cpu;
     let mut builder = ParamBuilder::fresh(&device, 0);
-    let bert = Bert::build(&config, &mut builder)?;
+    let bert = Bert::build(&config, &mut builder)?.with_padded_positions(padded);
     let head = ClassificationHead::build(&config, 2, &mut builder)?;
     let (params, _) = builder.finish(&[])?;
 
@@ -108,7 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     println!(
-        "{{\"impl\": \"candle\", \"size\": \"{size}\", \"mode\": \"{mode}\", \"median_s\": {median:.4}, \"min_s\": {:.4}, \"steps\": {steps}, \"peak_rss_mb\": {:.0}, \"threads\": {}}}",
+        "{{\"impl\": \"candle\", \"size\": \"{size}\", \"mode\": \"{mode}\", \"median_s\": {median:.4}, \"min_s\": {:.4}, \"steps\": {steps}, \"pads\": \"{pads}\", \"peak_rss_mb\": {:.0}, \"threads\": {}}}",
         times[0],
         peak_rss_mb(),
         candle_core::utils::get_num_threads()

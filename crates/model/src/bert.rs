@@ -5,10 +5,12 @@ use candle_core::{D, Tensor};
 
 use crate::batch::Batch;
 use crate::config::BertConfig;
-use crate::dropout::{Mode, dropout};
+use crate::dropout::{Mode, dropout, dropout_add};
 use crate::error::{ModelError, Result};
+use crate::fused;
 use crate::init::Init;
 use crate::ops;
+use crate::packing::TokenIndex;
 use crate::params::ParamBuilder;
 
 /// `y = x Wᵀ + b` with a torch-layout weight `[out, in]`.
@@ -58,10 +60,7 @@ impl Linear {
         let dims = x.dims().to_vec();
         let in_dim = dims[dims.len() - 1];
         let rows: usize = dims[..dims.len() - 1].iter().product();
-        let y = x
-            .reshape((rows, in_dim))?
-            .matmul(&self.weight.t()?)?
-            .broadcast_add(&self.bias)?;
+        let y = fused::linear(&x.reshape((rows, in_dim))?, &self.weight, &self.bias)?;
         let mut out_dims = dims;
         let last = out_dims.len() - 1;
         out_dims[last] = self.weight.dim(0)?;
@@ -142,6 +141,22 @@ impl BertOutput {
     }
 }
 
+/// What the encoder does with padded positions (attention mask 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PaddedPositions {
+    /// Run them through every layer, as Hugging Face does, so every position of
+    /// `hidden_states` matches HF's, padding included.
+    #[default]
+    Compute,
+    /// Run only real tokens through the token-wise ops (embeddings, projections, feed-forward,
+    /// LayerNorms); attention still uses the padded layout. Padded positions of every hidden
+    /// state are zero. Real-token outputs, the pooler output (when position 0 is a real token,
+    /// as `[CLS]` is) and all gradients are those of `Compute` up to rounding, for the padding
+    /// fraction less work and activation memory. In train mode dropout masks are drawn for real
+    /// tokens only, so the random stream differs from `Compute`.
+    Skip,
+}
+
 /// The BERT encoder plus pooler.
 #[derive(Debug, Clone)]
 pub struct Bert {
@@ -149,6 +164,7 @@ pub struct Bert {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     pooler: Linear,
+    padded: PaddedPositions,
 }
 
 impl Bert {
@@ -216,6 +232,7 @@ impl Bert {
             embeddings,
             layers,
             pooler,
+            padded: PaddedPositions::default(),
         })
     }
 
@@ -248,7 +265,19 @@ impl Bert {
                 })
                 .collect(),
             pooler: self.pooler.detached(),
+            padded: self.padded,
         }
+    }
+
+    /// The same encoder (shared weights) treating padded positions as `padded` says.
+    pub fn with_padded_positions(mut self, padded: PaddedPositions) -> Self {
+        self.padded = padded;
+        self
+    }
+
+    /// What the encoder does with padded positions.
+    pub fn padded_positions(&self) -> PaddedPositions {
+        self.padded
     }
 
     /// The config the encoder was built from.
@@ -275,23 +304,53 @@ impl Bert {
         }
         let h = c.hidden_size;
         let e = &self.embeddings;
-        let ids = batch.input_ids.flatten_all()?;
-        let types = batch.token_type_ids.flatten_all()?;
+        let index = match self.padded {
+            PaddedPositions::Skip => {
+                let real = TokenIndex::real_tokens(&batch.attention_mask)?;
+                // Nothing to skip, or nothing left: the plain layout.
+                if real.is_all() || real.is_empty() {
+                    TokenIndex::all(bsz, t)
+                } else {
+                    real
+                }
+            }
+            PaddedPositions::Compute => TokenIndex::all(bsz, t),
+        };
+        let device = batch.input_ids.device();
+        let (ids, types) = (
+            batch.input_ids.flatten_all()?,
+            batch.token_type_ids.flatten_all()?,
+        );
+        let (ids, types) = if index.is_all() {
+            (ids, types)
+        } else {
+            let rows = index.rows_tensor(device)?;
+            (ids.index_select(&rows, 0)?, types.index_select(&rows, 0)?)
+        };
         let words = e.word.index_select(&ids, 0)?;
         let type_emb = e.token_type.index_select(&types, 0)?;
-        let positions = e.position.narrow(0, 0, t)?;
         // Same summation order as HF: (word + type) + position.
-        let emb = (words + type_emb)?
-            .reshape((bsz, t, h))?
-            .broadcast_add(&positions)?;
+        let emb = if index.is_all() {
+            // Every row uses positions 0..T: broadcast instead of gathering B copies.
+            (words + type_emb)?
+                .reshape((bsz, t, h))?
+                .broadcast_add(&e.position.narrow(0, 0, t)?)?
+                .reshape((bsz * t, h))?
+        } else {
+            let positions = e
+                .position
+                .index_select(&index.positions_tensor(device)?, 0)?;
+            ((words + type_emb)? + positions)?
+        };
         let mut x = dropout(&e.norm.forward(&emb)?, c.hidden_dropout_prob, mode)?;
         let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
-        hidden_states.push(x.clone());
+        hidden_states.push(index.unpack(&x)?);
         for layer in &self.layers {
-            x = self.layer_forward(layer, &x, &batch.attention_mask, mode)?;
-            hidden_states.push(x.clone());
+            x = self.layer_forward(layer, &x, &index, &batch.attention_mask, mode)?;
+            hidden_states.push(index.unpack(&x)?);
         }
-        let cls = x.narrow(1, 0, 1)?.squeeze(1)?;
+        let last = &hidden_states[hidden_states.len() - 1];
+        let cls = last.narrow(1, 0, 1)?.squeeze(1)?;
         let pooler_output = self.pooler.forward(&cls)?.tanh()?;
         Ok(BertOutput {
             hidden_states,
@@ -299,36 +358,33 @@ impl Bert {
         })
     }
 
+    /// One encoder layer on the packed tokens `x` `[N, H]`.
     fn layer_forward(
         &self,
         l: &Layer,
         x: &Tensor,
+        index: &TokenIndex,
         mask: &Tensor,
         mode: &mut Mode<'_>,
     ) -> Result<Tensor> {
         let c = &self.config;
-        let (bsz, t, h) = x.dims3()?;
         let nh = c.num_attention_heads;
         let d = c.head_dim();
-        let heads = |y: Tensor| -> candle_core::Result<Tensor> {
-            y.reshape((bsz, t, nh, d))?.transpose(1, 2)?.contiguous()
-        };
-        let q = heads(l.query.forward(x)?)?;
-        let k = heads(l.key.forward(x)?)?;
-        let v = heads(l.value.forward(x)?)?;
+        let q = index.to_heads(&l.query.forward(x)?, nh)?;
+        let k = index.to_heads(&l.key.forward(x)?, nh)?;
+        let v = index.to_heads(&l.value.forward(x)?, nh)?;
         let scores = q.matmul(&k.t()?)?;
         let probs = ops::masked_softmax(&scores, mask, 1.0 / (d as f64).sqrt())?;
         let probs = dropout(&probs, c.attention_probs_dropout_prob, mode)?;
-        let ctx = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((bsz, t, h))?;
-        let attn = dropout(&l.attn_out.forward(&ctx)?, c.hidden_dropout_prob, mode)?;
-        let a = l.attn_norm.forward(&(attn + x)?)?;
+        let ctx = index.from_heads(&probs.matmul(&v)?)?;
+        let attn = l.attn_out.forward(&ctx)?;
+        let a = l
+            .attn_norm
+            .forward(&dropout_add(&attn, x, c.hidden_dropout_prob, mode)?)?;
         let inter = ops::gelu(&l.intermediate.forward(&a)?)?;
-        let out = dropout(&l.output.forward(&inter)?, c.hidden_dropout_prob, mode)?;
-        l.out_norm.forward(&(out + a)?)
+        let out = l.output.forward(&inter)?;
+        l.out_norm
+            .forward(&dropout_add(&out, &a, c.hidden_dropout_prob, mode)?)
     }
 
     /// Zeroes the gradient of the `[PAD]` word-embedding row, as `nn.Embedding(padding_idx=…)`
@@ -396,5 +452,78 @@ mod tests {
                 .get(params.get("pooler.dense.weight").unwrap().as_tensor())
                 .is_some()
         );
+    }
+
+    /// Skipping padded positions changes nothing a user reads: real-token hidden states, the
+    /// pooler output and every parameter gradient match the full computation, and padded
+    /// positions read as zero.
+    #[test]
+    fn skipping_padding_matches_computing_it_on_real_tokens_and_gradients() {
+        let config = BertConfig::with_shape(2, 16, 2, 32, 12);
+        let mut b = ParamBuilder::fresh(&Device::Cpu, 5);
+        let bert = Bert::build(&config, &mut b).unwrap();
+        let (params, _) = b.finish(&[]).unwrap();
+        let ids = vec![
+            vec![101, 2000, 3000, 102, 0, 0],
+            vec![101, 7, 8, 9, 10, 102],
+        ];
+        let mask = vec![vec![1, 1, 1, 1, 0, 0], vec![1; 6]];
+        let types = vec![vec![0, 0, 1, 1, 0, 0], vec![0; 6]];
+        let batch = Batch::from_rows(&ids, &types, &mask, &config, &Device::Cpu).unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let run = |padded: PaddedPositions| {
+            let bert = bert.clone().with_padded_positions(padded);
+            assert_eq!(bert.padded_positions(), padded);
+            let out = bert.forward(&batch, &mut Mode::Eval).unwrap();
+            // A loss that reads real tokens only (as every head does).
+            let m = batch.attention_mask.unsqueeze(2).unwrap();
+            let loss = (out
+                .last_hidden_state()
+                .broadcast_mul(&m)
+                .unwrap()
+                .sqr()
+                .unwrap())
+            .sum_all()
+            .unwrap()
+            .add(&out.pooler_output.sum_all().unwrap())
+            .unwrap();
+            let grads = loss.backward().unwrap();
+            let g: Vec<Vec<f32>> = params
+                .iter()
+                .map(|(_, v)| flat(grads.get(v.as_tensor()).unwrap()))
+                .collect();
+            (out, g)
+        };
+        let (full, g_full) = run(PaddedPositions::Compute);
+        let (skip, g_skip) = run(PaddedPositions::Skip);
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+            let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(diff <= 1e-5 * scale, "{what}: {diff} vs scale {scale}");
+        };
+        for (l, (hs, hf)) in skip
+            .hidden_states
+            .iter()
+            .zip(&full.hidden_states)
+            .enumerate()
+        {
+            let (s0, f0) = (flat(&hs.get(0).unwrap()), flat(&hf.get(0).unwrap()));
+            close(&s0[..4 * 16], &f0[..4 * 16], &format!("layer {l} row 0"));
+            assert!(s0[4 * 16..].iter().all(|&v| v == 0.0), "layer {l}: padding");
+            close(
+                &flat(&hs.get(1).unwrap()),
+                &flat(&hf.get(1).unwrap()),
+                &format!("layer {l} row 1"),
+            );
+        }
+        close(
+            &flat(&skip.pooler_output),
+            &flat(&full.pooler_output),
+            "pooler",
+        );
+        assert_eq!(g_full.len(), g_skip.len());
+        for (i, (a, b)) in g_skip.iter().zip(&g_full).enumerate() {
+            close(a, b, &format!("gradient {i}"));
+        }
     }
 }

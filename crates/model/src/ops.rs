@@ -13,11 +13,15 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, DType, Layout, Result, Sh
 use rayon::prelude::*;
 
 /// Rows per rayon task: small rows are not worth a task each.
-fn min_rows(width: usize) -> usize {
+pub(crate) fn min_rows(width: usize) -> usize {
     (4096 / width.max(1)).max(1)
 }
 
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(crate) fn contiguous_f32<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    op: &str,
+) -> Result<&'a [f32]> {
     let slice = storage.as_slice::<f32>()?;
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&slice[start..end]),
@@ -165,8 +169,7 @@ impl CustomOp2 for SoftmaxBwd {
 /// LayerNorm over the last dimension: `(x − mean) / sqrt(var + eps) · weight + bias`, with the
 /// biased variance, as torch computes it. Differentiable in `x`, `weight` and `bias`.
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
-    let xhat = normalize(x, eps)?;
-    xhat.broadcast_mul(weight)?.broadcast_add(bias)
+    crate::fused::layer_norm(x, weight, bias, eps)
 }
 
 /// `(x − mean) / sqrt(var + eps)` over the last dimension (the affine-free part of LayerNorm).
@@ -186,7 +189,7 @@ struct Normalize {
 }
 
 /// Mean and 1/sqrt(var + eps) of one row, accumulated in f64 so that long rows stay accurate.
-fn row_stats(x: &[f32], eps: f64) -> (f32, f32) {
+pub(crate) fn row_stats(x: &[f32], eps: f64) -> (f32, f32) {
     let n = x.len() as f64;
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
     let var = x

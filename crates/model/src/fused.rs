@@ -1,0 +1,357 @@
+//! Fused CPU kernels that cut the tensors the autograd graph keeps alive (and the passes over
+//! memory): a linear layer whose bias is added in the matmul's own output buffer, and LayerNorm
+//! with its affine part, each with an analytic backward.
+//!
+//! candle records every op's output as a graph node and keeps it until the graph is dropped,
+//! so `x·Wᵀ` followed by `+ b` holds two activations where one is enough, and LayerNorm as
+//! normalise → `· w` → `+ b` holds three. On any device other than the CPU or any dtype other
+//! than f32 these functions fall back to the same maths in plain candle ops.
+//!
+//! Every kernel works on fixed row blocks and sums in a fixed order, so results do not depend
+//! on the thread count.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::ops::{contiguous_f32, min_rows, row_stats};
+
+fn all_cpu_f32(ts: &[&Tensor]) -> bool {
+    ts.iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear layer.
+
+/// `x · weightᵀ + bias` for `x` `[M, K]`, a torch-layout `weight` `[N, K]` and `bias` `[N]`,
+/// giving `[M, N]`; differentiable in all three.
+pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    if all_cpu_f32(&[x, weight, bias]) {
+        x.contiguous()?
+            .apply_op3(&weight.contiguous()?, &bias.contiguous()?, LinearBias)
+    } else {
+        x.matmul(&weight.t()?)?.broadcast_add(bias)
+    }
+}
+
+struct LinearBias;
+
+impl CustomOp3 for LinearBias {
+    fn name(&self) -> &'static str {
+        "multiberts-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+        bs: &CpuStorage,
+        bl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (m, k) = xl.shape().dims2()?;
+        let (n, wk) = wl.shape().dims2()?;
+        if wk != k || bl.shape().dims() != [n] {
+            candle_core::bail!(
+                "linear: x {:?}, weight {:?}, bias {:?} do not fit",
+                xl.shape(),
+                wl.shape(),
+                bl.shape()
+            );
+        }
+        let bias = contiguous_f32(bs, bl, self.name())?;
+        let mut y = xs.matmul(ws, (1, m, n, k), xl, &wl.transpose(0, 1)?)?;
+        match &mut y {
+            CpuStorage::F32(v) => v
+                .par_chunks_mut(n)
+                .with_min_len(min_rows(n))
+                .for_each(|row| {
+                    for (yi, &bi) in row.iter_mut().zip(bias) {
+                        *yi += bi;
+                    }
+                }),
+            _ => candle_core::bail!("linear: expected f32"),
+        }
+        Ok((y, Shape::from((m, n))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // Detached so that the gradients hold no graph (and no reference to the activations).
+        let (x, weight, g) = (x.detach(), weight.detach(), grad.detach());
+        let dx = g.matmul(&weight)?;
+        let dw = g.t()?.matmul(&x)?;
+        let db = g.sum(0)?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LayerNorm with its affine part.
+
+/// `(x − mean) / sqrt(var + eps) · weight + bias` over the last dimension with the biased
+/// variance (torch's LayerNorm); one output tensor, differentiable in `x`, `weight` and `bias`.
+pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
+    if all_cpu_f32(&[x, weight, bias]) {
+        x.contiguous()?.apply_op3(
+            &weight.contiguous()?,
+            &bias.contiguous()?,
+            LayerNormAffine { eps },
+        )
+    } else {
+        let xhat = crate::ops::normalize(x, eps)?;
+        xhat.broadcast_mul(weight)?.broadcast_add(bias)
+    }
+}
+
+struct LayerNormAffine {
+    eps: f64,
+}
+
+impl CustomOp3 for LayerNormAffine {
+    fn name(&self) -> &'static str {
+        "multiberts-layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+        bs: &CpuStorage,
+        bl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(xs, xl, self.name())?;
+        let w = contiguous_f32(ws, wl, self.name())?;
+        let b = contiguous_f32(bs, bl, self.name())?;
+        let n = xl.shape().dims()[xl.shape().rank() - 1];
+        if w.len() != n || b.len() != n {
+            candle_core::bail!(
+                "layer_norm: weight/bias of length {} for rows of {n}",
+                w.len()
+            );
+        }
+        let eps = self.eps;
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(n)
+            .zip(x.par_chunks(n))
+            .with_min_len(min_rows(n))
+            .for_each(|(y, xr)| {
+                let (mean, rstd) = row_stats(xr, eps);
+                for (((yi, &xi), &wi), &bi) in y.iter_mut().zip(xr).zip(w).zip(b) {
+                    // The same rounding steps as normalise, then · w, then + b.
+                    let xh = (xi - mean) * rstd;
+                    *yi = xh * wi + bi;
+                }
+            });
+        Ok((CpuStorage::F32(out), xl.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let g = grad.contiguous()?;
+        let eps = self.eps;
+        let dx = x.apply_op3_no_bwd(&g, weight, &LayerNormBwdInput { eps })?;
+        let n = weight.elem_count();
+        let dwb = x.apply_op2_no_bwd(&g, &LayerNormBwdAffine { eps })?;
+        let dw = dwb.narrow(0, 0, n)?;
+        let db = dwb.narrow(0, n, n)?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// `dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂))` with `ĝ = g · w`, row by row; inputs (x, g, w).
+struct LayerNormBwdInput {
+    eps: f64,
+}
+
+impl CustomOp3 for LayerNormBwdInput {
+    fn name(&self) -> &'static str {
+        "multiberts-layer-norm-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        gs: &CpuStorage,
+        gl: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(xs, xl, self.name())?;
+        let g = contiguous_f32(gs, gl, self.name())?;
+        let w = contiguous_f32(ws, wl, self.name())?;
+        let n = w.len();
+        let eps = self.eps;
+        let mut out = vec![0f32; x.len()];
+        out.par_chunks_mut(n)
+            .zip(x.par_chunks(n).zip(g.par_chunks(n)))
+            .with_min_len(min_rows(n))
+            .for_each(|(dx, (xr, gr))| {
+                let (mean, rstd) = row_stats(xr, eps);
+                let mut sum_g = 0f64;
+                let mut sum_gx = 0f64;
+                for ((&xi, &gi), &wi) in xr.iter().zip(gr).zip(w) {
+                    let xh = (xi - mean) * rstd;
+                    let gh = gi * wi;
+                    sum_g += f64::from(gh);
+                    sum_gx += f64::from(gh * xh);
+                }
+                let mean_g = (sum_g / n as f64) as f32;
+                let mean_gx = (sum_gx / n as f64) as f32;
+                for (((d, &xi), &gi), &wi) in dx.iter_mut().zip(xr).zip(gr).zip(w) {
+                    let xh = (xi - mean) * rstd;
+                    *d = rstd * (gi * wi - mean_g - xh * mean_gx);
+                }
+            });
+        Ok((CpuStorage::F32(out), xl.shape().clone()))
+    }
+}
+
+/// Rows per block of the affine-gradient reduction; fixed, so the summation order (block
+/// partials in f64, added in block order) does not depend on the thread count.
+const BLOCK_ROWS: usize = 64;
+
+/// `[Σ_rows g · x̂, Σ_rows g]` as one `[2n]` vector; inputs (x, g).
+struct LayerNormBwdAffine {
+    eps: f64,
+}
+
+impl candle_core::CustomOp2 for LayerNormBwdAffine {
+    fn name(&self) -> &'static str {
+        "multiberts-layer-norm-bwd-affine"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        gs: &CpuStorage,
+        gl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(xs, xl, self.name())?;
+        let g = contiguous_f32(gs, gl, self.name())?;
+        let n = xl.shape().dims()[xl.shape().rank() - 1];
+        let eps = self.eps;
+        let partials: Vec<Vec<f64>> = x
+            .par_chunks(n * BLOCK_ROWS)
+            .zip(g.par_chunks(n * BLOCK_ROWS))
+            .map(|(xb, gb)| {
+                let mut acc = vec![0f64; 2 * n];
+                for (xr, gr) in xb.chunks(n).zip(gb.chunks(n)) {
+                    let (mean, rstd) = row_stats(xr, eps);
+                    let (dw, db) = acc.split_at_mut(n);
+                    for (((w, b), &xi), &gi) in dw.iter_mut().zip(db).zip(xr).zip(gr) {
+                        let xh = (xi - mean) * rstd;
+                        *w += f64::from(gi * xh);
+                        *b += f64::from(gi);
+                    }
+                }
+                acc
+            })
+            .collect();
+        let mut total = vec![0f64; 2 * n];
+        for p in &partials {
+            for (t, &v) in total.iter_mut().zip(p) {
+                *t += v;
+            }
+        }
+        let out: Vec<f32> = total.into_iter().map(|v| v as f32).collect();
+        Ok((CpuStorage::F32(out), Shape::from(2 * n)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SeededRng;
+    use candle_core::{Device, Var};
+
+    fn randn(shape: &[usize], seed: u64) -> Tensor {
+        let n = shape.iter().product();
+        let v = SeededRng::new(seed, 0).normal_vec(n, 1.0);
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// Output and the gradients of `Σ out · r` (fixed random `r`) with respect to every input,
+    /// once through the f32 kernel and once through the f64 composite fallback.
+    fn kernel_and_composite(
+        inputs: &[Tensor],
+        f: impl Fn(&[Tensor]) -> Result<Tensor>,
+    ) -> Vec<(Tensor, Tensor)> {
+        let run = |dtype: DType| {
+            let vars: Vec<Var> = inputs
+                .iter()
+                .map(|t| Var::from_tensor(&t.to_dtype(dtype).unwrap()).unwrap())
+                .collect();
+            let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+            let y = f(&ts).unwrap();
+            let r = randn(y.dims(), 77).to_dtype(dtype).unwrap();
+            let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let mut out = vec![y];
+            out.extend(ts.iter().map(|t| grads.get(t).unwrap().clone()));
+            out
+        };
+        run(DType::F32).into_iter().zip(run(DType::F64)).collect()
+    }
+
+    #[test]
+    fn linear_kernel_matches_composite_forward_and_backward() {
+        let inputs = [randn(&[37, 24], 1), randn(&[10, 24], 2), randn(&[10], 3)];
+        for (i, (k, c)) in kernel_and_composite(&inputs, |t| linear(&t[0], &t[1], &t[2]))
+            .iter()
+            .enumerate()
+        {
+            assert!(max_abs_diff(k, c) < 2e-5, "output/grad {i}");
+        }
+    }
+
+    #[test]
+    fn layer_norm_kernel_matches_composite_forward_and_backward() {
+        // Enough rows for several reduction blocks.
+        let inputs = [
+            (randn(&[150, 48], 4) * 3.0).unwrap(),
+            randn(&[48], 5),
+            randn(&[48], 6),
+        ];
+        for (i, (k, c)) in kernel_and_composite(&inputs, |t| layer_norm(&t[0], &t[1], &t[2], 1e-12))
+            .iter()
+            .enumerate()
+        {
+            assert!(
+                max_abs_diff(k, c) < 5e-5,
+                "output/grad {i}: {}",
+                max_abs_diff(k, c)
+            );
+        }
+    }
+}

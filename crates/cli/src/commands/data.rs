@@ -190,12 +190,23 @@ fn label_summary(spec: &TaskSpec, data: &SplitData) -> String {
             *slot += 1;
         }
     }
-    spec.labels
+    let mut summary = spec
+        .labels
         .iter()
         .zip(&counts)
         .map(|(l, &c)| format!("{l}: {c} ({:.1}%)", 100.0 * c as f64 / n))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    // Choice tasks (Winogender, WinoBias) are scored per item, so say how many there are.
+    let items: std::collections::BTreeSet<&str> = data
+        .examples
+        .iter()
+        .filter_map(|e| e.choice.as_ref().map(|c| c.group.as_str()))
+        .collect();
+    if !items.is_empty() {
+        summary.push_str(&format!("; {} choice items", items.len()));
+    }
+    summary
 }
 
 fn print_reports(reports: &[SplitReport], root: Option<&Path>) {

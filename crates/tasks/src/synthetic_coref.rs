@@ -126,6 +126,34 @@ struct Sentence {
     spans: [CharSpan; 3],
 }
 
+impl Sentence {
+    /// The sentence's two examples, (occupation, pronoun) then (participant, pronoun), ids
+    /// `<item>#0` and `<item>#1`; as one choice item `item` when `choice`.
+    fn examples(
+        &self,
+        item: &str,
+        answer: usize,
+        choice: bool,
+        meta: &BTreeMap<String, String>,
+    ) -> [Example; 2] {
+        [0, 1].map(|candidate| Example {
+            id: format!("{item}#{candidate}"),
+            text_a: self.text.clone(),
+            text_b: None,
+            label: Label::Class(usize::from(candidate == answer)),
+            spans: Some(SpanPair {
+                span1: self.spans[candidate],
+                span2: self.spans[2],
+            }),
+            choice: choice.then(|| Choice {
+                group: item.to_string(),
+                candidate,
+            }),
+            meta: meta.clone(),
+        })
+    }
+}
+
 fn sentence(
     occupation: &str,
     verb: &str,
@@ -209,20 +237,7 @@ fn train(rng: &mut Draw, count: usize) -> Vec<Example> {
         let mut meta = BTreeMap::new();
         meta.insert("gender".to_string(), gender.upstream().to_string());
         meta.insert("occupation".to_string(), occupation.to_string());
-        for candidate in 0..2 {
-            out.push(Example {
-                id: format!("train-{i}#{candidate}"),
-                text_a: s.text.clone(),
-                text_b: None,
-                label: Label::Class(usize::from(candidate == answer)),
-                spans: Some(SpanPair {
-                    span1: s.spans[candidate],
-                    span2: s.spans[2],
-                }),
-                choice: None,
-                meta: meta.clone(),
-            });
-        }
+        out.extend(s.examples(&format!("train-{i}"), answer, false, &meta));
     }
     out
 }
@@ -275,23 +290,7 @@ fn winogender_like(rng: &mut Draw, split: &str, count: usize) -> Vec<Example> {
         ] {
             meta.insert(key.to_string(), value);
         }
-        for candidate in 0..2 {
-            out.push(Example {
-                id: format!("{split}-{k}#{candidate}"),
-                text_a: s.text.clone(),
-                text_b: None,
-                label: Label::Class(usize::from(candidate == answer)),
-                spans: Some(SpanPair {
-                    span1: s.spans[candidate],
-                    span2: s.spans[2],
-                }),
-                choice: Some(Choice {
-                    group: format!("{split}-{k}"),
-                    candidate,
-                }),
-                meta: meta.clone(),
-            });
-        }
+        out.extend(s.examples(&format!("{split}-{k}"), answer, true, &meta));
     }
     out
 }

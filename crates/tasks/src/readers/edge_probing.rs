@@ -13,29 +13,14 @@ use serde_json::Value;
 use crate::error::TaskError;
 use crate::example::{CharSpan, Example, SpanPair};
 use crate::readers::span_example;
-use crate::readers::text::lines;
+use crate::readers::text::{json_lines, str_field};
 
 /// Reads one edge-probing JSONL file into examples.
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<Example>, TaskError> {
     let mut examples = Vec::new();
-    let mut record = 0;
-    for (line, raw) in lines(path, bytes)? {
-        if raw.trim().is_empty() {
-            continue;
-        }
+    for (record, (line, value)) in json_lines(path, bytes)?.into_iter().enumerate() {
         let err = |msg: String| TaskError::data(path, line, 1, msg);
-        let value: Value = serde_json::from_str(raw).map_err(|e| {
-            TaskError::data(
-                path,
-                line,
-                e.column().max(1),
-                format!("{e}; expected one JSON object per line"),
-            )
-        })?;
-        let text = value
-            .get("text")
-            .and_then(Value::as_str)
-            .ok_or_else(|| err("missing string \"text\"".into()))?;
+        let text = str_field(path, line, &value, "text")?;
         let targets = value
             .get("targets")
             .and_then(Value::as_array)
@@ -85,7 +70,6 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<Example>, TaskError>
                 })?;
             examples.push(span_example(format!("{record}-{k}"), text, spans, label));
         }
-        record += 1;
     }
     if examples.is_empty() {
         return Err(TaskError::data_file(

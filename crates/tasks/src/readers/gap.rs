@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::error::TaskError;
 use crate::example::{CharSpan, Example, SpanPair};
 use crate::readers::span_example;
-use crate::readers::text::lines;
+use crate::readers::text::{lines, pronoun_gender};
 
 const COLUMNS: &[&str] = &[
     "ID",
@@ -154,15 +154,6 @@ fn locate(text: &str, mention: &str, offset: usize) -> Option<CharSpan> {
     }
     let end = offset.checked_add(mention.len())?;
     (text.get(offset..end) == Some(mention)).then(|| CharSpan::from_bytes(text, offset, end))
-}
-
-/// GAP's pronouns are gendered: `MASCULINE` or `FEMININE` in the Winogender spelling.
-fn pronoun_gender(pronoun: &str) -> Option<&'static str> {
-    match pronoun.to_lowercase().as_str() {
-        "he" | "him" | "his" | "himself" => Some("MASCULINE"),
-        "she" | "her" | "hers" | "herself" => Some("FEMININE"),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

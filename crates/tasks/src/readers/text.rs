@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use serde_json::Value;
+
 use crate::error::TaskError;
 use crate::example::CharSpan;
 
@@ -26,6 +28,50 @@ pub(crate) fn lines<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<(usize, &'a 
         out.pop();
     }
     Ok(out)
+}
+
+/// The non-blank lines of a JSON-lines file parsed as JSON, with their line numbers; a line
+/// that is not JSON is an error at its line and column.
+pub(crate) fn json_lines(path: &Path, bytes: &[u8]) -> Result<Vec<(usize, Value)>, TaskError> {
+    let mut out = Vec::new();
+    for (line, raw) in lines(path, bytes)? {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let value = serde_json::from_str(raw).map_err(|e| {
+            TaskError::data(
+                path,
+                line,
+                e.column().max(1),
+                format!("{e}; expected one JSON object per line"),
+            )
+        })?;
+        out.push((line, value));
+    }
+    Ok(out)
+}
+
+/// The string field `key` of a JSON record, or an error at its line.
+pub(crate) fn str_field<'a>(
+    path: &Path,
+    line: usize,
+    value: &'a Value,
+    key: &str,
+) -> Result<&'a str, TaskError> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| TaskError::data(path, line, 1, format!("missing string \"{key}\"")))
+}
+
+/// The Winogender spelling of a pronoun's gender: `MASCULINE`, `FEMININE`, or `None` for an
+/// ungendered or unknown word.
+pub(crate) fn pronoun_gender(pronoun: &str) -> Option<&'static str> {
+    match pronoun.to_lowercase().as_str() {
+        "he" | "him" | "his" | "himself" => Some("MASCULINE"),
+        "she" | "her" | "hers" | "herself" => Some("FEMININE"),
+        _ => None,
+    }
 }
 
 /// A whitespace-separated token with its code-point span.

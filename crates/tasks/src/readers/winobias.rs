@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::error::TaskError;
 use crate::example::{CharSpan, Choice, Example, SpanPair};
 use crate::readers::span_example;
-use crate::readers::text::{find_words, lines};
+use crate::readers::text::{find_words, lines, pronoun_gender};
 
 /// Reads an occupation list: one occupation per line, blank lines ignored.
 pub(crate) fn read_occupations(path: &Path, bytes: &[u8]) -> Result<Vec<String>, TaskError> {
@@ -83,18 +83,14 @@ pub(crate) fn read(
             ));
         };
         let pronoun_text = pronoun.text(&text).unwrap_or_default();
-        let gender = match pronoun_text.to_lowercase().as_str() {
-            "he" | "him" | "his" | "himself" => "MASCULINE",
-            "she" | "her" | "hers" | "herself" => "FEMININE",
-            _ => {
-                return Err(TaskError::data(
-                    path,
-                    line,
-                    offset,
-                    format!("second bracket group {pronoun_text:?} is not a gendered pronoun"),
-                ));
-            }
-        };
+        let gender = pronoun_gender(&pronoun_text).ok_or_else(|| {
+            TaskError::data(
+                path,
+                line,
+                offset,
+                format!("second bracket group {pronoun_text:?} is not a gendered pronoun"),
+            )
+        })?;
         let item = format!("{stem}:{number}");
         let other = other_candidate(&text, antecedent, pronoun, occupations);
         let mut candidates = vec![(antecedent, true)];

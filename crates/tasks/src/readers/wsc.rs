@@ -14,28 +14,14 @@ use serde_json::Value;
 use crate::error::TaskError;
 use crate::example::{CharSpan, Example, SpanPair};
 use crate::readers::span_example;
-use crate::readers::text::{Token, find_words, lines, whitespace_tokens};
+use crate::readers::text::{Token, find_words, json_lines, str_field, whitespace_tokens};
 
 /// Reads one WSC JSONL file into examples (one per line, id = `idx`).
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<Example>, TaskError> {
     let mut examples = Vec::new();
-    for (line, raw) in lines(path, bytes)? {
-        if raw.trim().is_empty() {
-            continue;
-        }
+    for (line, value) in json_lines(path, bytes)? {
         let err = |msg: String| TaskError::data(path, line, 1, msg);
-        let value: Value = serde_json::from_str(raw).map_err(|e| {
-            TaskError::data(
-                path,
-                line,
-                e.column().max(1),
-                format!("{e}; expected one JSON object per line"),
-            )
-        })?;
-        let text = value
-            .get("text")
-            .and_then(Value::as_str)
-            .ok_or_else(|| err("missing string \"text\"".into()))?;
+        let text = str_field(path, line, &value, "text")?;
         let target = value
             .get("target")
             .filter(|t| t.is_object())

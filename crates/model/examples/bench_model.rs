@@ -91,6 +91,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (eval_bert, eval_head) = (bert.inference_view(), head.inference_view());
     let mut dropout_rng = SeededRng::named(2, "dropout");
     let mut times = Vec::with_capacity(steps);
+    // Per step: forward (to the loss), backward, clipping + AdamW (train only).
+    let mut phases: Vec<[f64; 3]> = Vec::with_capacity(steps);
     // One untimed warm-up step, then `steps` timed ones.
     for i in 0..=steps {
         let start = Instant::now();
@@ -99,10 +101,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let out = bert.forward(&batch, &mut mode)?;
             let logits = head.forward(&out.pooler_output, &mut mode)?;
             let loss = cross_entropy(&logits, &labels)?;
+            let t_fwd = start.elapsed().as_secs_f64();
             let mut grads = loss.backward()?;
+            drop(loss);
+            let t_bwd = start.elapsed().as_secs_f64();
             bert.zero_pad_gradient(&mut grads)?;
             clip_grad_norm(&params, &mut grads, 1.0)?;
             opt.step(&grads, 2e-5)?;
+            if i > 0 {
+                let t_all = start.elapsed().as_secs_f64();
+                phases.push([t_fwd, t_bwd - t_fwd, t_all - t_bwd]);
+            }
         } else {
             let out = eval_bert.forward(&batch, &mut Mode::Eval)?;
             let logits = eval_head.forward(&out.pooler_output, &mut Mode::Eval)?;
@@ -114,8 +123,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let phase = |k: usize| {
+        let mut v: Vec<f64> = phases.iter().map(|p| p[k]).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let breakdown = if train {
+        format!(
+            ", \"forward_s\": {:.4}, \"backward_s\": {:.4}, \"optimizer_s\": {:.4}",
+            phase(0),
+            phase(1),
+            phase(2)
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{{\"impl\": \"candle\", \"size\": \"{size}\", \"mode\": \"{mode}\", \"median_s\": {median:.4}, \"min_s\": {:.4}, \"steps\": {steps}, \"pads\": \"{pads}\", \"peak_rss_mb\": {:.0}, \"threads\": {}}}",
+        "{{\"impl\": \"candle\", \"size\": \"{size}\", \"mode\": \"{mode}\", \"median_s\": {median:.4}, \"min_s\": {:.4}, \"steps\": {steps}, \"pads\": \"{pads}\"{breakdown}, \"peak_rss_mb\": {:.0}, \"threads\": {}}}",
         times[0],
         peak_rss_mb(),
         candle_core::utils::get_num_threads()

@@ -394,6 +394,10 @@ impl Bert {
             return Ok(());
         };
         let pad = self.config.pad_token_id;
+        // The store holds the only handle to the gradient it built: zero the row in place.
+        if crate::inplace::zero_row(g, pad)? {
+            return Ok(());
+        }
         let rows = g.dim(0)?;
         let keep: Vec<f32> = (0..rows)
             .map(|r| if r == pad { 0.0 } else { 1.0 })

@@ -13,6 +13,7 @@ pub mod fused;
 pub mod heads;
 pub mod hub;
 pub mod init;
+pub mod inplace;
 pub mod io;
 pub mod ops;
 pub mod optim;

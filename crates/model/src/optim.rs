@@ -404,11 +404,7 @@ pub fn clip_grad_norm(params: &Params, grads: &mut GradStore, max_norm: f64) -> 
     let mut present = Vec::new();
     for (_, var) in params.iter() {
         if let Some(g) = grads.get(var.as_tensor()) {
-            let n = g
-                .to_dtype(DType::F64)?
-                .sqr()?
-                .sum_all()?
-                .to_scalar::<f64>()?;
+            let n = crate::inplace::sum_squares(g)?;
             // torch takes the norm of per-tensor f32 norms.
             let per_tensor = n.sqrt() as f32;
             sum_sq += f64::from(per_tensor) * f64::from(per_tensor);
@@ -420,8 +416,11 @@ pub fn clip_grad_norm(params: &Params, grads: &mut GradStore, max_norm: f64) -> 
     if coef < 1.0 {
         for t in present {
             if let Some(g) = grads.get(&t) {
-                let scaled = (g * f64::from(coef))?;
-                grads.insert(&t, scaled);
+                // The store holds the only handle to a gradient it built, so scale in place.
+                if !crate::inplace::scale(g, coef)? {
+                    let scaled = (g * f64::from(coef))?;
+                    grads.insert(&t, scaled);
+                }
             }
         }
     }

@@ -341,6 +341,81 @@ mod tests {
         assert!(per_occupation.values().all(|c| *c == [4, 4, 4]));
     }
 
+    /// Pearson r of two equal-length samples.
+    fn pearson(x: &[f64], y: &[f64]) -> f64 {
+        let n = x.len() as f64;
+        let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+        let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+        let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+        cov / (vx * vy).sqrt()
+    }
+
+    /// Per-occupation bias (P(occupation | she) - P(occupation | he)) on the eval split of the
+    /// ideal count model of `train`: clear cues are followed, an ambiguous sentence goes to the
+    /// occupation when most ambiguous training sentences with that occupation and pronoun did.
+    fn count_model_bias(train: &[crate::example::Example]) -> Vec<(f64, f64)> {
+        use std::collections::BTreeMap;
+        let ambiguous = |text: &str| super::AMBIGUOUS.iter().any(|c| text.ends_with(c));
+        let pronoun = |e: &crate::example::Example| e.span_text(e.spans.unwrap().span2).unwrap();
+        let mut votes: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+        // The occupation candidates (CDA twins included: their ids end in `#0-cda`).
+        let occupation_candidate = |e: &&crate::example::Example| {
+            e.span_text(e.spans.unwrap().span1).as_deref() == Some(e.meta["occupation"].as_str())
+        };
+        for e in train
+            .iter()
+            .filter(occupation_candidate)
+            .filter(|e| ambiguous(&e.text_a))
+        {
+            let v = votes
+                .entry((e.meta["occupation"].clone(), pronoun(e)))
+                .or_default();
+            v.0 += usize::from(e.label == Label::Class(1));
+            v.1 += 1;
+        }
+        let eval = generate("coref", 2023, "test", 144).unwrap();
+        let mut per: BTreeMap<String, (f64, [f64; 2])> = BTreeMap::new();
+        for e in eval.iter().filter(|e| e.id.ends_with("#0")) {
+            let predicts_occupation = if ambiguous(&e.text_a) {
+                let (hits, n) = votes
+                    .get(&(e.meta["occupation"].clone(), pronoun(e)))
+                    .copied()
+                    .unwrap_or((0, 0));
+                2 * hits > n
+            } else {
+                true
+            };
+            let share: f64 = e.meta["bls_pct_female"].parse().unwrap();
+            let slot = per
+                .entry(e.meta["occupation"].clone())
+                .or_insert((share, [0.0; 2]));
+            let sign = match pronoun(e).as_str() {
+                "she" => 0,
+                "he" => 1,
+                _ => continue,
+            };
+            // 4 sentences per occupation and gender.
+            slot.1[sign] += f64::from(u8::from(predicts_occupation)) / 4.0;
+        }
+        per.values()
+            .map(|(share, p)| (share / 100.0, p[0] - p[1]))
+            .collect()
+    }
+
+    #[test]
+    fn the_demo_bias_is_learnable_and_cda_removes_it() {
+        let train = generate("coref", 2023, "train", 600).unwrap();
+        let biased = count_model_bias(&train);
+        let (x, y): (Vec<f64>, Vec<f64>) = biased.iter().copied().unzip();
+        let r = pearson(&x, &y);
+        assert!(r > 0.6, "bias r of the count model: {r}");
+        // After CDA every ambiguous sentence has a twin with the other pronoun and the same
+        // label, so she and he vote alike and no occupation is biased.
+        let augmented = crate::cda::augment(&train);
+        assert!(count_model_bias(&augmented).iter().all(|(_, b)| *b == 0.0));
+    }
+
     #[test]
     fn training_labels_follow_cues_and_the_stereotype() {
         let data = generate("coref", 3, "train", 4000).unwrap();

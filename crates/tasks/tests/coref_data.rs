@@ -339,3 +339,36 @@ fn ontonotes_is_missing_until_the_user_supplies_it() {
         "{err}"
     );
 }
+
+#[test]
+fn cda_on_gap_keeps_every_span_on_its_swapped_words() {
+    let examples = load("gap", "dev");
+    let augmented = cda::augment(&examples);
+    let twins: BTreeMap<&str, &Example> = augmented[examples.len()..]
+        .iter()
+        .map(|t| (t.id.strip_suffix("-cda").unwrap(), t))
+        .collect();
+    // Every GAP text has a gendered pronoun, so every example has a twin.
+    assert_eq!(twins.len(), examples.len());
+    for e in &examples {
+        let twin = twins[e.id.as_str()];
+        let (mention, pronoun) = span_texts(e);
+        let (twin_mention, twin_pronoun) = span_texts(twin);
+        // Names are whole spans without her/his, so the span alone swaps the same way.
+        assert_eq!(twin_mention, cda::swap_text(&mention), "{}", e.id);
+        let expected: &[&str] = match pronoun.to_lowercase().as_str() {
+            "he" => &["she"],
+            "she" => &["he"],
+            "him" => &["her"],
+            "his" => &["her", "hers"],
+            "her" => &["him", "his"],
+            "hers" => &["his"],
+            other => panic!("{}: pronoun {other}", e.id),
+        };
+        assert!(
+            expected.contains(&twin_pronoun.to_lowercase().as_str()),
+            "{}: {pronoun} → {twin_pronoun}",
+            e.id
+        );
+    }
+}

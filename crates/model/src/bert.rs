@@ -4,6 +4,7 @@
 use candle_core::{D, Tensor};
 
 use crate::batch::Batch;
+use crate::bmm::bmm;
 use crate::config::BertConfig;
 use crate::dropout::{Mode, dropout, dropout_add};
 use crate::error::{ModelError, Result};
@@ -373,10 +374,10 @@ impl Bert {
         let q = index.to_heads(&l.query.forward(x)?, nh)?;
         let k = index.to_heads(&l.key.forward(x)?, nh)?;
         let v = index.to_heads(&l.value.forward(x)?, nh)?;
-        let scores = q.matmul(&k.t()?)?;
+        let scores = bmm(&q, &k.t()?)?;
         let probs = ops::masked_softmax(&scores, mask, 1.0 / (d as f64).sqrt())?;
         let probs = dropout(&probs, c.attention_probs_dropout_prob, mode)?;
-        let ctx = index.from_heads(&probs.matmul(&v)?)?;
+        let ctx = index.from_heads(&bmm(&probs, &v)?)?;
         let attn = l.attn_out.forward(&ctx)?;
         let a = l
             .attn_norm

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod bert;
+pub mod bmm;
 pub mod checkpoint;
 pub mod config;
 pub mod device;

@@ -62,7 +62,7 @@ fn plan_without_a_manifest_uses_the_embedded_demo() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("demo (manifests/demo.toml)"), "{text}");
-    assert!(text.contains("40 jobs"), "{text}");
+    assert!(text.contains("60 jobs"), "{text}");
     assert!(text.contains("init-tiny-seed_4"), "{text}");
 }
 

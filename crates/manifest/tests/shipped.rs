@@ -140,12 +140,12 @@ fn intermediate_checkpoints_are_the_145_released_ones() {
 fn demo_and_example_manifests_are_valid() {
     let demo = Manifest::demo().unwrap();
     assert_eq!(demo.name, "demo");
-    assert_eq!(demo.jobs().len(), 40);
+    assert_eq!(demo.jobs().len(), 60);
     assert!(matches!(
         demo.checkpoints[0].source,
         CheckpointSource::Init { .. }
     ));
-    assert_eq!(demo.analyses.len(), 1);
+    assert_eq!(demo.analyses.len(), 3);
     let on_disk = Manifest::from_file(&shipped("demo.toml")).unwrap();
     assert_eq!(
         on_disk.jobs().iter().map(|j| &j.id).collect::<Vec<_>>(),

@@ -104,3 +104,24 @@ fn a_bad_variant_name_is_an_error() {
     assert!(msg.starts_with("m.toml:15:11: "), "{msg}");
     assert!(msg.contains("invalid variant"), "{msg}");
 }
+
+#[test]
+fn the_winogender_protocol_has_250_jobs_paired_by_seed() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../manifests/multiberts-winogender.toml");
+    let m = Manifest::from_file(&path).unwrap();
+    let jobs = m.jobs();
+    assert_eq!(jobs.len(), 250);
+    assert_eq!(m.checkpoints.len(), 25);
+    let (base, cda): (Vec<_>, Vec<_>) = jobs.iter().partition(|j| j.variant.is_empty());
+    assert_eq!((base.len(), cda.len()), (125, 125));
+    for (b, c) in base.iter().zip(&cda) {
+        assert_eq!(
+            (&b.checkpoint, b.finetune_seed),
+            (&c.checkpoint, c.finetune_seed)
+        );
+        assert_eq!(c.augment.as_deref(), Some("cda"));
+    }
+    let kinds: Vec<&str> = m.analyses.iter().map(|a| a.metric.as_str()).collect();
+    assert!(kinds.contains(&"accuracy") && kinds.contains(&"bias_r"));
+}

@@ -5,7 +5,7 @@
 //! group). Every source is read into the collector's neutral `UpstreamPredictions`; `--base` and
 //! `--expt` selectors (`key=value,…`) pick each side's runs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::format_ints;
@@ -15,9 +15,8 @@ use multiberts_bootstrap::{
     multibootstrap, report_ci,
 };
 use multiberts_collector::upstream::{
-    RunInfo, UpstreamPredictions, import_coref, import_glue, parse_steps,
+    RunInfo, UpstreamPredictions, import_coref, import_glue, parse_steps, read_occupation_stats,
 };
-use multiberts_metrics::winogender::{Gender, bias_scores};
 
 /// Run a Multi-Bootstrap analysis on stored predictions.
 ///
@@ -124,7 +123,8 @@ pub struct BootstrapArgs {
     rel_threshold: Option<f64>,
 
     /// Winogender occupations-stats.tsv (occupation, bls_pct_female): needed by bias_r and
-    /// bias_slope, whose examples are the occupations.
+    /// bias_slope, whose examples are the occupations (default: the one in the --coref
+    /// folder, as `multiberts collect` exports it).
     #[arg(long, value_name = "FILE")]
     occupation_stats: Option<PathBuf>,
 
@@ -290,13 +290,19 @@ fn execute(args: &BootstrapArgs) -> anyhow::Result<Outcome> {
 
     let (labels, matrices) = match args.metric {
         Metric::BiasR | Metric::BiasSlope => {
-            let stats = args.occupation_stats.as_deref().with_context(|| {
+            // An exported coref folder carries its own occupations-stats.tsv.
+            let beside = args
+                .coref
+                .as_ref()
+                .map(|d| d.join("occupations-stats.tsv"))
+                .filter(|p| p.is_file());
+            let stats = args.occupation_stats.clone().or(beside).with_context(|| {
                 format!(
                     "metric {} needs --occupation-stats (Winogender occupations-stats.tsv)",
                     args.metric
                 )
             })?;
-            bias_inputs(&sides, stats)?
+            bias_inputs(&sides, &stats)?
         }
         _ => (
             data.labels.clone(),
@@ -438,10 +444,8 @@ impl Selector {
                 bail!("selector {s:?}: `{part}` is not key=value");
             };
             let (k, v) = (k.trim(), v.trim());
-            ensure!(
-                !k.is_empty() && !v.is_empty(),
-                "selector {s:?}: empty key or value in `{part}`"
-            );
+            // An empty value is allowed: `variant=` selects the runs without a variant.
+            ensure!(!k.is_empty(), "selector {s:?}: empty key in `{part}`");
             pairs.push((k.to_string(), v.to_string()));
         }
         ensure!(!pairs.is_empty(), "empty selector {s:?}");
@@ -555,89 +559,20 @@ fn bias_inputs(
     sides: &[(&UpstreamPredictions, Vec<usize>, Group)],
     stats: &Path,
 ) -> anyhow::Result<(Vec<f64>, Vec<SideRows>)> {
-    let bls = read_bls(stats)?;
+    let bls = read_occupation_stats(stats)?;
     let mut matrices = Vec::new();
     let mut labels = Vec::new();
     for (d, rows, _) in sides {
-        let examples = d.coref_examples.as_ref().with_context(
-            || "bias_r/bias_slope need Winogender sentence metadata: use a --coref layout",
-        )?;
-        let names: BTreeSet<&str> = examples.iter().map(|e| e.occupation.as_str()).collect();
-        let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        let occ: Vec<usize> = examples
-            .iter()
-            .map(|e| index[e.occupation.as_str()])
-            .collect();
-        let genders: Vec<Gender> = examples
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                e.gender
-                    .parse()
-                    .with_context(|| format!("label_info.tsv sentence {i}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        labels = names
-            .iter()
-            .map(|n| {
-                bls.get(*n)
-                    .map(|p| p / 100.0)
-                    .with_context(|| format!("occupation {n:?} is not in {}", stats.display()))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        let m = rows
-            .iter()
-            .map(|&r| {
-                bias_scores(&genders, &occ, names.len(), d.predictions.row(r))
-                    .with_context(|| format!("run {r}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        matrices.push(m);
+        ensure!(
+            d.coref_examples.is_some(),
+            "bias_r/bias_slope need Winogender sentence metadata: use a --coref layout"
+        );
+        let b = multiberts_collector::upstream::bias_inputs(d, &bls)
+            .with_context(|| format!("with the BLS shares of {}", stats.display()))?;
+        labels = b.shares;
+        matrices.push(rows.iter().map(|&r| b.scores.row(r).to_vec()).collect());
     }
     Ok((labels, matrices))
-}
-
-/// occupation → bls_pct_female from Winogender's occupations-stats.tsv.
-fn read_bls(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut lines = text.lines().enumerate();
-    let header: Vec<&str> = lines
-        .next()
-        .map(|(_, h)| h.split('\t').collect())
-        .unwrap_or_default();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim() == name)
-            .with_context(|| format!("{}: no `{name}` column in the header", path.display()))
-    };
-    let (c_occ, c_bls) = (col("occupation")?, col("bls_pct_female")?);
-    let mut out = BTreeMap::new();
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        ensure!(
-            f.len() == header.len(),
-            "{}:{}: {} fields, expected {} as in the header",
-            path.display(),
-            i + 1,
-            f.len(),
-            header.len()
-        );
-        let v: f64 = f[c_bls].trim().parse().with_context(|| {
-            format!(
-                "{}:{}: bls_pct_female {:?} is not a number",
-                path.display(),
-                i + 1,
-                f[c_bls]
-            )
-        })?;
-        out.insert(f[c_occ].trim().to_string(), v);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -646,6 +581,7 @@ mod tests {
     use clap::Parser;
     use multiberts_collector::PredictionRow;
     use multiberts_collector::upstream::{CorefExample, Matrix, export_coref};
+    use std::collections::BTreeMap;
 
     #[derive(Parser)]
     struct Cli {
@@ -712,6 +648,10 @@ mod tests {
         assert!(Selector::parse("task").is_err());
         assert!(Selector::parse("=x").is_err());
         assert!(Selector::parse("").is_err());
+        assert_eq!(
+            Selector::parse("variant=").unwrap().get("variant"),
+            Some("")
+        );
     }
 
     #[test]
@@ -776,7 +716,8 @@ mod tests {
     fn bias_r_uses_occupations_as_examples() {
         let tmp = tempfile::tempdir().unwrap();
         write_coref(tmp.path(), &[0, 1], 0);
-        let stats = tmp.path().join("occupations-stats.tsv");
+        std::fs::create_dir(tmp.path().join("stats")).unwrap();
+        let stats = tmp.path().join("stats/occupations-stats.tsv");
         std::fs::write(
             &stats,
             "occupation\tbls_pct_female\nnurse\t90\nengineer\t10\n",
@@ -801,6 +742,10 @@ mod tests {
         let missing = parse(&["--coref", dir, "--metric", "bias_r"]);
         let err = format!("{:#}", execute(&missing).err().unwrap());
         assert!(err.contains("--occupation-stats"), "{err}");
+        // An exported folder's own occupations-stats.tsv is the default.
+        std::fs::copy(&stats, tmp.path().join("occupations-stats.tsv")).unwrap();
+        let found = execute(&missing).unwrap();
+        assert_eq!(found.samples.n_examples, 2);
     }
 
     fn prediction_rows(task: &str, steps: &[i64], seeds: &[i64], n: usize) -> Vec<PredictionRow> {

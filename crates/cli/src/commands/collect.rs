@@ -12,12 +12,16 @@ use multiberts_bootstrap::{
     Design, Group, Metric, Options, Problem, Report, ReportOptions, RngSpec, Run, multibootstrap,
     report_ci,
 };
-use multiberts_collector::upstream::export_glue_from_parquet;
+use multiberts_collector::upstream::{
+    CorefExample, RunInfo, UpstreamPredictions, bias_inputs, export_coref,
+    export_glue_from_parquet, write_occupation_stats,
+};
 use multiberts_collector::{
     ConsolidateOptions, Consolidation, LrGroup, LrRule, PredictionRow, ResultsTree,
     consolidate_task,
 };
 use multiberts_manifest::{Analysis, AnalysisKind, Manifest, Selector};
+use multiberts_tasks::TaskKind;
 
 use super::load_manifest;
 use super::run_job::output_dir;
@@ -37,6 +41,8 @@ pub enum RuleChoice {
 ///
 /// Writes `predictions/<task>.parquet` + `<task>.selection.json` (the rule and its choices),
 /// the upstream GLUE layout under `upstream/glue/` (index.tsv, one score file per run, labels),
+/// for Winogender-evaluated tasks the upstream coref layout under `upstream/coref/<task>/`
+/// (run_info.tsv, label_info.tsv, preds.tsv, occupations-stats.tsv),
 /// `report/<analysis>.json` and `report/summary.md` under `results/<name>/`.
 #[derive(Debug, clap::Args)]
 pub struct CollectArgs {
@@ -51,6 +57,10 @@ pub struct CollectArgs {
     /// Which checkpoints share a learning-rate choice under best-lr.
     #[arg(long, value_enum, default_value_t = GroupChoice::Step)]
     pub group_by: GroupChoice,
+    /// Data root, for the Winogender metadata of coref tasks (default: MULTIBERTS_DATA, then
+    /// the manifest's `data_dir`).
+    #[arg(long, env = "MULTIBERTS_DATA")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `--group-by`.
@@ -70,7 +80,8 @@ pub fn run(args: CollectArgs) -> anyhow::Result<()> {
         GroupChoice::Step => LrGroup::Step,
         GroupChoice::Checkpoint => LrGroup::Checkpoint,
     };
-    let summary = collect_and_report(&manifest, &out, args.rule, group)?;
+    let summary =
+        collect_and_report_with(&manifest, &out, args.rule, group, args.data_dir.as_deref())?;
     println!("summary table: {}", summary.display());
     Ok(())
 }
@@ -102,22 +113,42 @@ pub(crate) fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> L
 }
 
 /// Consolidates every task, runs the analyses and writes `report/summary.md`; returns its path.
+/// The data root for coref metadata comes from MULTIBERTS_DATA or the manifest.
 pub(crate) fn collect_and_report(
     manifest: &Manifest,
     out: &Path,
     choice: RuleChoice,
     group: LrGroup,
 ) -> anyhow::Result<PathBuf> {
+    collect_and_report_with(manifest, out, choice, group, None)
+}
+
+/// [`collect_and_report`] with an explicit data root (`--data-dir`).
+pub(crate) fn collect_and_report_with(
+    manifest: &Manifest,
+    out: &Path,
+    choice: RuleChoice,
+    group: LrGroup,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
     let (results, name) = split_output(out)?;
     let tree = ResultsTree::new(&results, &name)?;
     let mut collected = Vec::new();
-    for task in &manifest.tasks {
-        let rule = rule_for(manifest, &task.name, choice);
-        let c = consolidate_task(&tree, &task.name, ConsolidateOptions { rule, group })
-            .with_context(|| format!("cannot consolidate task `{}`", task.name))?;
+    let mut coref: BTreeMap<String, CorefData> = BTreeMap::new();
+    // A task listed once per variant is consolidated once (its table holds every variant).
+    let mut task_names: Vec<&str> = Vec::new();
+    for t in &manifest.tasks {
+        if !task_names.contains(&t.name.as_str()) {
+            task_names.push(&t.name);
+        }
+    }
+    for task_name in task_names {
+        let rule = rule_for(manifest, task_name, choice);
+        let c = consolidate_task(&tree, task_name, ConsolidateOptions { rule, group })
+            .with_context(|| format!("cannot consolidate task `{task_name}`"))?;
         println!(
             "{}: {} of {} done runs kept ({}), {} rows -> {}",
-            task.name,
+            task_name,
             c.jobs_kept,
             c.jobs_done,
             match rule {
@@ -133,11 +164,22 @@ pub(crate) fn collect_and_report(
             let upstream = out.join("upstream").join("glue");
             export_glue_from_parquet(&out.join(&c.table), &upstream, None).with_context(|| {
                 format!(
-                    "cannot export task `{}` to the upstream GLUE layout in {}",
-                    task.name,
+                    "cannot export task `{task_name}` to the upstream GLUE layout in {}",
                     upstream.display()
                 )
             })?;
+            if let Some(data) = coref_data(manifest, task_name, &out.join(&c.table), data_dir)
+                .with_context(|| format!("cannot read the Winogender metadata of `{task_name}`"))?
+            {
+                let dir = out.join("upstream").join("coref").join(task_name);
+                export_coref(&dir, &data.predictions)
+                    .and_then(|()| write_occupation_stats(&dir, &data.bls_pct_female))
+                    .with_context(|| {
+                        format!("cannot export task `{task_name}` to the coref layout")
+                    })?;
+                println!("upstream coref layout -> {}", dir.display());
+                coref.insert(task_name.to_string(), data);
+            }
         }
         collected.push(c);
     }
@@ -167,7 +209,7 @@ pub(crate) fn collect_and_report(
         "| task | metric | learning rate | runs | seeds | mean ± sd | bootstrap 95% CI |\n|---|---|---|---|---|---|---|"
     );
     for c in &collected {
-        for line in task_rows(&tree, c)? {
+        for line in task_rows(&tree, c, coref.get(&c.task))? {
             md.push_str(&line);
             md.push('\n');
         }
@@ -179,8 +221,8 @@ pub(crate) fn collect_and_report(
             "| analysis | kind | task | metric | base | experiment | delta (CI) | p |\n|---|---|---|---|---|---|---|---|"
         );
         for a in &manifest.analyses {
-            let report =
-                run_analysis(&tree, a).with_context(|| format!("analysis `{}` failed", a.name))?;
+            let report = run_analysis(&tree, a, coref.get(&a.task))
+                .with_context(|| format!("analysis `{}` failed", a.name))?;
             let path = report_dir.join(format!("{}.json", a.name));
             multiberts_collector::atomic::write_json(&path, &report)?;
             let iv = |i: &multiberts_bootstrap::Interval| {
@@ -317,9 +359,12 @@ fn problem(runs: &Runs, sides: &[(Group, &Selector)]) -> anyhow::Result<Problem>
     Ok(Problem::new(runs.labels.clone(), preds, meta)?)
 }
 
-fn run_analysis(tree: &ResultsTree, a: &Analysis) -> anyhow::Result<Report> {
+fn run_analysis(
+    tree: &ResultsTree,
+    a: &Analysis,
+    coref: Option<&CorefData>,
+) -> anyhow::Result<Report> {
     let path = multiberts_collector::consolidate::table_path(tree, &a.task);
-    let runs = read_runs(&path)?;
     let metric = Metric::from_str(&a.metric)?;
     let design = match a.kind {
         AnalysisKind::Single => Design::Single,
@@ -330,7 +375,18 @@ fn run_analysis(tree: &ResultsTree, a: &Analysis) -> anyhow::Result<Report> {
     if let Some(e) = &a.experiment {
         sides.push((Group::Expt, e));
     }
-    let problem = problem(&runs, &sides)?;
+    let problem = if is_bias(metric) {
+        let data = coref.with_context(|| {
+            format!(
+                "metric {metric} needs Winogender metadata, and task `{}` has none (its \
+                 evaluation examples carry no choice items with occupation and gender)",
+                a.task
+            )
+        })?;
+        bias_problem(data, &sides)?
+    } else {
+        problem(&read_runs(&path)?, &sides)?
+    };
     let options = Options {
         design,
         nboot: a.nboot as usize,
@@ -351,57 +407,231 @@ fn run_analysis(tree: &ResultsTree, a: &Analysis) -> anyhow::Result<Report> {
     )?)
 }
 
-/// Summary rows of one task: one per learning rate in its table.
-fn task_rows(tree: &ResultsTree, c: &Consolidation) -> anyhow::Result<Vec<String>> {
+fn is_bias(metric: Metric) -> bool {
+    matches!(metric, Metric::BiasR | Metric::BiasSlope)
+}
+
+/// A Winogender-evaluated task's consolidated runs with the per-sentence metadata, the BLS
+/// shares and the per-run bias scores.
+pub(crate) struct CorefData {
+    predictions: UpstreamPredictions,
+    bls_pct_female: BTreeMap<String, f64>,
+    bias: multiberts_collector::upstream::BiasInputs,
+}
+
+/// The coref data of `task` when its evaluation split is made of Winogender-like choice items
+/// (span-pair examples with `choice` and `occupation`/`gender` metadata); `None` otherwise.
+fn coref_data(
+    manifest: &Manifest,
+    task: &str,
+    table: &Path,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<Option<CorefData>> {
+    let spec = manifest.registry.get(task)?;
+    if spec.kind != TaskKind::SpanPair {
+        return Ok(None);
+    }
+    let root = multiberts_tasks::data_root(data_dir, manifest.data_dir.as_deref())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let eval = spec.load_split(&root, &spec.eval_split)?;
+    let mut by_group: BTreeMap<String, CorefExample> = BTreeMap::new();
+    let mut bls: BTreeMap<String, f64> = BTreeMap::new();
+    for e in &eval.examples {
+        let Some(choice) = e.choice.as_ref().filter(|c| c.candidate == 0) else {
+            continue;
+        };
+        if !(e.meta.contains_key("occupation") && e.meta.contains_key("gender")) {
+            return Ok(None);
+        }
+        let ex = CorefExample::from_meta(&e.meta)
+            .map_err(|m| anyhow::anyhow!("example `{}` of task `{task}`: {m}", e.id))?;
+        if let Some(p) = e.meta.get("bls_pct_female") {
+            let v: f64 = p.parse().with_context(|| {
+                format!("example `{}`: bls_pct_female {p:?} is not a number", e.id)
+            })?;
+            bls.insert(ex.occupation.clone(), v);
+        }
+        by_group.insert(choice.group.clone(), ex);
+    }
+    if by_group.is_empty() {
+        return Ok(None);
+    }
+    let mut predictions = UpstreamPredictions::from_parquet(table, |_| true)?;
+    let rows = multiberts_collector::read_predictions(table)?;
+    let first = rows.first().map(|r| r.job_id.clone()).unwrap_or_default();
+    let mut ids: Vec<(i64, &str)> = rows
+        .iter()
+        .filter(|r| r.job_id == first)
+        .map(|r| (r.example_index, r.example_id.as_str()))
+        .collect();
+    ids.sort_unstable();
+    let examples = ids
+        .iter()
+        .map(|(_, id)| {
+            by_group.get(*id).cloned().with_context(|| {
+                format!(
+                    "{}: row `{id}` is not a sentence of the evaluation split of `{task}`",
+                    table.display()
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    predictions.coref_examples = Some(examples);
+    let bias = bias_inputs(&predictions, &bls)?;
+    Ok(Some(CorefData {
+        predictions,
+        bls_pct_female: bls,
+        bias,
+    }))
+}
+
+/// A run's value for a manifest selector key.
+fn run_field(task: &str, run: &RunInfo, key: &str) -> Option<String> {
+    Some(match key {
+        "task" => task.to_string(),
+        "variant" => run.keys.get("variant").cloned().unwrap_or_default(),
+        "checkpoint" => run.keys.get("checkpoint")?.clone(),
+        "pretrain_seed" => run.pretrain_seed?.to_string(),
+        "step" => run.step_thousands()?.to_string(),
+        "learning_rate" => run.learning_rate?.to_string(),
+        "finetune_seed" => run.finetune_seed?.to_string(),
+        _ => return None,
+    })
+}
+
+/// The bootstrap problem of a bias metric: per run, the occupations' bias scores; the
+/// examples are the occupations, their labels the BLS shares.
+fn bias_problem(data: &CorefData, sides: &[(Group, &Selector)]) -> anyhow::Result<Problem> {
+    let mut preds = Vec::new();
+    let mut meta = Vec::new();
+    let mut checkpoints: Vec<String> = Vec::new();
+    let task = data.predictions.task.as_str();
+    for (r, run) in data.predictions.runs.iter().enumerate() {
+        for (group, sel) in sides {
+            if sel.matches(|k| run_field(task, run, k)) {
+                preds.extend_from_slice(data.bias.scores.row(r));
+                let seed = match run.pretrain_seed.and_then(|s| u64::try_from(s).ok()) {
+                    Some(s) => s,
+                    None => {
+                        let id = run.keys.get("checkpoint").cloned().unwrap_or_default();
+                        let k = checkpoints
+                            .iter()
+                            .position(|c| *c == id)
+                            .unwrap_or_else(|| {
+                                checkpoints.push(id);
+                                checkpoints.len() - 1
+                            });
+                        1_000_000_000 + k as u64
+                    }
+                };
+                meta.push(Run {
+                    seed,
+                    group: *group,
+                });
+            }
+        }
+    }
+    Ok(Problem::new(data.bias.shares.clone(), preds, meta)?)
+}
+
+/// Mean ± sd of per-run scores and a single-procedure bootstrap interval, as one summary row.
+fn summary_row(
+    label: &str,
+    metric: Metric,
+    lr: f64,
+    scores: &[f64],
+    problem: &Problem,
+) -> anyhow::Result<String> {
+    // Runs whose metric is undefined (e.g. bias r of a run whose bias scores are all equal)
+    // are left out of the mean and sd, as pandas' mean does.
+    let defined: Vec<f64> = scores.iter().copied().filter(|s| !s.is_nan()).collect();
+    let n = defined.len() as f64;
+    let mean = defined.iter().sum::<f64>() / n;
+    let sd = if defined.len() > 1 {
+        (defined.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        f64::NAN
+    };
+    let seeds = {
+        let mut s: Vec<u64> = problem.runs().iter().map(|r| r.seed).collect();
+        s.sort_unstable();
+        s.dedup();
+        s.len()
+    };
+    let options = Options {
+        design: Design::Single,
+        nboot: SUMMARY_NBOOT,
+        ..Options::default()
+    };
+    let samples = multibootstrap(problem, metric, &options)?;
+    let report = report_ci(&samples, &ReportOptions::default())?;
+    Ok(format!(
+        "| {label} | {metric} | {lr:e} | {} | {seeds} | {mean:.4} ± {sd:.4} | [{:.4}, {:.4}] |",
+        scores.len(),
+        report.base.low,
+        report.base.high
+    ))
+}
+
+/// Summary rows of one task: one per (variant, learning rate) in its table, plus bias r for a
+/// Winogender-evaluated task.
+fn task_rows(
+    tree: &ResultsTree,
+    c: &Consolidation,
+    coref: Option<&CorefData>,
+) -> anyhow::Result<Vec<String>> {
     let path = multiberts_collector::consolidate::table_path(tree, &c.task);
     let runs = read_runs(&path)?;
     let metric = Metric::from_str(&c.primary_metric)?;
-    let mut by_lr: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
     for (i, (first, _)) in runs.runs.iter().enumerate() {
-        by_lr
-            .entry(first.learning_rate.to_bits())
+        groups
+            .entry((first.variant.clone(), first.learning_rate.to_bits()))
             .or_default()
             .push(i);
     }
     let mut lines = Vec::new();
-    for (bits, idx) in by_lr {
+    for ((variant, bits), idx) in groups {
         let lr = f64::from_bits(bits);
-        let scores: Vec<f64> = idx
-            .iter()
-            .map(|&i| metric.compute(&runs.labels, &runs.runs[i].1, None))
-            .collect::<Result<_, _>>()?;
-        let n = scores.len() as f64;
-        let mean = scores.iter().sum::<f64>() / n;
-        let sd = if scores.len() > 1 {
-            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        let label = if variant.is_empty() {
+            c.task.clone()
         } else {
-            f64::NAN
+            format!("{}[{variant}]", c.task)
         };
         let sel = Selector {
-            conditions: vec![("learning_rate".into(), lr.to_string())],
+            conditions: vec![
+                ("variant".into(), variant.clone()),
+                ("learning_rate".into(), lr.to_string()),
+            ],
         };
-        let problem = problem(&runs, &[(Group::Base, &sel)])?;
-        let seeds = {
-            let mut s: Vec<u64> = problem.runs().iter().map(|r| r.seed).collect();
-            s.sort_unstable();
-            s.dedup();
-            s.len()
-        };
-        let options = Options {
-            design: Design::Single,
-            nboot: SUMMARY_NBOOT,
-            ..Options::default()
-        };
-        let samples = multibootstrap(&problem, metric, &options)?;
-        let report = report_ci(&samples, &ReportOptions::default())?;
-        lines.push(format!(
-            "| {} | {} | {lr:e} | {} | {seeds} | {mean:.4} ± {sd:.4} | [{:.4}, {:.4}] |",
-            c.task,
-            c.primary_metric,
-            idx.len(),
-            report.base.low,
-            report.base.high
-        ));
+        let side = [(Group::Base, &sel)];
+        if !is_bias(metric) {
+            let scores: Vec<f64> = idx
+                .iter()
+                .map(|&i| metric.compute(&runs.labels, &runs.runs[i].1, None))
+                .collect::<Result<_, _>>()?;
+            lines.push(summary_row(
+                &label,
+                metric,
+                lr,
+                &scores,
+                &problem(&runs, &side)?,
+            )?);
+        }
+        if let Some(data) = coref {
+            let task = data.predictions.task.as_str();
+            let rows: Vec<usize> = (0..data.predictions.runs.len())
+                .filter(|&r| sel.matches(|k| run_field(task, &data.predictions.runs[r], k)))
+                .collect();
+            let bias = bias_problem(data, &side)?;
+            for m in [Metric::BiasR, Metric::BiasSlope] {
+                let scores: Vec<f64> = rows
+                    .iter()
+                    .map(|&r| m.compute(&data.bias.shares, data.bias.scores.row(r), None))
+                    .collect::<Result<_, _>>()?;
+                lines.push(summary_row(&label, m, lr, &scores, &bias)?);
+            }
+        }
     }
     Ok(lines)
 }

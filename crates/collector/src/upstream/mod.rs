@@ -10,6 +10,7 @@
 //! ([`RowsToRuns`]) turn our predictions rows into the same neutral form, so our results export
 //! to either layout and the bootstrap reads every source alike.
 
+pub mod bias;
 pub mod coref;
 pub mod glue;
 mod numbers;
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use bias::{BiasInputs, bias_inputs, read_occupation_stats, write_occupation_stats};
 pub use coref::{export_coref, import_coref};
 pub use glue::{export_glue, import_glue, import_glue_where};
 pub(crate) use numbers::format_number;

@@ -3,8 +3,11 @@
 //! upstream coref layout and runs the declared paired, unpaired, seeds-only and examples-only
 //! analyses, and `bootstrap --coref` on the exported layout reproduces the same numbers.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+
+use common::{multiberts, text};
 
 const MANIFEST: &str = r#"name = "coref"
 
@@ -59,25 +62,6 @@ nboot = 200
 sample_examples = false
 expect_negative_effect = true
 "#;
-
-fn multiberts(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_multiberts"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("MULTIBERTS_RESULTS")
-        .env_remove("MULTIBERTS_DATA")
-        .output()
-        .expect("the multiberts binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -379,7 +379,8 @@ fn run_analysis(
         let data = coref.with_context(|| {
             format!(
                 "metric {metric} needs Winogender metadata, and task `{}` has none (its \
-                 evaluation examples carry no choice items with occupation and gender)",
+                 evaluation examples carry no choice items with occupation and gender, or its \
+                 data was not found: pass --data-dir or set MULTIBERTS_DATA)",
                 a.task
             )
         })?;
@@ -433,7 +434,20 @@ fn coref_data(
     }
     let root = multiberts_tasks::data_root(data_dir, manifest.data_dir.as_deref())
         .unwrap_or_else(|| PathBuf::from("."));
-    let eval = spec.load_split(&root, &spec.eval_split)?;
+    // Without its data the export is skipped, not the whole collection: the tables and the
+    // other analyses stand, and an analysis needing the metadata says so.
+    let eval = match spec.load_split(&root, &spec.eval_split) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(
+                task,
+                error = %e,
+                "cannot read the evaluation split for the coref export; pass --data-dir or set \
+                 MULTIBERTS_DATA"
+            );
+            return Ok(None);
+        }
+    };
     let mut by_group: BTreeMap<String, CorefExample> = BTreeMap::new();
     let mut bls: BTreeMap<String, f64> = BTreeMap::new();
     for e in &eval.examples {

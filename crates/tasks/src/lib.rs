@@ -5,6 +5,11 @@
 //! generator). [`TaskRegistry`] holds the specs embedded in the binary plus any user folder.
 //! [`TaskSpec::load_split`] reads a split into [`Example`]s; malformed data is an error that
 //! names the file, the line and column, and what was expected.
+//!
+//! Coreference (span-pair) tasks read Winogender ([`winogender`]), GAP, jiant edge-probing
+//! JSON (OntoNotes), SuperGLUE WSC and WinoBias into examples with two character spans
+//! ([`SpanPair`]), choice items ([`Choice`], Winogender's two candidates per sentence) and
+//! metadata; [`cda`] makes their counterfactual (gender-swapped) twins for training.
 
 pub mod cda;
 pub mod diag;

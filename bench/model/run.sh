@@ -40,6 +40,10 @@ export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THRE
 # spinning takes cores from the work. One thread there: element-wise ops run inline, while
 # matmuls and our kernels still use THREADS. Measured 20-25 % faster training steps.
 export CANDLE_NUM_THREADS=${CANDLE_NUM_THREADS:-1}
+# The same for torch: its OpenMP threads spin while they wait, which on a loaded machine makes
+# torch up to 1.7x slower (docs/bench/model.md). Passive waiting is the fair counterpart of the
+# setting above; override with OMP_WAIT_POLICY=ACTIVE to see torch's default.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 for size in $SIZES; do
   for mode in train eval; do

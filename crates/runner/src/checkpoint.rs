@@ -19,7 +19,8 @@ const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 pub struct ResolvedCheckpoint {
     /// Directory with `config.json`, the weights and `vocab.txt`.
     pub dir: PathBuf,
-    /// Whether this is a generated random initialisation (its sha256 is not recorded).
+    /// Whether this is a generated random initialisation (uncased tokenizer with BERT's
+    /// defaults; its weights are bit-identical for the same config and seed).
     pub generated: bool,
     /// The hub commit a revision resolved to, for provenance.
     pub hub_commit: Option<String>,

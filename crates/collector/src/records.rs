@@ -17,7 +17,8 @@ pub struct JobRecord {
 /// Provenance of one job's result, given by the runner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Provenance {
-    /// sha256 (hex) of the checkpoint's weights file; `None` for a generated initialisation.
+    /// sha256 (hex) of the checkpoint's weights file (for a generated initialisation, of the
+    /// generated `model.safetensors`); `None` only in records written before that was kept.
     pub checkpoint_sha256: Option<String>,
     /// sha256 (hex) of each data file read, by file name.
     pub data_sha256: BTreeMap<String, String>,

@@ -113,17 +113,8 @@ pub(crate) fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> L
 }
 
 /// Consolidates every task, runs the analyses and writes `report/summary.md`; returns its path.
-/// The data root for coref metadata comes from MULTIBERTS_DATA or the manifest.
-pub(crate) fn collect_and_report(
-    manifest: &Manifest,
-    out: &Path,
-    choice: RuleChoice,
-    group: LrGroup,
-) -> anyhow::Result<PathBuf> {
-    collect_and_report_with(manifest, out, choice, group, None)
-}
-
-/// [`collect_and_report`] with an explicit data root (`--data-dir`).
+/// The data root for coref metadata is `data_dir` (`--data-dir`), else MULTIBERTS_DATA or the
+/// manifest's `data_dir`.
 pub(crate) fn collect_and_report_with(
     manifest: &Manifest,
     out: &Path,

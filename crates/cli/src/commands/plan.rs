@@ -46,7 +46,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         for job in &jobs {
             table.add_row(vec![
                 job.id.clone(),
-                job.task.clone(),
+                if job.variant.is_empty() {
+                    job.task.clone()
+                } else {
+                    format!("{}[{}]", job.task, job.variant)
+                },
                 job.checkpoint.id.clone(),
                 format!("{:e}", job.learning_rate),
                 job.finetune_seed.to_string(),
@@ -92,7 +96,7 @@ fn print_summary(manifest: &Manifest, jobs: &[Job]) {
         let seeds = format_ints(&task.hyper.finetune_seeds);
         for ckpt in &manifest.checkpoints {
             table.add_row(vec![
-                Cell::new(&task.name),
+                Cell::new(task.display_name()),
                 Cell::new(&ckpt.id),
                 Cell::new(&lrs),
                 Cell::new(&seeds),
@@ -100,7 +104,7 @@ fn print_summary(manifest: &Manifest, jobs: &[Job]) {
             ]);
         }
         table.add_row(vec![
-            Cell::new(format!("{} total", task.name)),
+            Cell::new(format!("{} total", task.display_name())),
             Cell::new(format!("{} checkpoints", manifest.checkpoints.len())),
             Cell::new(""),
             Cell::new(""),

@@ -68,7 +68,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     for task in &manifest.tasks {
         let mut counts = [0usize; 5];
         for (job, p) in jobs.iter().zip(&progress) {
-            if job.task != task.name {
+            if job.task != task.name || job.variant != task.variant {
                 continue;
             }
             let k = match p {
@@ -86,7 +86,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         for k in 0..5 {
             totals[k] += counts[k];
         }
-        table.add_row(row_of(task.name.clone(), &counts, counts.iter().sum()));
+        table.add_row(row_of(task.display_name(), &counts, counts.iter().sum()));
     }
     table.add_row(row_of("all".into(), &totals, jobs.len()));
     println!("{} ({})", manifest.name, out.display());

@@ -15,7 +15,7 @@ use multiberts_sweep::slurm::{
 };
 use multiberts_sweep::{LocalOptions, default_jobs, run_local};
 
-use super::collect::{RuleChoice, collect_and_report};
+use super::collect::{RuleChoice, collect_and_report_with};
 use super::load_manifest;
 use super::run_job::{JobPlace, output_dir};
 
@@ -261,7 +261,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     if args.no_collect {
         return Ok(());
     }
-    let summary = collect_and_report(&manifest, &out, args.rule, LrGroup::Step)?;
+    let summary = collect_and_report_with(
+        &manifest,
+        &out,
+        args.rule,
+        LrGroup::Step,
+        args.place.data_dir.as_deref(),
+    )?;
     println!("\nthe table is in {}", summary.display());
     Ok(())
 }

@@ -267,6 +267,18 @@ pub struct DoneJob {
 /// Reads the `DONE` marker and `metrics.json` of every done job of `task`, placing each in its
 /// checkpoint group; errors when no job is done or the jobs disagree on the primary metric.
 pub fn task_scores(tree: &ResultsTree, task: &str, group: LrGroup) -> Result<TaskScores> {
+    task_scores_of(tree, task, group, &|_: &str| true)
+}
+
+/// [`task_scores`] over the jobs whose id `include` accepts. A sweep passes its manifest's job
+/// ids, so jobs left in the tree by an earlier version of the manifest (say, before an epochs
+/// change) are not mixed into its tables.
+pub fn task_scores_of(
+    tree: &ResultsTree,
+    task: &str,
+    group: LrGroup,
+    include: &dyn Fn(&str) -> bool,
+) -> Result<TaskScores> {
     let invalid = |message: String| CollectorError::Invalid {
         context: format!("{}/{task}", tree.root().display()),
         message,
@@ -274,8 +286,13 @@ pub fn task_scores(tree: &ResultsTree, task: &str, group: LrGroup) -> Result<Tas
     let mut not_done = Vec::new();
     let mut done = Vec::new();
     let mut primary: Option<(String, PathBuf)> = None;
+    let mut foreign = 0usize;
     for job in tree.list_task_jobs(task)? {
         let dir = job.dir;
+        if !include(dir.job_id()) {
+            foreign += 1;
+            continue;
+        }
         if job.state == JobState::Incomplete {
             tracing::warn!(job = %dir.path().display(), "job not done; left out");
             not_done.push(format!("{}/{}", dir.checkpoint(), dir.job_id()));
@@ -305,6 +322,13 @@ pub fn task_scores(tree: &ResultsTree, task: &str, group: LrGroup) -> Result<Tas
             score: metrics.final_primary().unwrap_or(f64::NAN),
         };
         done.push(DoneJob { dir, marker, score });
+    }
+    if foreign > 0 {
+        tracing::info!(
+            task,
+            jobs = foreign,
+            "job folders not in this manifest (an earlier version of it?) left out"
+        );
     }
     let Some((primary_metric, _)) = primary else {
         return Err(invalid(format!(
@@ -344,12 +368,22 @@ pub fn consolidate_task(
     task: &str,
     options: ConsolidateOptions,
 ) -> Result<Consolidation> {
+    consolidate_task_of(tree, task, options, &|_: &str| true)
+}
+
+/// [`consolidate_task`] over the jobs whose id `include` accepts (see [`task_scores_of`]).
+pub fn consolidate_task_of(
+    tree: &ResultsTree,
+    task: &str,
+    options: ConsolidateOptions,
+    include: &dyn Fn(&str) -> bool,
+) -> Result<Consolidation> {
     let rule = options.rule;
     let TaskScores {
         primary_metric,
         done,
         not_done,
-    } = task_scores(tree, task, options.group)?;
+    } = task_scores_of(tree, task, options.group, include)?;
     let done: Vec<(RunScore, usize, JobDir)> = done
         .into_iter()
         .map(|d| (d.score, d.marker.rows, d.dir))

@@ -23,7 +23,8 @@ pub mod tree;
 pub mod upstream;
 
 pub use consolidate::{
-    ConsolidateOptions, Consolidation, LrGroup, LrRule, consolidate_task, select_best_lr,
+    ConsolidateOptions, Consolidation, LrGroup, LrRule, consolidate_task, consolidate_task_of,
+    select_best_lr,
 };
 pub use error::{CollectorError, Result};
 pub use predictions::{PredictionRow, PredictionsWriter, read_predictions, write_predictions};

@@ -6,7 +6,7 @@ use common::{Spec, write_job};
 use multiberts_collector::consolidate::{RunScore, read_selection, selection_path, table_path};
 use multiberts_collector::{
     ConsolidateOptions, Consolidation, LrGroup, LrRule, ResultsTree, consolidate_task,
-    read_predictions, select_best_lr,
+    consolidate_task_of, read_predictions, select_best_lr,
 };
 
 const PER_CHECKPOINT: ConsolidateOptions = ConsolidateOptions {
@@ -261,4 +261,27 @@ fn consolidation_errors_are_clear() {
         err.to_string().contains("disagree on the primary metric"),
         "{err}"
     );
+}
+
+/// A sweep consolidates only its manifest's jobs: a done job left in the tree by an earlier
+/// version of the manifest (same checkpoint, rate and seed, other hyper-parameters) is neither
+/// counted nor written, and would otherwise collide with its successor in the upstream export.
+#[test]
+fn jobs_outside_the_filter_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = ResultsTree::new(dir.path(), "demo").unwrap();
+    write_job(&tree, &spec("c", "old1", 2e-5, 0, 0.9), true);
+    write_job(&tree, &spec("c", "new1", 2e-5, 0, 0.5), true);
+    write_job(&tree, &spec("c", "new2", 2e-5, 1, 0.7), true);
+
+    let all = consolidate_task(&tree, "rte", PAPER).unwrap();
+    assert_eq!((all.jobs_done, all.jobs_kept), (3, 3));
+
+    let current = ["new1", "new2"];
+    let c = consolidate_task_of(&tree, "rte", PAPER, &|id: &str| current.contains(&id)).unwrap();
+    assert_eq!((c.jobs_done, c.jobs_kept), (2, 2));
+    let rows = read_predictions(&table_path(&tree, "rte")).unwrap();
+    let mut jobs: Vec<&str> = rows.iter().map(|r| r.job_id.as_str()).collect();
+    jobs.dedup();
+    assert_eq!(jobs, current);
 }

@@ -18,7 +18,7 @@ use multiberts_collector::upstream::{
 };
 use multiberts_collector::{
     ConsolidateOptions, Consolidation, LrGroup, LrRule, PredictionRow, ResultsTree,
-    consolidate_task,
+    consolidate_task_of,
 };
 use multiberts_manifest::{Analysis, AnalysisKind, Manifest, Selector};
 use multiberts_tasks::TaskKind;
@@ -133,10 +133,20 @@ pub(crate) fn collect_and_report_with(
             task_names.push(&t.name);
         }
     }
+    // Only this manifest's jobs: folders of jobs from an earlier version of the manifest stay on
+    // disk (their results are not lost) but do not enter its tables.
+    let job_ids: std::collections::HashSet<String> =
+        manifest.jobs().into_iter().map(|j| j.id).collect();
+    let include = |id: &str| job_ids.contains(id);
     for task_name in task_names {
         let rule = rule_for(manifest, task_name, choice);
-        let c = consolidate_task(&tree, task_name, ConsolidateOptions { rule, group })
-            .with_context(|| format!("cannot consolidate task `{task_name}`"))?;
+        let c = consolidate_task_of(
+            &tree,
+            task_name,
+            ConsolidateOptions { rule, group },
+            &include,
+        )
+        .with_context(|| format!("cannot consolidate task `{task_name}`"))?;
         println!(
             "{}: {} of {} done runs kept ({}), {} rows -> {}",
             task_name,

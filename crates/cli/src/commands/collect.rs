@@ -580,11 +580,16 @@ fn summary_row(
     };
     let samples = multibootstrap(problem, metric, &options)?;
     let report = report_ci(&samples, &ReportOptions::default())?;
+    let interval = if report.base.low.is_finite() && report.base.high.is_finite() {
+        format!("[{:.4}, {:.4}]", report.base.low, report.base.high)
+    } else {
+        // A draw's estimate averages every run it holds, so one run with an undefined metric
+        // (bias r of constant bias scores) makes every draw undefined.
+        "undefined (a run's metric is undefined)".to_string()
+    };
     Ok(format!(
-        "| {label} | {metric} | {lr:e} | {} | {seeds} | {mean:.4} ± {sd:.4} | [{:.4}, {:.4}] |",
+        "| {label} | {metric} | {lr:e} | {} | {seeds} | {mean:.4} ± {sd:.4} | {interval} |",
         scores.len(),
-        report.base.low,
-        report.base.high
     ))
 }
 

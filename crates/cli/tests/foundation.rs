@@ -82,6 +82,38 @@ fn plan_errors_name_the_place() {
 }
 
 #[test]
+fn an_eval_only_task_is_refused_before_any_job_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coref.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\nresults_dir = \"out\"\n[[checkpoints]]\ninit = { config = \"tiny\" }\nseeds = [0]\n[[tasks]]\nname = \"winogender\"\n",
+    )
+    .unwrap();
+    let manifest = path.to_str().unwrap();
+    for args in [
+        &["plan", manifest][..],
+        &["sweep", manifest],
+        &["run-job", "--manifest", manifest, "--job", "0123456789ab"],
+    ] {
+        let out = multiberts(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "coref.toml:7:8: task `winogender` is evaluation-only (it has no training split) and cannot be fine-tuned; train on `gap-winogender` or `ontonotes-winogender`, which evaluate on winogender"
+            ),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("7 | name = \"winogender\""), "{args:?}: {err}");
+    }
+    assert!(
+        !dir.path().join("out").exists(),
+        "a refused manifest writes no results"
+    );
+}
+
+#[test]
 fn data_check_reads_the_real_glue_files() {
     let data = repo().join("../shared/data/glue");
     let out = multiberts(&[

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
-use multiberts_tasks::TaskRegistry;
 use multiberts_tasks::diag::{Diagnostic, one_of};
+use multiberts_tasks::{TaskRegistry, TaskSpec};
 
 use crate::analysis::{Analysis, RawAnalysis};
 use crate::checkpoint::{Checkpoint, RawCheckpoint};
@@ -218,6 +218,15 @@ impl Manifest {
                     ),
                 ));
             }
+            let spec = registry.get(name)?;
+            if spec.eval_only {
+                // Caught here, not when the job starts: the runner would only fail at the
+                // missing training split after the sweep has been planned and submitted.
+                return Err(invalid(
+                    Some(t.name.span()),
+                    eval_only_message(spec, &registry),
+                ));
+            }
             let augment = match &t.augment {
                 Some(a) if !AUGMENTATIONS.contains(&a.get_ref().as_str()) => {
                     return Err(invalid(
@@ -327,6 +336,30 @@ impl Manifest {
     /// This sweep's folder: `<results_dir>/<name>`.
     pub fn output_dir(&self) -> PathBuf {
         self.results_dir.join(&self.name)
+    }
+}
+
+/// Why an evaluation-only task cannot be a `[[tasks]]` entry, and what to list instead.
+fn eval_only_message(spec: &TaskSpec, registry: &TaskRegistry) -> String {
+    let name = &spec.name;
+    let head = format!(
+        "task `{name}` is evaluation-only (it has no training split) and cannot be fine-tuned"
+    );
+    let alternatives: Vec<String> = registry
+        .trainable_evaluating_on(spec)
+        .iter()
+        .map(|s| format!("`{}`", s.name))
+        .collect();
+    match alternatives.as_slice() {
+        [] => format!(
+            "{head}; list a task that trains on other data and evaluates on {name}'s `{}` split (a spec in `tasks_dir` whose source reads that split with `split_formats`, as `gap-winogender` does for `winogender`)",
+            spec.eval_split
+        ),
+        [one] => format!("{head}; train on {one}, which evaluates on {name}"),
+        [init @ .., last] => format!(
+            "{head}; train on {} or {last}, which evaluate on {name}",
+            init.join(", ")
+        ),
     }
 }
 

@@ -125,6 +125,33 @@ fn unknown_task_lists_known_tasks() {
 }
 
 #[test]
+fn eval_only_task_is_refused_with_the_tasks_that_train_for_it() {
+    let text = GOOD.replace("name = \"sst2\"", "name = \"winogender\"");
+    assert_error(
+        &text,
+        12,
+        8,
+        &[
+            "task `winogender` is evaluation-only",
+            "train on `gap-winogender` or `ontonotes-winogender`, which evaluate on winogender",
+        ],
+    );
+    // No built-in task trains elsewhere and evaluates on WinoBias: the message says how to
+    // write one.
+    let text = GOOD.replace("name = \"sst2\"", "name = \"winobias-anti\"");
+    assert_error(
+        &text,
+        12,
+        8,
+        &[
+            "task `winobias-anti` is evaluation-only",
+            "evaluates on winobias-anti's `test` split",
+            "`split_formats`",
+        ],
+    );
+}
+
+#[test]
 fn duplicate_checkpoint_ids() {
     let text =
         format!("{GOOD}\n[[checkpoints]]\npath = \"/models/a\"\nid = \"multiberts-seed_1\"\n");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::TaskError;
-use crate::spec::{TaskSpec, builtin_origin};
+use crate::spec::{DataFormat, SplitSource, TaskSpec, builtin_origin};
 
 /// The specs shipped in `tasks/`, embedded so the binary works from any directory.
 const BUILTIN: &[(&str, &str)] = &[
@@ -158,6 +158,28 @@ impl TaskRegistry {
     /// Every spec, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = &TaskSpec> {
         self.specs.values()
+    }
+
+    /// The tasks that can be fine-tuned and evaluate on `spec`'s evaluation data: their
+    /// evaluation split reads the same files in the same format (`gap-winogender` and
+    /// `ontonotes-winogender` for `winogender`). What to suggest when an evaluation-only task
+    /// is asked to be trained on. Sorted by name.
+    pub fn trainable_evaluating_on(&self, spec: &TaskSpec) -> Vec<&TaskSpec> {
+        let eval_data = |s: &TaskSpec| -> Vec<(DataFormat, SplitSource)> {
+            s.sources
+                .iter()
+                .filter_map(|src| {
+                    src.splits
+                        .get(&s.eval_split)
+                        .map(|files| (src.format_of(&s.eval_split), files.clone()))
+                })
+                .collect()
+        };
+        let wanted = eval_data(spec);
+        self.iter()
+            .filter(|other| !other.eval_only && other.name != spec.name)
+            .filter(|other| eval_data(other).iter().any(|d| wanted.contains(d)))
+            .collect()
     }
 }
 

@@ -327,6 +327,46 @@ fn demo_coref_is_generated_and_eval_only_tasks_have_no_train_split() {
 }
 
 #[test]
+fn the_trainable_tasks_evaluating_on_an_eval_only_task_are_those_reading_its_files() {
+    let mut registry = TaskRegistry::builtin().unwrap();
+    let names = |registry: &TaskRegistry, task: &str| -> Vec<String> {
+        let spec = registry.get(task).unwrap();
+        registry
+            .trainable_evaluating_on(spec)
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    assert_eq!(
+        names(&registry, "winogender"),
+        ["gap-winogender", "ontonotes-winogender"]
+    );
+    // Nothing built in trains elsewhere and evaluates on WinoBias' test files ...
+    assert!(names(&registry, "winobias-pro").is_empty());
+    // ... until a spec reads them as its evaluation split; the anti-stereotyped files differ.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gap-winobias.toml"),
+        r#"name = "gap-winobias"
+kind = "span-pair"
+labels = ["0", "1"]
+metrics = ["accuracy"]
+eval_split = "test"
+
+[[sources]]
+format = "gap"
+occupations = ["winobias/male_occupations.txt", "winobias/female_occupations.txt"]
+splits = { train = "gap/gap-development.tsv", test = ["winobias/pro_stereotyped_type1.txt.test", "winobias/pro_stereotyped_type2.txt.test"] }
+split_formats = { test = "winobias" }
+"#,
+    )
+    .unwrap();
+    registry.load_dir(dir.path()).unwrap();
+    assert_eq!(names(&registry, "winobias-pro"), ["gap-winobias"]);
+    assert!(names(&registry, "winobias-anti").is_empty());
+}
+
+#[test]
 fn ontonotes_is_missing_until_the_user_supplies_it() {
     let registry = TaskRegistry::builtin().unwrap();
     let err = registry

@@ -224,6 +224,55 @@ fn tasks_list_and_show() {
 }
 
 #[test]
+fn tasks_show_says_which_format_reads_each_split_and_what_is_eval_only() {
+    let out = multiberts(&["tasks", "show", "gap-winogender"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = |start: &str| -> String {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?} in:\n{text}"))
+            .to_string()
+    };
+    assert_eq!(line("1. "), "    1. gap (split formats: test = winogender)");
+    assert!(
+        line("test ").ends_with("winogender/all_sentences.tsv (read as winogender)"),
+        "{text}"
+    );
+    assert!(
+        line("train   ").ends_with("gap/gap-development.tsv, gap/gap-test.tsv (read as gap)"),
+        "{text}"
+    );
+    assert!(
+        line("templates ").ends_with("winogender/templates.tsv"),
+        "{text}"
+    );
+    assert!(line("train on:").contains("evaluate on: test"), "{text}");
+    assert!(!text.contains("eval only"), "{text}");
+
+    let out = multiberts(&["tasks", "show", "winogender"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("  eval only: yes (no training split); evaluate on: test\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  fine-tune with: gap-winogender, ontonotes-winogender"),
+        "{text}"
+    );
+    assert!(!text.contains("train on:"), "{text}");
+    // A source without split_formats keeps the plain listing.
+    assert!(!text.contains("read as"), "{text}");
+
+    let out = multiberts(&["tasks", "show", "gap-winogender", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["sources"][0]["split_formats"]["test"], "winogender");
+    let out = multiberts(&["tasks", "show", "winogender", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["eval_only"], true);
+}
+
+#[test]
 fn every_verb_has_help_with_an_example() {
     for verb in [
         &["plan"][..],

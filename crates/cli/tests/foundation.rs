@@ -1,20 +1,17 @@
 //! The foundation verbs as a user runs them: `plan`, `tasks`, `data check`, `--help`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The binary run from the repository root, where `manifests/` is.
 fn multiberts(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_multiberts"))
-        .args(args)
-        .current_dir(repo())
-        .env_remove("MULTIBERTS_DATA")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the multiberts binary runs")
+    common::multiberts(&repo(), args)
 }
 
 fn stdout(out: &Output) -> String {

@@ -4,10 +4,14 @@
 //! runs when `MULTIBERTS_SLURM_TESTS=1` (CI sets it after `.ci/slurm-up.sh`) and otherwise
 //! prints that it was skipped.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{assert_fails_with, find_files, multiberts, ok, text};
 
 /// Two generated tiny checkpoints x the two demo tasks: 4 + 2 = 6 short jobs.
 const MANIFEST: &str = r#"name = "slurm-ci"
@@ -32,29 +36,6 @@ name = "demo-overlap"
 finetune_seeds = [0]
 "#;
 
-fn multiberts(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_multiberts"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("MULTIBERTS_RESULTS")
-        .output()
-        .expect("the multiberts binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> String {
-    assert!(out.status.success(), "{}", text(&out));
-    text(&out)
-}
-
 /// Job ids of `manifest` with their task, from `plan --json`.
 fn job_ids(dir: &Path, manifest: &str) -> Vec<(String, String)> {
     let out = ok(multiberts(dir, &["plan", manifest, "--json"]));
@@ -73,30 +54,19 @@ fn job_ids(dir: &Path, manifest: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `predictions.parquet` of every job under `dir`, by job id.
+/// `predictions.parquet` of every job under `dir` (not the consolidated tables), by job id.
 fn predictions(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == "predictions.parquet")
-                && path.parent() != Some(&dir.join("predictions"))
-            {
-                let id = path.parent().unwrap().file_name().unwrap();
-                out.insert(
-                    id.to_string_lossy().into_owned(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    out
+    find_files(dir, "predictions.parquet")
+        .into_iter()
+        .filter(|path| path.parent() != Some(&dir.join("predictions")))
+        .map(|path| {
+            let id = path.parent().unwrap().file_name().unwrap();
+            (
+                id.to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// `run-job` of the test manifest into `results`.
@@ -222,19 +192,9 @@ fn dry_run_prints_scripts_and_sbatch_lines_and_submits_nothing() {
             "4h",
         ],
     );
-    assert!(!bad.status.success());
-    assert!(
-        text(&bad).contains("time = \"4h\" is invalid"),
-        "{}",
-        text(&bad)
-    );
+    assert_fails_with(&bad, "time = \"4h\" is invalid");
     let local = multiberts(dir.path(), &["sweep", "m.toml", "--partition", "gpu"]);
-    assert!(!local.status.success());
-    assert!(
-        text(&local).contains("need --backend slurm"),
-        "{}",
-        text(&local)
-    );
+    assert_fails_with(&local, "need --backend slurm");
 }
 
 /// `squeue`'s state of one job id (`None` once Slurm forgot it).
@@ -357,12 +317,7 @@ fn sweep_through_slurm() {
     // Nor may a local sweep write the directories of jobs Slurm runs (the requeued job waits
     // at least cred_expire seconds before it runs again).
     let local_sweep = multiberts(root, &["sweep", "m.toml", "--results-dir", "cluster"]);
-    assert!(!local_sweep.status.success());
-    assert!(
-        text(&local_sweep).contains("queued or running in Slurm"),
-        "{}",
-        text(&local_sweep)
-    );
+    assert_fails_with(&local_sweep, "queued or running in Slurm");
     wait_until_ended(collect);
 
     // The failure shows in status with its exit code and log; the requeued job finished.

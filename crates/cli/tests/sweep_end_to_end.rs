@@ -1,8 +1,12 @@
 //! A small sweep as a user runs it: `sweep` fine-tunes every job and writes the report, a second
 //! `sweep` has nothing to do, `status` counts the jobs, and the predictions are deterministic.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{find_files, multiberts, text};
 
 /// Two generated tiny checkpoints x one generated task x one rate x two fine-tuning seeds.
 const MANIFEST: &str = r#"name = "tiny-sweep"
@@ -23,40 +27,15 @@ name = "demo-sentiment"
 max_train_examples = 256
 "#;
 
-fn multiberts(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_multiberts"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("MULTIBERTS_RESULTS")
-        .output()
-        .expect("the multiberts binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
+/// `predictions.parquet` of every job under `dir`: path relative to `dir`, bytes.
 fn parquet_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == "predictions.parquet") {
-                let bytes = std::fs::read(&path).unwrap();
-                out.push((path.strip_prefix(dir).unwrap().to_path_buf(), bytes));
-            }
-        }
-    }
-    out.sort();
-    out
+    find_files(dir, "predictions.parquet")
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Helpers shared by the command-line integration tests (`mod common;` in a test file).
+//!
+//! Every test file compiles this module on its own and none uses all of it, hence the
+//! `allow(dead_code)` on the helpers that only some use.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the built `multiberts` binary in `dir` with quiet logs and no inherited results or data
@@ -23,4 +26,44 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Asserts that the command succeeded and returns its [`text`].
+#[allow(dead_code)]
+pub fn ok(out: Output) -> String {
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
+/// Every file named `name` under `dir`, sorted. A folder that vanishes during the walk (a
+/// job's temporary folder renamed into place) is skipped.
+#[allow(dead_code)]
+pub fn find_files(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && d != dir => continue,
+            Err(e) => panic!("cannot list {}: {e}", d.display()),
+        };
+        for entry in entries {
+            let path = entry.expect("a readable folder entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == name) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Asserts that the command failed and said `needle` (on stdout or stderr).
+#[allow(dead_code)]
+pub fn assert_fails_with(out: &Output, needle: &str) {
+    let text = text(out);
+    assert!(!out.status.success(), "expected a failure, got:\n{text}");
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
 }

@@ -1,8 +1,12 @@
 //! Malformed manifests: each error names the file, the line and column, and what was expected.
 
+mod common;
+
 use std::path::Path;
 
 use multiberts_manifest::Manifest;
+
+use common::{assert_error, error, parse};
 
 const GOOD: &str = r#"name = "t"
 
@@ -18,27 +22,9 @@ seeds = "0..=2"
 name = "sst2"
 "#;
 
-/// Parses `text` as `m.toml` and returns the error message (the test fails if it parses).
-fn error(text: &str) -> String {
-    match Manifest::from_toml(Path::new("m.toml"), text) {
-        Ok(_) => panic!("expected an error for:\n{text}"),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// Asserts the message starts at `m.toml:line:col` and contains every `needle`.
-fn assert_error(text: &str, line: usize, col: usize, needles: &[&str]) {
-    let msg = error(text);
-    let place = format!("m.toml:{line}:{col}: ");
-    assert!(msg.starts_with(&place), "expected {place} in:\n{msg}");
-    for needle in needles {
-        assert!(msg.contains(needle), "expected {needle:?} in:\n{msg}");
-    }
-}
-
 #[test]
 fn the_reference_manifest_is_valid() {
-    let m = Manifest::from_toml(Path::new("m.toml"), GOOD).unwrap();
+    let m = parse(GOOD);
     assert_eq!(m.jobs().len(), 3 * 2 * 2);
 }
 

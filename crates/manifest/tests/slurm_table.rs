@@ -1,8 +1,12 @@
 //! The optional `[slurm]` table: values, defaults, and errors that point at file:line:column.
 
+mod common;
+
 use std::path::Path;
 
 use multiberts_manifest::{DEFAULT_ARRAY_PARALLELISM, DEFAULT_SIGNAL_SECONDS, Manifest};
+
+use common::{assert_error, parse};
 
 const BASE: &str = r#"name = "t"
 
@@ -16,23 +20,6 @@ name = "demo-sentiment"
 
 fn with_slurm(table: &str) -> String {
     format!("{BASE}\n[slurm]\n{table}")
-}
-
-/// The error message for `text` (the test fails if it parses).
-fn error(text: &str) -> String {
-    match Manifest::from_toml(Path::new("m.toml"), text) {
-        Ok(_) => panic!("expected an error for:\n{text}"),
-        Err(e) => e.to_string(),
-    }
-}
-
-fn assert_error(text: &str, line: usize, col: usize, needles: &[&str]) {
-    let msg = error(text);
-    let place = format!("m.toml:{line}:{col}: ");
-    assert!(msg.starts_with(&place), "expected {place} in:\n{msg}");
-    for needle in needles {
-        assert!(msg.contains(needle), "expected {needle:?} in:\n{msg}");
-    }
 }
 
 #[test]
@@ -51,7 +38,7 @@ extra_args = ["--constraint=a100", "--nice=10"]
 setup = ["module load cuda", "export X=1"]
 "#,
     );
-    let m = Manifest::from_toml(Path::new("m.toml"), &text).unwrap();
+    let m = parse(&text);
     let s = &m.slurm;
     assert_eq!(s.partition.as_deref(), Some("gpu"));
     assert_eq!(s.time.as_deref(), Some("1-02:00"));
@@ -68,16 +55,14 @@ setup = ["module load cuda", "export X=1"]
 
 #[test]
 fn absent_table_gives_defaults_and_the_table_is_not_part_of_job_ids() {
-    let plain = Manifest::from_toml(Path::new("m.toml"), BASE).unwrap();
+    let plain = parse(BASE);
     assert_eq!(plain.slurm.array_parallelism, DEFAULT_ARRAY_PARALLELISM);
     assert_eq!(plain.slurm.signal_seconds, DEFAULT_SIGNAL_SECONDS);
     assert_eq!(plain.slurm.partition, None);
     assert!(plain.slurm.extra_args.is_empty());
-    let cluster = Manifest::from_toml(
-        Path::new("m.toml"),
-        &with_slurm("partition = \"gpu\"\ntime = \"10\"\nmem = \"1G\"\n"),
-    )
-    .unwrap();
+    let cluster = parse(&with_slurm(
+        "partition = \"gpu\"\ntime = \"10\"\nmem = \"1G\"\n",
+    ));
     let ids = |m: &Manifest| m.jobs().into_iter().map(|j| j.id).collect::<Vec<_>>();
     assert_eq!(ids(&plain), ids(&cluster));
 }

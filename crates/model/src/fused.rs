@@ -14,7 +14,8 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::ops::{contiguous_f32, min_rows, row_stats};
+use crate::ops::{contiguous_f32, min_rows};
+use crate::{small_mm, torch_cpu};
 
 fn all_cpu_f32(ts: &[&Tensor]) -> bool {
     ts.iter()
@@ -62,7 +63,17 @@ impl CustomOp3 for LinearBias {
             );
         }
         let bias = contiguous_f32(bs, bl, self.name())?;
-        let mut y = xs.matmul(ws, (1, m, n, k), xl, &wl.transpose(0, 1)?)?;
+        let mut y = if small_mm::needs_sequential(m, k, n) {
+            let (x, w) = (
+                contiguous_f32(xs, xl, self.name())?,
+                contiguous_f32(ws, wl, self.name())?,
+            );
+            let mut y = vec![0f32; m * n];
+            small_mm::sequential_into(&mut y, (m, k, n), |i, q| x[i * k + q], |q, j| w[j * k + q]);
+            CpuStorage::F32(y)
+        } else {
+            xs.matmul(ws, (1, m, n, k), xl, &wl.transpose(0, 1)?)?
+        };
         match &mut y {
             CpuStorage::F32(v) => v
                 .par_chunks_mut(n)
@@ -87,8 +98,8 @@ impl CustomOp3 for LinearBias {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         // Detached so that the gradients hold no graph (and no reference to the activations).
         let (x, weight, g) = (x.detach(), weight.detach(), grad.detach());
-        let dx = g.matmul(&weight)?;
-        let dw = g.t()?.matmul(&x)?;
+        let dx = small_mm::matmul(&g, &weight)?;
+        let dw = small_mm::matmul(&g.t()?, &x)?;
         let db = g.sum(0)?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
@@ -145,14 +156,7 @@ impl CustomOp3 for LayerNormAffine {
         out.par_chunks_mut(n)
             .zip(x.par_chunks(n))
             .with_min_len(min_rows(n))
-            .for_each(|(y, xr)| {
-                let (mean, rstd) = row_stats(xr, eps);
-                for (((yi, &xi), &wi), &bi) in y.iter_mut().zip(xr).zip(w).zip(b) {
-                    // The same rounding steps as normalise, then · w, then + b.
-                    let xh = (xi - mean) * rstd;
-                    *yi = xh * wi + bi;
-                }
-            });
+            .for_each(|(y, xr)| torch_cpu::layer_norm_row(y, xr, w, b, eps));
         Ok((CpuStorage::F32(out), xl.shape().clone()))
     }
 
@@ -203,30 +207,14 @@ impl CustomOp3 for LayerNormBwdInput {
         out.par_chunks_mut(n)
             .zip(x.par_chunks(n).zip(g.par_chunks(n)))
             .with_min_len(min_rows(n))
-            .for_each(|(dx, (xr, gr))| {
-                let (mean, rstd) = row_stats(xr, eps);
-                let mut sum_g = 0f64;
-                let mut sum_gx = 0f64;
-                for ((&xi, &gi), &wi) in xr.iter().zip(gr).zip(w) {
-                    let xh = (xi - mean) * rstd;
-                    let gh = gi * wi;
-                    sum_g += f64::from(gh);
-                    sum_gx += f64::from(gh * xh);
-                }
-                let mean_g = (sum_g / n as f64) as f32;
-                let mean_gx = (sum_gx / n as f64) as f32;
-                for (((d, &xi), &gi), &wi) in dx.iter_mut().zip(xr).zip(gr).zip(w) {
-                    let xh = (xi - mean) * rstd;
-                    *d = rstd * (gi * wi - mean_g - xh * mean_gx);
-                }
-            });
+            .for_each(|(dx, (xr, gr))| torch_cpu::layer_norm_input_grad_row(dx, xr, gr, w, eps));
         Ok((CpuStorage::F32(out), xl.shape().clone()))
     }
 }
 
-/// Rows per block of the affine-gradient reduction; fixed, so the summation order (block
-/// partials in f64, added in block order) does not depend on the thread count.
-const BLOCK_ROWS: usize = 64;
+/// Columns per task of the affine-gradient reduction: each column is summed over the rows in
+/// row order (as torch does with one thread), so the split only decides who does the work.
+const BLOCK_COLS: usize = 8;
 
 /// `[Σ_rows g · x̂, Σ_rows g]` as one `[2n]` vector; inputs (x, g).
 struct LayerNormBwdAffine {
@@ -249,30 +237,29 @@ impl candle_core::CustomOp2 for LayerNormBwdAffine {
         let g = contiguous_f32(gs, gl, self.name())?;
         let n = xl.shape().dims()[xl.shape().rank() - 1];
         let eps = self.eps;
-        let partials: Vec<Vec<f64>> = x
-            .par_chunks(n * BLOCK_ROWS)
-            .zip(g.par_chunks(n * BLOCK_ROWS))
-            .map(|(xb, gb)| {
-                let mut acc = vec![0f64; 2 * n];
-                for (xr, gr) in xb.chunks(n).zip(gb.chunks(n)) {
-                    let (mean, rstd) = row_stats(xr, eps);
-                    let (dw, db) = acc.split_at_mut(n);
-                    for (((w, b), &xi), &gi) in dw.iter_mut().zip(db).zip(xr).zip(gr) {
-                        let xh = (xi - mean) * rstd;
-                        *w += f64::from(gi * xh);
-                        *b += f64::from(gi);
-                    }
-                }
-                acc
-            })
+        let stats: Vec<(f32, f32)> = x
+            .par_chunks(n)
+            .with_min_len(min_rows(n))
+            .map(|xr| torch_cpu::layer_norm_stats(xr, eps))
             .collect();
-        let mut total = vec![0f64; 2 * n];
-        for p in &partials {
-            for (t, &v) in total.iter_mut().zip(p) {
-                *t += v;
-            }
-        }
-        let out: Vec<f32> = total.into_iter().map(|v| v as f32).collect();
+        let mut out = vec![0f32; 2 * n];
+        let (dw, db) = out.split_at_mut(n);
+        dw.par_chunks_mut(BLOCK_COLS)
+            .zip(db.par_chunks_mut(BLOCK_COLS))
+            .enumerate()
+            .for_each(|(block, (dw, db))| {
+                let cols = block * BLOCK_COLS..block * BLOCK_COLS + dw.len();
+                for ((xr, gr), &(mean, rstd)) in x.chunks(n).zip(g.chunks(n)).zip(&stats) {
+                    torch_cpu::layer_norm_affine_grad_accumulate(
+                        dw,
+                        db,
+                        &xr[cols.clone()],
+                        &gr[cols.clone()],
+                        mean,
+                        rstd,
+                    );
+                }
+            });
         Ok((CpuStorage::F32(out), Shape::from(2 * n)))
     }
 }

@@ -22,4 +22,6 @@ pub mod packing;
 pub mod params;
 pub mod pickle;
 pub mod rng;
+mod small_mm;
 pub mod tokenizer;
+mod torch_cpu;

@@ -12,6 +12,8 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::torch_cpu;
+
 /// Rows per rayon task: small rows are not worth a task each.
 pub(crate) fn min_rows(width: usize) -> usize {
     (4096 / width.max(1)).max(1)
@@ -96,21 +98,11 @@ impl CustomOp2 for MaskedSoftmax {
             .with_min_len(min_rows(tk))
             .for_each(|(row, (y, xr))| {
                 let m = &mask[(row / rows_per_batch) * tk..][..tk];
-                let mut max = f32::NEG_INFINITY;
                 for ((yi, &xi), &mi) in y.iter_mut().zip(xr).zip(m) {
                     let add = if mi == 0.0 { f32::MIN } else { 0.0 };
                     *yi = xi * scale + add;
-                    max = max.max(*yi);
                 }
-                let mut sum = 0f32;
-                for yi in y.iter_mut() {
-                    *yi = (*yi - max).exp();
-                    sum += *yi;
-                }
-                let inv = 1.0 / sum;
-                for yi in y.iter_mut() {
-                    *yi *= inv;
-                }
+                torch_cpu::softmax_row(y);
             });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
@@ -154,7 +146,7 @@ impl CustomOp2 for SoftmaxBwd {
             .zip(y.par_chunks(n).zip(g.par_chunks(n)))
             .with_min_len(min_rows(n))
             .for_each(|(dx, (yr, gr))| {
-                let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                let dot = torch_cpu::softmax_grad_dot(yr, gr);
                 for ((d, &yi), &gi) in dx.iter_mut().zip(yr).zip(gr) {
                     *d = scale * yi * (gi - dot);
                 }
@@ -283,7 +275,8 @@ impl CustomOp2 for NormalizeBwd {
 
 /// The exact GELU, `0.5 · x · (1 + erf(x / √2))` (HF's `"gelu"`), with an analytic backward
 /// `0.5 · (1 + erf(x / √2)) + x · φ(x)` using the exact 1/√(2π) (candle's composite backward
-/// rounds it to 0.398942 and takes eight tensor passes).
+/// rounds it to 0.398942 and takes eight tensor passes). Both round as torch's CPU kernels do
+/// (see `torch_cpu`).
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
     if use_kernel(x) {
         x.contiguous()?.apply_op1(Gelu)
@@ -293,10 +286,6 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
 }
 
 struct Gelu;
-
-fn gelu_f32(x: f32) -> f32 {
-    (candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x
-}
 
 impl CustomOp1 for Gelu {
     fn name(&self) -> &'static str {
@@ -310,7 +299,7 @@ impl CustomOp1 for Gelu {
             .zip(x.par_chunks(CHUNK))
             .for_each(|(y, xr)| {
                 for (yi, &xi) in y.iter_mut().zip(xr) {
-                    *yi = gelu_f32(xi);
+                    *yi = torch_cpu::gelu(xi);
                 }
             });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
@@ -339,17 +328,12 @@ impl CustomOp2 for GeluBwd {
     ) -> Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(s1, l1, self.name())?;
         let g = contiguous_f32(s2, l2, self.name())?;
-        const INV_SQRT_2PI: f32 = 0.398_942_3;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
             .for_each(|(dx, (xr, gr))| {
                 for ((d, &xi), &gi) in dx.iter_mut().zip(xr).zip(gr) {
-                    let cdf = 0.5
-                        * (1.0
-                            + candle_core::cpu::erf::erf_f32(xi * std::f32::consts::FRAC_1_SQRT_2));
-                    let pdf = INV_SQRT_2PI * (-0.5 * xi * xi).exp();
-                    *d = gi * (cdf + xi * pdf);
+                    *d = torch_cpu::gelu_grad(xi, gi);
                 }
             });
         Ok((CpuStorage::F32(out), l1.shape().clone()))

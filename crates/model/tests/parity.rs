@@ -2,11 +2,22 @@
 //! shared/fixtures/README.md): hidden states, pooled output, logits and loss, every gradient,
 //! parameters after two AdamW steps with clipping and no-decay groups, the clipping variant,
 //! the regression head and the LR schedule. Tolerance: max |ours − torch| ≤ 1e-5 × max |torch|
-//! for every tensor except gradients, which get 1e-4 × max |torch| (the fixture README's
-//! suggestion): the torch gradients are themselves float32 results whose error is above 1e-5.
-//! Measured: evaluating this same network in float64 (our composite path) gives gradients that
-//! differ from the torch fixture by up to 3.2e-5 × max (embedding LayerNorm weight), while our
-//! float32 gradients differ from it by at most 2.1e-5 × max.
+//! for every tensor, with three gradient families as the only exceptions (see
+//! [`grad_tolerance`]).
+//!
+//! Why gradients are hard: at this random init every sequence looks alike, so each gradient is
+//! a sum of nearly cancelling per-row terms, and a one-ulp difference in an activation moves it
+//! by ~1e-5 of its size. Evaluated in float64, the gradients differ from the torch fixture by
+//! up to 3.2e-5 × max (embedding LayerNorm weight): torch's own float32 rounding is above 1e-5.
+//! So our kernels copy torch's rounding steps (src/torch_cpu.rs, src/small_mm.rs): with them
+//! `hidden_states.0` is bit-identical to torch and 96% of `hidden_states.1` is. Measured worst
+//! max|diff| / max|torch| per family (any checkpoint layout; before these kernels in brackets):
+//! classifier 3.7e-6 [1.1e-5], pooler 2.3e-6 [6.7e-6], LayerNorm weights/biases 9.7e-6
+//! [1.3e-5], attention output / output dense 9.4e-6 [9.1e-6], query/key 1.7e-6 [2.0e-6],
+//! value weight 1.2e-6 [1.0e-6], embedding matrices 1.15e-5 [1.15e-5], value bias 1.26e-5
+//! [1.30e-5], intermediate dense 1.81e-5 [2.05e-5]. The remaining gap comes from activations
+//! that still differ from torch's in the last bit (the attention and GELU exponentials and
+//! error functions, whose vectorised torch versions are not correctly rounded).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,8 +33,19 @@ use multiberts_model::optim::{AdamW, AdamWConfig, LinearSchedule, clip_grad_norm
 use multiberts_model::params::{ParamBuilder, Params};
 
 const REL: f64 = 1e-5;
-/// Tolerance for gradients (see the module comment for why it is looser).
-const GRAD_REL: f64 = 1e-4;
+
+/// Tolerance for the gradient of parameter `name`: `REL`, except for the three families whose
+/// measured difference is above it (see the module comment): the embedding matrices
+/// (measured 1.15e-5), the value bias (1.26e-5) and the intermediate dense layer (1.81e-5).
+fn grad_tolerance(name: &str) -> f64 {
+    if name.contains("intermediate.dense") {
+        2.0e-5
+    } else if name.contains("attention.self.value.bias") || name.contains("_embeddings.weight") {
+        1.5e-5
+    } else {
+        REL
+    }
+}
 const WE: &str = "embeddings.word_embeddings.weight";
 
 fn fixture(rel: &str) -> PathBuf {
@@ -151,7 +173,11 @@ fn fixture_name(ours: &str) -> String {
 /// Compares the word-embedding matrix (or its gradient) through the stored rows and the
 /// float64 sum and sum of squares over the whole tensor.
 fn assert_word_embeddings(what: &str, ours: &Tensor, exp: &HashMap<String, Tensor>, prefix: &str) {
-    let rel = if prefix == "grad." { GRAD_REL } else { REL };
+    let rel = if prefix == "grad." {
+        grad_tolerance(WE)
+    } else {
+        REL
+    };
     let rows = exp["word_embeddings_rows"].to_dtype(DType::U32).unwrap();
     let key = format!("{prefix}bert.{WE}");
     assert_close(
@@ -273,7 +299,7 @@ fn train_from(source: &str, exp: &HashMap<String, Tensor>) {
                 &format!("grad.{name}"),
                 g,
                 &exp[&format!("grad.{}", fixture_name(name))],
-                GRAD_REL,
+                grad_tolerance(name),
             );
         }
         checked += 1;
@@ -375,7 +401,7 @@ fn regression_head_output_loss_and_gradient() {
             &format!("reg.grad.classifier.{p}"),
             grads.get(var.as_tensor()).unwrap(),
             &exp[&format!("reg.grad.classifier.{p}")],
-            GRAD_REL,
+            REL,
         );
     }
 }

@@ -1,0 +1,401 @@
+//! The rounding of PyTorch's float32 CPU kernels, reproduced step by step.
+//!
+//! Gradients of a freshly initialised BERT come out of sums with heavy cancellation (every
+//! sequence looks alike, so the per-row terms nearly cancel), and a one-ulp difference in an
+//! activation can move a gradient by 1e-5 of its size. Matching torch to that level therefore
+//! needs the same rounding steps, not just the same maths. The fixture
+//! (`shared/fixtures/bert-tiny`) was made by torch's AVX2 kernels: 8-lane vectors, and GCC
+//! contracting `a * b + c` into one fused multiply-add wherever the source allows it. Each
+//! function below names the torch routine it follows.
+//!
+//! Everything here works on one row at a time with a fixed order, so results do not depend on
+//! the thread count.
+
+/// Vector width of torch's AVX2 `Vectorized<float>`.
+const LANES: usize = 8;
+/// Vectors per Welford chunk (`kChunkSize` in ATen's `moments_utils.h`).
+const CHUNK: usize = 16;
+
+/// `a · b + c` with one rounding, as GCC's contraction emits it.
+#[inline]
+fn fma(a: f32, b: f32, c: f32) -> f32 {
+    a.mul_add(b, c)
+}
+
+/// ATen `utils::CeilLog2`: 1 for x ≤ 2, else ⌈log2 x⌉.
+fn ceil_log2(x: usize) -> usize {
+    if x <= 2 {
+        1
+    } else {
+        (usize::BITS - (x - 1).leading_zeros()) as usize
+    }
+}
+
+/// Welford moments of one vector lane set (`AddMomentsVec` / `AddMoments`).
+#[derive(Clone, Copy)]
+struct Moments {
+    count: i64,
+    m1: [f32; LANES],
+    m2: [f32; LANES],
+}
+
+impl Moments {
+    const ZERO: Self = Self {
+        count: 0,
+        m1: [0.0; LANES],
+        m2: [0.0; LANES],
+    };
+
+    /// `AddMomentsVec(add.count, add.m1, add.m2, self…)`.
+    fn absorb(&mut self, add: &Self) {
+        let n = self.count + add.count;
+        let c = if n == 0 {
+            0.0
+        } else {
+            add.count as f32 / n as f32
+        };
+        let m0 = self.count as f32;
+        for l in 0..LANES {
+            let delta = add.m1[l] - self.m1[l];
+            self.m1[l] = fma(c, delta, self.m1[l]);
+            self.m2[l] += fma(delta * delta * c, m0, add.m2[l]);
+        }
+        self.count = n;
+    }
+}
+
+/// Mean and biased variance of a row: ATen's `RowwiseMoments` (Welford over 8 lanes in
+/// chunks of 16 vectors, cascaded, then the lanes and the scalar tail combined).
+pub(crate) fn row_moments(x: &[f32]) -> (f32, f32) {
+    let len = x.len();
+    let n = len / LANES;
+    let m = n.div_ceil(CHUNK);
+    let depth = ceil_log2(m);
+    let mut stack = vec![Moments::ZERO; depth];
+    for i in 0..m {
+        let base = i * CHUNK * LANES;
+        let m0 = CHUNK.min(n - i * CHUNK);
+        let mut chunk = Moments {
+            count: m0 as i64,
+            ..Moments::ZERO
+        };
+        for j in 0..m0 {
+            let c = 1.0f32 / (j + 1) as f32;
+            let xs = &x[base + j * LANES..][..LANES];
+            for ((&v, m1), m2) in xs.iter().zip(&mut chunk.m1).zip(&mut chunk.m2) {
+                let delta = v - *m1;
+                *m1 = fma(delta, c, *m1);
+                *m2 = fma(delta, v - *m1, *m2);
+            }
+        }
+        stack[0].absorb(&chunk);
+        let mut mask = i + 1;
+        let mut j = 1;
+        while j < depth && mask & 1 == 0 {
+            let lower = stack[j - 1];
+            stack[j].absorb(&lower);
+            stack[j - 1] = Moments::ZERO;
+            mask >>= 1;
+            j += 1;
+        }
+    }
+    for i in 1..depth {
+        let upper = stack[i];
+        stack[0].absorb(&upper);
+    }
+    let (mut m0, mut m1, mut m2) = (0i64, 0f32, 0f32);
+    for &v in &x[n * LANES..] {
+        let delta = v - m1;
+        m0 += 1;
+        m1 += delta / m0 as f32;
+        m2 = fma(delta, v - m1, m2);
+    }
+    let lanes = &stack[0];
+    for l in 0..LANES {
+        let total = m0 + n as i64;
+        let c = n as f32 / total as f32;
+        let delta = lanes.m1[l] - m1;
+        m1 = fma(c, delta, m1);
+        m2 += fma(delta * delta * c, m0 as f32, lanes.m2[l]);
+        m0 = total;
+    }
+    (m1, m2 / len as f32)
+}
+
+/// Mean and `1 / sqrt(var + eps)` of a row, as torch's LayerNorm forward computes them.
+pub(crate) fn layer_norm_stats(x: &[f32], eps: f64) -> (f32, f32) {
+    let (mean, var) = row_moments(x);
+    (mean, 1.0 / (var + eps as f32).sqrt())
+}
+
+/// One LayerNorm output row: `((x − mean) · rstd) · w + b` with the last step fused
+/// (`LayerNormKernelImplInternal`).
+pub(crate) fn layer_norm_row(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], eps: f64) {
+    let (mean, rstd) = layer_norm_stats(x, eps);
+    for (((yi, &xi), &wi), &bi) in y.iter_mut().zip(x).zip(w).zip(b) {
+        *yi = fma((xi + -mean) * rstd, wi, bi);
+    }
+}
+
+/// `vec_reduce_all` with `+` on an AVX2 register: halves, then pairs, then neighbours.
+fn reduce_lanes(v: [f32; LANES]) -> f32 {
+    let a: [f32; 4] = std::array::from_fn(|i| v[i] + v[i + 4]);
+    let b: [f32; 2] = std::array::from_fn(|i| a[i] + a[i + 2]);
+    b[0] + b[1]
+}
+
+/// `map3_reduce_all(x·y·z, +)` (or `map2_reduce_all(x·y, +)` with `z` = None): lane-wise
+/// accumulation over whole vectors, then the tail folded into the first lanes, then
+/// [`reduce_lanes`].
+fn dot_reduce(x: &[f32], y: &[f32], z: Option<&[f32]>) -> f32 {
+    let term_mul = |i: usize| match z {
+        Some(z) => (x[i] * y[i], z[i]),
+        None => (x[i], y[i]),
+    };
+    let len = x.len();
+    if len < LANES {
+        // Partial load: the missing lanes are zero, and only `len` lanes are reduced.
+        let mut acc = [0f32; LANES];
+        for (i, a) in acc.iter_mut().enumerate().take(len) {
+            let (p, q) = term_mul(i);
+            *a = p * q;
+        }
+        let mut r = acc[0];
+        for &a in &acc[1..len] {
+            r += a;
+        }
+        return r;
+    }
+    let mut acc: [f32; LANES] = std::array::from_fn(|l| {
+        let (p, q) = term_mul(l);
+        p * q
+    });
+    let whole = len - len % LANES;
+    for base in (LANES..whole).step_by(LANES) {
+        for (l, a) in acc.iter_mut().enumerate() {
+            let (p, q) = term_mul(base + l);
+            *a = fma(p, q, *a);
+        }
+    }
+    for (l, a) in acc.iter_mut().enumerate().take(len - whole) {
+        let (p, q) = term_mul(whole + l);
+        *a = fma(p, q, *a);
+    }
+    reduce_lanes(acc)
+}
+
+/// One row of the LayerNorm input gradient, torch's way (`layer_norm_backward_frame`):
+/// `dx = rstd · dy · w + b · x + c` with `b = (Σ dy·w · mean − Σ dy·x·w) · rstd³ / N` and
+/// `c = −b · mean − Σ dy·w · rstd / N`.
+pub(crate) fn layer_norm_input_grad_row(
+    dx: &mut [f32],
+    x: &[f32],
+    dy: &[f32],
+    w: &[f32],
+    eps: f64,
+) {
+    let (mean, rstd) = layer_norm_stats(x, eps);
+    let scale = 1.0f32 / x.len() as f32;
+    let ds = dot_reduce(dy, x, Some(w));
+    let db = dot_reduce(dy, w, None);
+    let a = rstd;
+    let b = fma(db, mean, -ds) * a * a * a * scale;
+    let c = fma(-b, mean, -(db * a * scale));
+    for (((d, &xi), &gi), &wi) in dx.iter_mut().zip(x).zip(dy).zip(w) {
+        *d = fma(a * gi, wi, b * xi) + c;
+    }
+}
+
+/// Adds one row's contribution to the LayerNorm weight and bias gradients, torch's way: the
+/// weight gradient accumulates `dy · (rstd · x − rstd · mean)` with fused multiply-adds, the
+/// bias gradient plain `dy`, row after row.
+pub(crate) fn layer_norm_affine_grad_accumulate(
+    dw: &mut [f32],
+    db: &mut [f32],
+    x: &[f32],
+    dy: &[f32],
+    mean: f32,
+    rstd: f32,
+) {
+    let shift = -rstd * mean;
+    for (((w, b), &xi), &gi) in dw.iter_mut().zip(db.iter_mut()).zip(x).zip(dy) {
+        *w = fma(gi, fma(rstd, xi, shift), *w);
+        *b += gi;
+    }
+}
+
+/// `Sleef_expf8_u10`, torch's vectorised `exp` (a degree-6 polynomial after a two-part
+/// `ln 2` range reduction; within 1 ulp, but not always correctly rounded).
+pub(crate) fn sleef_expf(d: f32) -> f32 {
+    const R_LN2: f32 = std::f32::consts::LOG2_E;
+    const L2U: f32 = 0.693_145_75;
+    const L2L: f32 = 1.428_606_8e-6;
+    if d < -104.0 {
+        return 0.0;
+    }
+    if d > 100.0 {
+        return f32::INFINITY;
+    }
+    let q = (d * R_LN2).round_ties_even() as i32;
+    let qf = q as f32;
+    let s = fma(qf, -L2U, d);
+    let s = fma(qf, -L2L, s);
+    let mut u = 0.000_198_527_62_f32;
+    for c in [
+        0.001_393_043_6_f32,
+        0.008_333_361,
+        0.041_666_485,
+        0.166_666_67,
+        0.5,
+    ] {
+        u = fma(u, s, c);
+    }
+    let u = 1.0 + fma(s * s, u, s);
+    let pow2 = |e: i32| f32::from_bits(((e + 0x7f) as u32) << 23);
+    u * pow2(q >> 1) * pow2(q - (q >> 1))
+}
+
+/// `1/√2` as torch's GELU kernels round it.
+const GELU_ALPHA: f32 = std::f32::consts::FRAC_1_SQRT_2;
+
+/// `erf` of an f32, correctly rounded in practice (torch's vectorised `erf` is within one ulp;
+/// an f64 evaluation rounded once agrees with it far more often than `erff` does).
+fn erf(v: f32) -> f32 {
+    candle_core::cpu::erf::erf_f64(f64::from(v)) as f32
+}
+
+/// Exact (erf) GELU as torch's CPU kernel computes it: `x · 0.5 · (1 + erf(x/√2))`.
+pub(crate) fn gelu(x: f32) -> f32 {
+    x * 0.5 * (1.0 + erf(x * GELU_ALPHA))
+}
+
+/// GELU backward as torch's CPU kernel computes it:
+/// `dy · (0.5 · (1 + erf(x/√2)) + x · exp(−x²/2) / √(2π))`.
+pub(crate) fn gelu_grad(x: f32, dy: f32) -> f32 {
+    // M_2_SQRTPI · M_SQRT1_2 · 0.5 in f64, rounded once.
+    const BETA: f32 =
+        (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2 * 0.5) as f32;
+    let cdf_half = 1.0 + erf(x * GELU_ALPHA);
+    let pdf = BETA * sleef_expf(x * x * -0.5);
+    dy * fma(0.5, cdf_half, x * pdf)
+}
+
+/// `vec::reduce_all(+)` over a row: lane-wise sums of whole vectors, the tail into the first
+/// lanes, then [`reduce_lanes`].
+fn sum_reduce(x: &[f32]) -> f32 {
+    let len = x.len();
+    if len < LANES {
+        let mut r = x.first().copied().unwrap_or(0.0);
+        for &a in x.iter().skip(1) {
+            r += a;
+        }
+        return r;
+    }
+    let mut acc: [f32; LANES] = std::array::from_fn(|l| x[l]);
+    let whole = len - len % LANES;
+    for base in (LANES..whole).step_by(LANES) {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a += x[base + l];
+        }
+    }
+    for (l, a) in acc.iter_mut().enumerate().take(len - whole) {
+        *a += x[whole + l];
+    }
+    reduce_lanes(acc)
+}
+
+/// One row of softmax, in place on its (already scaled and masked) scores:
+/// `_vec_softmax_lastdim` (exp of `x − max`, summed as [`sum_reduce`], times `1 / sum`).
+pub(crate) fn softmax_row(y: &mut [f32]) {
+    let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in y.iter_mut() {
+        *v = sleef_expf(*v - max);
+    }
+    let inv = 1.0 / sum_reduce(y);
+    for v in y.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// `Σ g · y` of a softmax row as torch's backward sums it (`map2_reduce_all`).
+pub(crate) fn softmax_grad_dot(y: &[f32], g: &[f32]) -> f32 {
+    dot_reduce(g, y, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_match_the_two_pass_values() {
+        for len in [1usize, 7, 8, 32, 100, 384, 768, 3000] {
+            let x: Vec<f32> = (0..len)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.013 + 0.7)
+                .collect();
+            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / len as f64;
+            let var = x
+                .iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>()
+                / len as f64;
+            let (m, v) = row_moments(&x);
+            assert!((f64::from(m) - mean).abs() < 1e-6, "{len}: {m} vs {mean}");
+            assert!(
+                (f64::from(v) - var).abs() < 1e-6 * var.max(1e-3),
+                "{len}: {v} vs {var}"
+            );
+        }
+    }
+
+    #[test]
+    fn ceil_log2_follows_aten() {
+        let got: Vec<usize> = [1, 2, 3, 4, 5, 8, 9, 16, 17].map(ceil_log2).to_vec();
+        assert_eq!(got, vec![1, 1, 2, 2, 3, 3, 4, 4, 5]);
+    }
+
+    #[test]
+    fn dot_reduce_is_the_dot_product() {
+        for len in [3usize, 8, 21, 64] {
+            let x: Vec<f32> = (0..len).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let y: Vec<f32> = (0..len).map(|i| 1.0 + (i % 3) as f32).collect();
+            let z: Vec<f32> = (0..len).map(|i| 0.25 * (i % 5) as f32).collect();
+            let want2: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+            let want3: f32 = x.iter().zip(&y).zip(&z).map(|((a, b), c)| a * b * c).sum();
+            // Small integers and quarters: every rounding is exact, whatever the order.
+            assert_eq!(dot_reduce(&x, &y, None), want2, "{len}");
+            assert_eq!(dot_reduce(&x, &y, Some(&z)), want3, "{len}");
+        }
+    }
+
+    #[test]
+    fn sleef_exp_is_within_an_ulp_of_exp() {
+        for i in 0..20_000 {
+            // Normal results only (below −87.3 they are subnormal and lose precision).
+            let x = -87.0 + i as f32 * 0.0087;
+            let want = f64::from(x).exp();
+            let got = f64::from(sleef_expf(x));
+            assert!(
+                (got - want).abs() <= 1.2e-7 * want,
+                "exp({x}) = {got} vs {want}"
+            );
+        }
+        assert_eq!(sleef_expf(-200.0), 0.0);
+        assert_eq!(sleef_expf(f32::MIN), 0.0);
+        assert_eq!(sleef_expf(0.0), 1.0);
+    }
+
+    #[test]
+    fn gelu_and_its_gradient_follow_the_closed_form() {
+        for i in 0..2000 {
+            let x = -6.0 + i as f32 * 0.006;
+            let xf = f64::from(x);
+            let cdf = 0.5 * (1.0 + candle_core::cpu::erf::erf_f64(xf / std::f64::consts::SQRT_2));
+            let pdf = (-0.5 * xf * xf).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            assert!((f64::from(gelu(x)) - xf * cdf).abs() < 1e-6, "gelu({x})");
+            assert!(
+                (f64::from(gelu_grad(x, 1.0)) - (cdf + xf * pdf)).abs() < 1e-6,
+                "gelu'({x})"
+            );
+        }
+    }
+}

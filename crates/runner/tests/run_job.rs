@@ -2,11 +2,15 @@
 //! simulated kill (at an epoch end and mid-epoch, from the every-N-steps state), the generated
 //! checkpoint's digest in `job.json`, a non-finite loss, and a done job left alone.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use multiberts_collector::{ResultsTree, read_predictions};
 use multiberts_manifest::{Job, Manifest};
 use multiberts_runner::{RunOptions, RunnerError, run_job};
+
+use common::job_dir;
 
 fn manifest(dir: &Path, checkpoint: &str, epochs: u32) -> Manifest {
     let text = format!(
@@ -28,19 +32,15 @@ max_train_examples = 64
 name = "demo-sentiment"
 "#
     );
-    let path = dir.join("m.toml");
-    std::fs::write(&path, &text).unwrap();
-    Manifest::from_file(&path).unwrap()
+    common::write_manifest(dir, &text)
 }
 
+/// A resume state every 3 steps; `abort` simulates a kill after that step.
 fn options(out: &Path, abort: Option<u64>) -> RunOptions {
     RunOptions {
-        output_dir: out.join("t"),
-        manifest_dir: out.to_path_buf(),
-        data_root: None,
         checkpoint_every: 3,
         abort_after_step: abort,
-        threads: 1,
+        ..common::options(out)
     }
 }
 
@@ -48,15 +48,6 @@ fn only_job(m: &Manifest) -> Job {
     let jobs = m.jobs();
     assert_eq!(jobs.len(), 1);
     jobs.into_iter().next().unwrap()
-}
-
-fn job_dir(out: &Path, job: &Job) -> PathBuf {
-    ResultsTree::new(out, "t")
-        .unwrap()
-        .job(&job.task, &job.checkpoint.id, &job.id)
-        .unwrap()
-        .path()
-        .to_path_buf()
 }
 
 const INIT: &str = "init = { config = \"tiny\" }\nseeds = [3]";

@@ -2,15 +2,19 @@
 //! truncation around the spans, and small end-to-end jobs on the generated `demo-coref` task
 //! (choice rows per sentence, accuracy and bias r per epoch, the CDA variant).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use multiberts_collector::{ResultsTree, read_predictions};
-use multiberts_manifest::{Job, Manifest};
+use multiberts_collector::read_predictions;
+use multiberts_manifest::Manifest;
 use multiberts_model::tokenizer::WordPieceTokenizer;
 use multiberts_runner::features::tokenize;
+use multiberts_runner::run_job;
 use multiberts_runner::spans::window;
-use multiberts_runner::{RunOptions, run_job};
 use multiberts_tasks::{CharSpan, TaskRegistry};
+
+use common::{job_dir, options};
 
 fn shared(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -114,29 +118,7 @@ name = "demo-coref"
 name = "demo-coref"
 augment = "cda"
 "#;
-    let path = dir.join("m.toml");
-    std::fs::write(&path, text).unwrap();
-    Manifest::from_file(&path).unwrap()
-}
-
-fn options(out: &Path) -> RunOptions {
-    RunOptions {
-        output_dir: out.join("t"),
-        manifest_dir: out.to_path_buf(),
-        data_root: None,
-        checkpoint_every: 0,
-        abort_after_step: None,
-        threads: 1,
-    }
-}
-
-fn job_dir(out: &Path, job: &Job) -> PathBuf {
-    ResultsTree::new(out, "t")
-        .unwrap()
-        .job(&job.task, &job.checkpoint.id, &job.id)
-        .unwrap()
-        .path()
-        .to_path_buf()
+    common::write_manifest(dir, text)
 }
 
 #[test]

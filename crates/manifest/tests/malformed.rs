@@ -6,21 +6,7 @@ use std::path::Path;
 
 use multiberts_manifest::Manifest;
 
-use common::{assert_error, error, parse};
-
-const GOOD: &str = r#"name = "t"
-
-[defaults]
-learning_rates = [2e-5, 3e-5]
-finetune_seeds = "0..=1"
-
-[[checkpoints]]
-hub = "google/multiberts-seed_{seed}"
-seeds = "0..=2"
-
-[[tasks]]
-name = "sst2"
-"#;
+use common::{GOOD, assert_error, error, parse};
 
 #[test]
 fn the_reference_manifest_is_valid() {

@@ -7,20 +7,7 @@ use std::path::Path;
 
 use multiberts_manifest::Manifest;
 
-use common::{assert_error, parse};
-
-const BASE: &str = r#"name = "t"
-
-[defaults]
-finetune_seeds = "0..=1"
-
-[[checkpoints]]
-hub = "google/multiberts-seed_{seed}"
-seeds = "0..=2"
-
-[[tasks]]
-name = "sst2"
-"#;
+use common::{GOOD as BASE, assert_error, parse};
 
 #[test]
 fn a_task_with_and_without_cda_doubles_the_jobs_and_keeps_the_base_ids() {
@@ -69,7 +56,7 @@ fn augment_alone_names_its_variant_and_a_variant_alone_changes_only_the_name() {
 fn unknown_augmentation_is_an_error_at_its_line() {
     assert_error(
         &format!("{BASE}\n[[tasks]]\nname = \"sst2\"\naugment = \"flip\"\n"),
-        15,
+        16,
         11,
         &["unknown augmentation `flip`", "cda"],
     );
@@ -80,11 +67,11 @@ fn duplicate_task_variant_is_an_error_at_its_line() {
     let text = format!(
         "{BASE}\n[[tasks]]\nname = \"sst2\"\nvariant = \"cda\"\n\n[[tasks]]\nname = \"sst2\"\nvariant = \"cda\"\naugment = \"cda\"\n"
     );
-    assert_error(&text, 19, 11, &["variant `cda` is listed twice"]);
+    assert_error(&text, 20, 11, &["variant `cda` is listed twice"]);
     // The same task twice without variants is still an error.
     assert_error(
         &format!("{BASE}\n[[tasks]]\nname = \"sst2\"\n"),
-        14,
+        15,
         8,
         &["listed twice"],
     );
@@ -94,7 +81,7 @@ fn duplicate_task_variant_is_an_error_at_its_line() {
 fn a_bad_variant_name_is_an_error() {
     assert_error(
         &format!("{BASE}\n[[tasks]]\nname = \"sst2\"\nvariant = \"a/b\"\n"),
-        15,
+        16,
         11,
         &["invalid variant"],
     );

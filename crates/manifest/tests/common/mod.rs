@@ -5,6 +5,23 @@ use std::path::Path;
 
 use multiberts_manifest::Manifest;
 
+/// A valid manifest of 3 checkpoints x 2 rates x 2 seeds on `sst2` (its last line, 12), that
+/// tests break or extend.
+#[allow(dead_code)]
+pub const GOOD: &str = r#"name = "t"
+
+[defaults]
+learning_rates = [2e-5, 3e-5]
+finetune_seeds = "0..=1"
+
+[[checkpoints]]
+hub = "google/multiberts-seed_{seed}"
+seeds = "0..=2"
+
+[[tasks]]
+name = "sst2"
+"#;
+
 /// Parses `text` as `m.toml`; the test fails if it is invalid.
 #[allow(dead_code)] // each test file compiles this module; not all parse valid manifests
 pub fn parse(text: &str) -> Manifest {

@@ -595,6 +595,14 @@ mod tests {
         Cli::try_parse_from(v).unwrap().args
     }
 
+    /// The error (with its causes) of `bootstrap ARGV`; the test fails if it succeeds.
+    fn error_of(argv: &[&str]) -> String {
+        match execute(&parse(argv)) {
+            Ok(_) => panic!("expected `bootstrap {}` to fail", argv.join(" ")),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
     /// A coref folder: `seeds` × 2 runs, 2 occupations × 6 sentences.
     fn write_coref(dir: &Path, seeds: &[i64], flip: usize) {
         let mut examples = Vec::new();
@@ -704,8 +712,7 @@ mod tests {
         ]);
         let out = execute(&args).unwrap();
         assert_eq!((out.samples.base_runs, out.samples.expt_runs), (3, 3));
-        let bad = parse(&["--coref", dir, "--base", "colour=red"]);
-        let err = format!("{:#}", execute(&bad).err().unwrap());
+        let err = error_of(&["--coref", dir, "--base", "colour=red"]);
         assert!(err.contains("unknown selector key `colour`"), "{err}");
         let single = execute(&parse(&["--coref", dir, "--nboot", "20"])).unwrap();
         assert!(single.samples.expt.is_none());
@@ -739,12 +746,12 @@ mod tests {
         let out = execute(&args).unwrap();
         assert_eq!(out.samples.n_examples, 2);
         assert!(out.samples.base.iter().all(|v| v.is_finite()));
-        let missing = parse(&["--coref", dir, "--metric", "bias_r"]);
-        let err = format!("{:#}", execute(&missing).err().unwrap());
+        let missing = ["--coref", dir, "--metric", "bias_r"];
+        let err = error_of(&missing);
         assert!(err.contains("--occupation-stats"), "{err}");
         // An exported folder's own occupations-stats.tsv is the default.
         std::fs::copy(&stats, tmp.path().join("occupations-stats.tsv")).unwrap();
-        let found = execute(&missing).unwrap();
+        let found = execute(&parse(&missing)).unwrap();
         assert_eq!(found.samples.n_examples, 2);
     }
 
@@ -805,43 +812,13 @@ mod tests {
         assert_eq!(out.samples.n_examples, 30);
         assert_eq!(out.samples.base_seeds, vec![0, 1, 2]);
         // Two tasks in the file and none chosen.
-        let err = execute(&parse(&["--predictions", file, "--base", "step=1000k"]))
-            .err()
-            .unwrap();
-        assert!(
-            format!("{err:#}").contains("several tasks (mnli, rte)"),
-            "{err:#}"
-        );
-        let err = execute(&parse(&[
-            "--predictions",
-            file,
-            "--task",
-            "mnli",
-            "--base",
-            "epoch=3",
-        ]))
-        .err()
-        .unwrap();
-        assert!(
-            format!("{err:#}").contains("unknown selector key `epoch`"),
-            "{err:#}"
-        );
-        let err = execute(&parse(&[
-            "--predictions",
-            file,
-            "--task",
-            "mnli",
-            "--expt",
-            "seed=1",
-            "--base",
-            "ft_seed=0",
-        ]))
-        .err()
-        .unwrap();
-        assert!(
-            format!("{err:#}").contains("matches both --base and --expt"),
-            "{err:#}"
-        );
+        let err = error_of(&["--predictions", file, "--base", "step=1000k"]);
+        assert!(err.contains("several tasks (mnli, rte)"), "{err}");
+        let mnli = ["--predictions", file, "--task", "mnli"];
+        let err = error_of(&[&mnli[..], &["--base", "epoch=3"]].concat());
+        assert!(err.contains("unknown selector key `epoch`"), "{err}");
+        let err = error_of(&[&mnli[..], &["--expt", "seed=1", "--base", "ft_seed=0"]].concat());
+        assert!(err.contains("matches both --base and --expt"), "{err}");
     }
 
     #[test]
@@ -917,7 +894,7 @@ mod tests {
         let cut = lines[1].rfind(char::is_whitespace).unwrap();
         lines[1].truncate(cut);
         std::fs::write(&preds, lines.join("\n") + "\n").unwrap();
-        let err = format!("{:#}", execute(&parse(&["--coref", dir])).err().unwrap());
+        let err = error_of(&["--coref", dir]);
         assert!(err.contains("preds.tsv"), "{err}");
         // One run fewer in preds.tsv than in run_info.tsv.
         std::fs::write(
@@ -925,7 +902,7 @@ mod tests {
             text.lines().take(3).collect::<Vec<_>>().join("\n") + "\n",
         )
         .unwrap();
-        let err = format!("{:#}", execute(&parse(&["--coref", dir])).err().unwrap());
+        let err = error_of(&["--coref", dir]);
         assert!(err.contains("run_info.tsv lists 4 runs"), "{err}");
         // Sides on different examples.
         let other = tmp.path().join("other");
@@ -942,8 +919,7 @@ mod tests {
             .map(|row| row.split_whitespace().take(5).collect::<Vec<_>>().join(" ") + "\n")
             .collect();
         std::fs::write(&p, pt).unwrap();
-        let args = parse(&["--coref", dir, "--coref-expt", other.to_str().unwrap()]);
-        let err = format!("{:#}", execute(&args).err().unwrap());
+        let err = error_of(&["--coref", dir, "--coref-expt", other.to_str().unwrap()]);
         assert!(err.contains("same examples"), "{err}");
     }
 }

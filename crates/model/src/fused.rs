@@ -10,7 +10,6 @@
 //! Every kernel works on fixed row blocks and sums in a fixed order, so results do not depend
 //! on the thread count.
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -63,28 +62,26 @@ impl CustomOp3 for LinearBias {
             );
         }
         let bias = contiguous_f32(bs, bl, self.name())?;
-        let mut y = if small_mm::needs_sequential(m, k, n) {
-            let (x, w) = (
-                contiguous_f32(xs, xl, self.name())?,
-                contiguous_f32(ws, wl, self.name())?,
-            );
-            let mut y = vec![0f32; m * n];
-            small_mm::sequential_into(&mut y, (m, k, n), |i, q| x[i * k + q], |q, j| w[j * k + q]);
-            CpuStorage::F32(y)
-        } else {
-            xs.matmul(ws, (1, m, n, k), xl, &wl.transpose(0, 1)?)?
-        };
-        match &mut y {
-            CpuStorage::F32(v) => v
-                .par_chunks_mut(n)
-                .with_min_len(min_rows(n))
-                .for_each(|row| {
-                    for (yi, &bi) in row.iter_mut().zip(bias) {
-                        *yi += bi;
-                    }
-                }),
-            _ => candle_core::bail!("linear: expected f32"),
-        }
+        let (x, w) = (
+            contiguous_f32(xs, xl, self.name())?,
+            contiguous_f32(ws, wl, self.name())?,
+        );
+        let mut y = vec![0f32; m * n];
+        // x · Wᵀ: the weight is row-major [n, k], so its transpose is [k, n].
+        small_mm::matmul_into(
+            &mut y,
+            (m, k, n),
+            small_mm::Operand::row_major(x, k),
+            small_mm::Operand::transposed(w, k),
+        );
+        y.par_chunks_mut(n)
+            .with_min_len(min_rows(n))
+            .for_each(|row| {
+                for (yi, &bi) in row.iter_mut().zip(bias) {
+                    *yi += bi;
+                }
+            });
+        let y = CpuStorage::F32(y);
         Ok((y, Shape::from((m, n))))
     }
 
@@ -100,8 +97,38 @@ impl CustomOp3 for LinearBias {
         let (x, weight, g) = (x.detach(), weight.detach(), grad.detach());
         let dx = small_mm::matmul(&g, &weight)?;
         let dw = small_mm::matmul(&g.t()?, &x)?;
-        let db = g.sum(0)?;
+        let db = column_sums(&g)?;
         Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// Sums a `[M, N]` tensor over its rows, as torch's `sum(0)` does on the CPU (see
+/// [`torch_cpu::column_sums`]); candle's `sum(0)` elsewhere.
+fn column_sums(g: &Tensor) -> Result<Tensor> {
+    if all_cpu_f32(&[g]) && g.rank() == 2 {
+        g.contiguous()?.apply_op1_no_bwd(&ColumnSums)
+    } else {
+        g.sum(0)
+    }
+}
+
+struct ColumnSums;
+
+impl candle_core::CustomOp1 for ColumnSums {
+    fn name(&self) -> &'static str {
+        "multiberts-column-sums"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = contiguous_f32(s, l, self.name())?;
+        let (rows, cols) = l.shape().dims2()?;
+        let mut out = vec![0f32; cols];
+        out.par_chunks_mut(BLOCK_COLS)
+            .enumerate()
+            .for_each(|(block, sums)| {
+                torch_cpu::column_sums(sums, g, rows, cols, block * BLOCK_COLS);
+            });
+        Ok((CpuStorage::F32(out), Shape::from(cols)))
     }
 }
 

@@ -145,8 +145,8 @@ fn reduce_lanes(v: [f32; LANES]) -> f32 {
 }
 
 /// `map3_reduce_all(x·y·z, +)` (or `map2_reduce_all(x·y, +)` with `z` = None): lane-wise
-/// accumulation over whole vectors, then the tail folded into the first lanes, then
-/// [`reduce_lanes`].
+/// accumulation over whole vectors (products rounded, then added: this one is not contracted),
+/// then the tail folded into the first lanes, then [`reduce_lanes`].
 fn dot_reduce(x: &[f32], y: &[f32], z: Option<&[f32]>) -> f32 {
     let term_mul = |i: usize| match z {
         Some(z) => (x[i] * y[i], z[i]),
@@ -174,18 +174,18 @@ fn dot_reduce(x: &[f32], y: &[f32], z: Option<&[f32]>) -> f32 {
     for base in (LANES..whole).step_by(LANES) {
         for (l, a) in acc.iter_mut().enumerate() {
             let (p, q) = term_mul(base + l);
-            *a = fma(p, q, *a);
+            *a += p * q;
         }
     }
     for (l, a) in acc.iter_mut().enumerate().take(len - whole) {
         let (p, q) = term_mul(whole + l);
-        *a = fma(p, q, *a);
+        *a += p * q;
     }
     reduce_lanes(acc)
 }
 
 /// One row of the LayerNorm input gradient, torch's way (`layer_norm_backward_frame`):
-/// `dx = rstd · dy · w + b · x + c` with `b = (Σ dy·w · mean − Σ dy·x·w) · rstd³ / N` and
+/// `dx = b · x + rstd · dy · w + c` (the first product fused) with `b = (Σ dy·w · mean − Σ dy·x·w) · rstd³ / N` and
 /// `c = −b · mean − Σ dy·w · rstd / N`.
 pub(crate) fn layer_norm_input_grad_row(
     dx: &mut [f32],
@@ -202,7 +202,7 @@ pub(crate) fn layer_norm_input_grad_row(
     let b = fma(db, mean, -ds) * a * a * a * scale;
     let c = fma(-b, mean, -(db * a * scale));
     for (((d, &xi), &gi), &wi) in dx.iter_mut().zip(x).zip(dy).zip(w) {
-        *d = fma(a * gi, wi, b * xi) + c;
+        *d = fma(b, xi, a * gi * wi) + c;
     }
 }
 
@@ -269,15 +269,78 @@ pub(crate) fn gelu(x: f32) -> f32 {
     x * 0.5 * (1.0 + erf(x * GELU_ALPHA))
 }
 
+/// torch's vectorised `erf` (`Vectorized<float>::erf`: Abramowitz–Stegun 7.1.26, absolute
+/// error up to about 1.5e-7), which its GELU backward uses.
+fn erf_approx(v: f32) -> f32 {
+    const P: f32 = 0.327_591_1;
+    const P1: f32 = 0.254_829_6;
+    const P2: f32 = -0.284_496_74;
+    const P3: f32 = 1.421_413_8;
+    const P4: f32 = -1.453_152_1;
+    const P5: f32 = 1.061_405_4;
+    let t = 1.0 / fma(P, v.abs(), 1.0);
+    let r = fma(fma(fma(fma(P5, t, P4), t, P3), t, P2), t, P1);
+    let e = sleef_expf(-(v * v));
+    let y = fma(-e * t, r, 1.0);
+    if v.is_sign_negative() { -y } else { y }
+}
+
 /// GELU backward as torch's CPU kernel computes it:
-/// `dy · (0.5 · (1 + erf(x/√2)) + x · exp(−x²/2) / √(2π))`.
+/// `dy · (0.5 · (1 + erf(x/√2)) + x · exp(−x²/2) / √(2π))` with the approximate `erf`.
 pub(crate) fn gelu_grad(x: f32, dy: f32) -> f32 {
     // M_2_SQRTPI · M_SQRT1_2 · 0.5 in f64, rounded once.
     const BETA: f32 =
         (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2 * 0.5) as f32;
-    let cdf_half = 1.0 + erf(x * GELU_ALPHA);
+    let cdf = 0.5 * (1.0 + erf_approx(x * GELU_ALPHA));
     let pdf = BETA * sleef_expf(x * x * -0.5);
-    dy * fma(0.5, cdf_half, x * pdf)
+    dy * (cdf + x * pdf)
+}
+
+/// Column sums of a row-major `[rows, cols]` matrix for the columns `first..first + sums.len()`,
+/// as torch's CPU `sum(0)` adds them (`multi_row_sum` in ATen's `SumKernel.cpp`): rows in
+/// order into level 0; every `2^p` rows (p = max(4, ⌈log2 rows⌉ / 4)) level 0 is added to
+/// level 1, and a level full `2^p` times over is added to the next one (four levels); at the
+/// end the levels are added to level 0 in order.
+pub(crate) fn column_sums(sums: &mut [f32], g: &[f32], rows: usize, cols: usize, first: usize) {
+    const LEVELS: usize = 4;
+    let power = 4.max(ceil_log2(rows) / LEVELS);
+    let step = 1usize << power;
+    let mask = step - 1;
+    let width = sums.len();
+    let mut acc = vec![vec![0f32; width]; LEVELS];
+    let add_row = |acc: &mut [f32], i: usize| {
+        for (a, &v) in acc.iter_mut().zip(&g[i * cols + first..][..width]) {
+            *a += v;
+        }
+    };
+    let mut i = 0;
+    while i + step <= rows {
+        for _ in 0..step {
+            add_row(&mut acc[0], i);
+            i += 1;
+        }
+        for j in 1..LEVELS {
+            let (lower, upper) = acc.split_at_mut(j);
+            for (u, l) in upper[0].iter_mut().zip(lower[j - 1].iter_mut()) {
+                *u += *l;
+                *l = 0.0;
+            }
+            if i & (mask << (j * power)) != 0 {
+                break;
+            }
+        }
+    }
+    while i < rows {
+        add_row(&mut acc[0], i);
+        i += 1;
+    }
+    let (first_level, rest) = acc.split_at_mut(1);
+    for level in rest.iter() {
+        for (a, &v) in first_level[0].iter_mut().zip(level) {
+            *a += v;
+        }
+    }
+    sums.copy_from_slice(&first_level[0]);
 }
 
 /// `vec::reduce_all(+)` over a row: lane-wise sums of whole vectors, the tail into the first

@@ -2,22 +2,24 @@
 //! shared/fixtures/README.md): hidden states, pooled output, logits and loss, every gradient,
 //! parameters after two AdamW steps with clipping and no-decay groups, the clipping variant,
 //! the regression head and the LR schedule. Tolerance: max |ours − torch| ≤ 1e-5 × max |torch|
-//! for every tensor, with three gradient families as the only exceptions (see
+//! for every tensor, with two gradient families as the only exceptions (see
 //! [`grad_tolerance`]).
 //!
 //! Why gradients are hard: at this random init every sequence looks alike, so each gradient is
 //! a sum of nearly cancelling per-row terms, and a one-ulp difference in an activation moves it
 //! by ~1e-5 of its size. Evaluated in float64, the gradients differ from the torch fixture by
 //! up to 3.2e-5 × max (embedding LayerNorm weight): torch's own float32 rounding is above 1e-5.
-//! So our kernels copy torch's rounding steps (src/torch_cpu.rs, src/small_mm.rs): with them
-//! `hidden_states.0` is bit-identical to torch and 96% of `hidden_states.1` is. Measured worst
-//! max|diff| / max|torch| per family (any checkpoint layout; before these kernels in brackets):
-//! classifier 3.7e-6 [1.1e-5], pooler 2.3e-6 [6.7e-6], LayerNorm weights/biases 9.7e-6
-//! [1.3e-5], attention output / output dense 9.4e-6 [9.1e-6], query/key 1.7e-6 [2.0e-6],
-//! value weight 1.2e-6 [1.0e-6], embedding matrices 1.15e-5 [1.15e-5], value bias 1.26e-5
-//! [1.30e-5], intermediate dense 1.81e-5 [2.05e-5]. The remaining gap comes from activations
-//! that still differ from torch's in the last bit (the attention and GELU exponentials and
-//! error functions, whose vectorised torch versions are not correctly rounded).
+//! So our kernels copy torch's rounding steps (src/torch_cpu.rs, src/small_mm.rs): linear
+//! layers (forward, input and weight gradients, bias sums) and LayerNorm (forward and
+//! backward) are bit-identical to torch's on the fixture (checked op by op against torch
+//! 2.15.0 on the same inputs). Measured worst max|diff| / max|torch| per family (every
+//! checkpoint layout gives the same numbers; before these kernels in brackets): classifier
+//! 3.7e-6 [1.1e-5], pooler 2.3e-6 [6.7e-6], LayerNorm weights/biases 7.4e-6 [1.3e-5], attention
+//! output and output dense 7.4e-6 [9.1e-6], query/key 9.3e-7 [2.0e-6], value weight 8.2e-7
+//! [1.0e-6], embedding matrices 5.0e-6 [1.15e-5], value bias 1.28e-5 [1.30e-5], intermediate
+//! dense 1.89e-5 [2.05e-5]. The remaining gap comes from ops whose torch versions use
+//! vectorised approximations we reproduce only in part: GELU (its forward erf differs from ours
+//! in 4.5% of the elements, its backward in 37%) and the attention softmax (19%).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,13 +36,13 @@ use multiberts_model::params::{ParamBuilder, Params};
 
 const REL: f64 = 1e-5;
 
-/// Tolerance for the gradient of parameter `name`: `REL`, except for the three families whose
-/// measured difference is above it (see the module comment): the embedding matrices
-/// (measured 1.15e-5), the value bias (1.26e-5) and the intermediate dense layer (1.81e-5).
+/// Tolerance for the gradient of parameter `name`: `REL`, except for the two families whose
+/// measured difference is above it (see the module comment): the value bias (1.28e-5) and the
+/// intermediate dense layer (1.89e-5).
 fn grad_tolerance(name: &str) -> f64 {
     if name.contains("intermediate.dense") {
         2.0e-5
-    } else if name.contains("attention.self.value.bias") || name.contains("_embeddings.weight") {
+    } else if name.contains("attention.self.value.bias") {
         1.5e-5
     } else {
         REL

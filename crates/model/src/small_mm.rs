@@ -94,6 +94,8 @@ pub(crate) fn matmul_into(
     for q0 in (0..k).step_by(K_BLOCK) {
         let kb = K_BLOCK.min(k - q0);
         if needs_sequential(m, kb, n) {
+            // The last block can be short (k % K_BLOCK ≤ 2) where the others are not.
+            block.resize(m * n, 0.0);
             for i in 0..m {
                 for j in 0..n {
                     let mut acc = 0f32;

@@ -14,7 +14,18 @@ use crate::error::{Result, RunnerError};
 use crate::spans;
 
 /// Bumped when the cached layout or the tokenization rule changes.
-const FEATURES_VERSION: u32 = 2;
+const FEATURES_VERSION: u32 = 3;
+
+/// What to do with a span-pair example whose two spans lie too far apart for one window of
+/// `max_seq_len` tokens (e.g. 170 tokens between a name and its pronoun in a GAP paragraph).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooFar {
+    /// Fail naming the example: evaluation must score every example.
+    Error,
+    /// Leave the example out (its feature is `None`): a training split may lose a few long
+    /// examples, as truncation loses text, and the job logs how many.
+    Skip,
+}
 
 /// One tokenized example, unpadded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +43,8 @@ pub struct Feature {
 struct CacheFile {
     version: u32,
     key: String,
-    features: Vec<Feature>,
+    /// `None` for an example skipped under [`TooFar::Skip`].
+    features: Vec<Option<Feature>>,
 }
 
 /// The cache key: everything that determines the token ids.
@@ -59,12 +71,26 @@ pub fn file_sha256(path: &Path) -> Result<String> {
 
 /// Tokenizes the examples of `data` (in order, in parallel, independent of the thread count).
 /// Span-pair examples (with `spans`) are single texts truncated around their spans; the others
-/// are truncated `longest_first` as usual.
+/// are truncated `longest_first` as usual. Spans too far apart for one window are an error.
 pub fn tokenize(
     tokenizer: &WordPieceTokenizer,
     data: &SplitData,
     max_len: usize,
 ) -> Result<Vec<Feature>> {
+    Ok(tokenize_with(tokenizer, data, max_len, TooFar::Error)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// [`tokenize`] with a choice for spans too far apart: one entry per example, `None` where
+/// [`TooFar::Skip`] left the example out.
+pub fn tokenize_with(
+    tokenizer: &WordPieceTokenizer,
+    data: &SplitData,
+    max_len: usize,
+    too_far: TooFar,
+) -> Result<Vec<Option<Feature>>> {
     let examples = &data.examples;
     let plain: Vec<usize> = (0..examples.len())
         .filter(|&i| examples[i].spans.is_none())
@@ -106,25 +132,31 @@ pub fn tokenize(
             ));
         }
         let pair = ex.spans.as_ref().ok_or_else(|| bad("no spans".into()))?;
-        let w = spans::window(&e, [pair.span1, pair.span2], max_len).map_err(bad)?;
+        let w = match spans::window_checked(&e, [pair.span1, pair.span2], max_len) {
+            Ok(w) => w,
+            Err(spans::WindowError::TooFar { .. }) if too_far == TooFar::Skip => continue,
+            Err(err) => return Err(bad(err.to_string())),
+        };
         out[i] = Some(Feature {
             type_ids: vec![0; w.ids.len()],
             ids: w.ids,
             spans: Some(w.spans),
         });
     }
-    Ok(out.into_iter().flatten().collect())
+    Ok(out)
 }
 
-/// The features of `data`, from `cache_dir` when they were computed before, else tokenized
-/// and stored there (atomically). A damaged cache file is recomputed, with a warning.
+/// The features of `data` ([`tokenize_with`]), from `cache_dir` when they were computed before,
+/// else tokenized and stored there (atomically). A damaged cache file is recomputed, with a
+/// warning.
 pub fn load_or_tokenize(
     tokenizer: &WordPieceTokenizer,
     vocab_sha256: &str,
     data: &SplitData,
     max_len: usize,
+    too_far: TooFar,
     cache_dir: &Path,
-) -> Result<Vec<Feature>> {
+) -> Result<Vec<Option<Feature>>> {
     let key = cache_key(data, vocab_sha256, max_len);
     let path: PathBuf = cache_dir.join(format!("{}-{}-{}.json", data.task, data.split, &key[..16]));
     if path.is_file() {
@@ -132,7 +164,13 @@ pub fn load_or_tokenize(
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice::<CacheFile>(&b).map_err(|e| e.to_string()))
         {
-            Ok(c) if c.key == key && c.features.len() == data.examples.len() => {
+            // A cache with skipped examples does not serve a caller that must not skip: recomputing
+            // gives that caller its error.
+            Ok(c)
+                if c.key == key
+                    && c.features.len() == data.examples.len()
+                    && (too_far == TooFar::Skip || c.features.iter().all(Option::is_some)) =>
+            {
                 tracing::debug!(path = %path.display(), "features from cache");
                 return Ok(c.features);
             }
@@ -142,7 +180,7 @@ pub fn load_or_tokenize(
             }
         }
     }
-    let features = tokenize(tokenizer, data, max_len)?;
+    let features = tokenize_with(tokenizer, data, max_len, too_far)?;
     std::fs::create_dir_all(cache_dir)
         .map_err(|e| RunnerError::file(cache_dir, format!("cannot create directory: {e}")))?;
     let file = CacheFile {

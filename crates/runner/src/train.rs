@@ -26,7 +26,7 @@ use multiberts_tasks::{Label, TaskKind, TaskRegistry};
 use crate::checkpoint;
 use crate::error::{Result, RunnerError};
 use crate::evaluate::EvalLayout;
-use crate::features::{self, Feature};
+use crate::features::{self, Feature, TooFar};
 use crate::state::{self, ResumeState};
 
 /// How to run a job (everything that is not part of the job's identity).
@@ -114,6 +114,61 @@ impl Model {
 }
 
 /// Gold labels as the loss wants them.
+/// Periodic progress lines in the job log (a GAP or BERT-base job runs for an hour; the sweep's
+/// bar only counts whole jobs). Wall-clock driven, so it never touches the computation.
+struct Progress {
+    started: Instant,
+    first_step: u64,
+    total_steps: u64,
+    last_report: Instant,
+}
+
+impl Progress {
+    /// How often a line is written.
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+    fn new(first_step: u64, total_steps: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            first_step,
+            total_steps,
+            last_report: now,
+        }
+    }
+
+    fn tick(&mut self, job: &str, epoch: u32, step: u64, mean_loss: f64) {
+        if self.last_report.elapsed() < Self::EVERY && step != self.total_steps {
+            return;
+        }
+        self.last_report = Instant::now();
+        let done = step.saturating_sub(self.first_step).max(1);
+        let per_step = self.started.elapsed().as_secs_f64() / done as f64;
+        let left = self.total_steps.saturating_sub(step) as f64 * per_step;
+        tracing::info!(
+            job,
+            epoch,
+            "step {step}/{} ({:.0} %), epoch mean loss {mean_loss:.4}, {per_step:.2} s/step, \
+             about {} left",
+            self.total_steps,
+            100.0 * step as f64 / self.total_steps.max(1) as f64,
+            human_duration(left)
+        );
+    }
+}
+
+/// `1 h 05 min`, `12 min`, `40 s`.
+fn human_duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s >= 3600 {
+        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{} min", (s + 30) / 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
 enum Targets {
     Classes(Vec<i64>),
     Values(Vec<f32>),
@@ -332,13 +387,6 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
             eval.examples.len()
         )));
     }
-    let train_targets = targets(
-        &job.task,
-        &train.split,
-        spec.kind,
-        num_labels,
-        &train.examples,
-    )?;
     let eval_labels: Vec<f64> = match targets(
         &job.task,
         &eval.split,
@@ -358,10 +406,54 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     let vocab_sha = features::file_sha256(&resolved.dir.join("vocab.txt"))?;
     let max_len = hyper.max_seq_len as usize;
     let feature_cache = cache.join("features");
-    let train_features =
-        features::load_or_tokenize(&tokenizer, &vocab_sha, &train, max_len, &feature_cache)?;
-    let eval_features =
-        features::load_or_tokenize(&tokenizer, &vocab_sha, &eval, max_len, &feature_cache)?;
+    let train_features = features::load_or_tokenize(
+        &tokenizer,
+        &vocab_sha,
+        &train,
+        max_len,
+        TooFar::Skip,
+        &feature_cache,
+    )?;
+    let skipped = train_features.iter().filter(|f| f.is_none()).count();
+    if skipped > 0 {
+        if skipped == train_features.len() {
+            return Err(invalid(format!(
+                "every training example of task `{}` has its two spans further apart than \
+                 max_seq_len − 2 = {} tokens; raise max_seq_len",
+                job.task,
+                max_len.saturating_sub(2)
+            )));
+        }
+        tracing::warn!(
+            task = %job.task,
+            skipped,
+            of = train_features.len(),
+            max_seq_len = max_len,
+            "training examples left out: their two spans lie further apart than one window; \
+             raise max_seq_len to keep them"
+        );
+        let mut kept = train_features.iter().map(Option::is_some);
+        train.examples.retain(|_| kept.next().unwrap_or(false));
+    }
+    let train_features: Vec<Feature> = train_features.into_iter().flatten().collect();
+    let eval_features: Vec<Feature> = features::load_or_tokenize(
+        &tokenizer,
+        &vocab_sha,
+        &eval,
+        max_len,
+        TooFar::Error,
+        &feature_cache,
+    )?
+    .into_iter()
+    .flatten()
+    .collect();
+    let train_targets = targets(
+        &job.task,
+        &train.split,
+        spec.kind,
+        num_labels,
+        &train.examples,
+    )?;
 
     let loaded = load_checkpoint(&resolved.dir, &device)?;
     let config_path = loaded
@@ -460,6 +552,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     }
 
     let step_sleep = crate::stop::step_sleep();
+    let mut progress = Progress::new(st.step, total_steps);
     while st.epoch < hyper.epochs {
         let epoch = st.epoch;
         let order =
@@ -503,6 +596,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
             st.batch += 1;
             st.loss_sum += f64::from(loss_value);
             st.loss_count += 1;
+            progress.tick(&job.id, epoch + 1, step, st.loss_sum / st.loss_count as f64);
 
             let epoch_end = st.batch == chunks.len();
             if epoch_end {
@@ -628,4 +722,16 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         primary_metric: primary,
         dev,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(human_duration(40.2), "40 s");
+        assert_eq!(human_duration(12.0 * 60.0 + 10.0), "12 min");
+        assert_eq!(human_duration(3600.0 + 5.0 * 60.0), "1 h 05 min");
+    }
 }

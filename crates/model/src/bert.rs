@@ -352,7 +352,7 @@ impl Bert {
         }
         let last = &hidden_states[hidden_states.len() - 1];
         let cls = last.narrow(1, 0, 1)?.squeeze(1)?;
-        let pooler_output = self.pooler.forward(&cls)?.tanh()?;
+        let pooler_output = ops::tanh(&self.pooler.forward(&cls)?)?;
         Ok(BertOutput {
             hidden_states,
             pooler_output,

@@ -59,7 +59,8 @@ impl ClassificationHead {
     }
 }
 
-/// Mean cross-entropy of `logits` `[B, C]` against class ids `labels` `[B]` (u32).
+/// Mean cross-entropy of `logits` `[B, C]` against class ids `labels` `[B]` (u32); on the CPU
+/// with f32 it rounds as torch's `cross_entropy` does.
 pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let (b, c) = logits.dims2()?;
     if labels.dims() != [b] {
@@ -71,6 +72,10 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let max = labels.to_dtype(DType::F64)?.max(0)?.to_scalar::<f64>()?;
     if max >= c as f64 {
         return Err(ModelError::Batch(format!("label {max} is outside 0..{c}")));
+    }
+    if logits.device().is_cpu() && logits.dtype() == DType::F32 {
+        let ids = labels.to_dtype(DType::U32)?.to_vec1::<u32>()?;
+        return Ok(crate::xent::cross_entropy(logits, ids)?);
     }
     Ok(candle_nn::loss::cross_entropy(logits, labels)?)
 }

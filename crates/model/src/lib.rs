@@ -25,3 +25,4 @@ pub mod rng;
 mod small_mm;
 pub mod tokenizer;
 mod torch_cpu;
+mod xent;

@@ -137,41 +137,43 @@ pub(crate) fn layer_norm_row(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], eps
     }
 }
 
-/// `vec_reduce_all` with `+` on an AVX2 register: halves, then pairs, then neighbours.
-fn reduce_lanes(v: [f32; LANES]) -> f32 {
-    let a: [f32; 4] = std::array::from_fn(|i| v[i] + v[i + 4]);
-    let b: [f32; 2] = std::array::from_fn(|i| a[i] + a[i + 2]);
-    b[0] + b[1]
+/// `vec_reduce_all` with `+` on one register of `W` lanes: halves, then quarters, down to one
+/// lane (the shuffle tree of ATen's `VecReduceAllSIMD`).
+fn reduce_lanes<const W: usize>(mut v: [f32; W]) -> f32 {
+    let mut width = W;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            v[i] += v[i + width];
+        }
+    }
+    v[0]
 }
 
-/// `map3_reduce_all(x·y·z, +)` (or `map2_reduce_all(x·y, +)` with `z` = None): lane-wise
-/// accumulation over whole vectors (products rounded, then added: this one is not contracted),
-/// then the tail folded into the first lanes, then [`reduce_lanes`].
-fn dot_reduce(x: &[f32], y: &[f32], z: Option<&[f32]>) -> f32 {
+/// `map3_reduce_all(x·y·z, +)` (or `map2_reduce_all(x·y, +)` with `z` = None) on `W`-lane
+/// vectors: lane-wise accumulation over whole vectors (products rounded, then added: this one
+/// is not contracted), then the tail folded into the first lanes, then [`reduce_lanes`].
+fn dot_reduce<const W: usize>(x: &[f32], y: &[f32], z: Option<&[f32]>) -> f32 {
     let term_mul = |i: usize| match z {
         Some(z) => (x[i] * y[i], z[i]),
         None => (x[i], y[i]),
     };
     let len = x.len();
-    if len < LANES {
-        // Partial load: the missing lanes are zero, and only `len` lanes are reduced.
-        let mut acc = [0f32; LANES];
-        for (i, a) in acc.iter_mut().enumerate().take(len) {
+    if len < W {
+        // Partial load: only `len` lanes hold data, and only they are reduced, in order.
+        let mut r = 0f32;
+        for i in 0..len {
             let (p, q) = term_mul(i);
-            *a = p * q;
-        }
-        let mut r = acc[0];
-        for &a in &acc[1..len] {
-            r += a;
+            r = if i == 0 { p * q } else { r + p * q };
         }
         return r;
     }
-    let mut acc: [f32; LANES] = std::array::from_fn(|l| {
+    let mut acc: [f32; W] = std::array::from_fn(|l| {
         let (p, q) = term_mul(l);
         p * q
     });
-    let whole = len - len % LANES;
-    for base in (LANES..whole).step_by(LANES) {
+    let whole = len - len % W;
+    for base in (W..whole).step_by(W) {
         for (l, a) in acc.iter_mut().enumerate() {
             let (p, q) = term_mul(base + l);
             *a += p * q;
@@ -196,8 +198,8 @@ pub(crate) fn layer_norm_input_grad_row(
 ) {
     let (mean, rstd) = layer_norm_stats(x, eps);
     let scale = 1.0f32 / x.len() as f32;
-    let ds = dot_reduce(dy, x, Some(w));
-    let db = dot_reduce(dy, w, None);
+    let ds = dot_reduce::<LANES>(dy, x, Some(w));
+    let db = dot_reduce::<LANES>(dy, w, None);
     let a = rstd;
     let b = fma(db, mean, -ds) * a * a * a * scale;
     let c = fma(-b, mean, -(db * a * scale));
@@ -343,20 +345,25 @@ pub(crate) fn column_sums(sums: &mut [f32], g: &[f32], rows: usize, cols: usize,
     sums.copy_from_slice(&first_level[0]);
 }
 
-/// `vec::reduce_all(+)` over a row: lane-wise sums of whole vectors, the tail into the first
-/// lanes, then [`reduce_lanes`].
+/// Vector width of the softmax kernels (torch's AVX-512 `Vectorized<float>`; the LayerNorm
+/// kernels above reduce over 8 lanes, these over 16: both measured against torch 2.15).
+const SOFTMAX_LANES: usize = 16;
+
+/// `vec::reduce_all(+)` over a row on `SOFTMAX_LANES`-lane vectors: lane-wise sums of whole
+/// vectors, the tail into the first lanes, then [`reduce_lanes`].
 fn sum_reduce(x: &[f32]) -> f32 {
+    const W: usize = SOFTMAX_LANES;
     let len = x.len();
-    if len < LANES {
+    if len < W {
         let mut r = x.first().copied().unwrap_or(0.0);
         for &a in x.iter().skip(1) {
             r += a;
         }
         return r;
     }
-    let mut acc: [f32; LANES] = std::array::from_fn(|l| x[l]);
-    let whole = len - len % LANES;
-    for base in (LANES..whole).step_by(LANES) {
+    let mut acc: [f32; W] = std::array::from_fn(|l| x[l]);
+    let whole = len - len % W;
+    for base in (W..whole).step_by(W) {
         for (l, a) in acc.iter_mut().enumerate() {
             *a += x[base + l];
         }
@@ -382,7 +389,7 @@ pub(crate) fn softmax_row(y: &mut [f32]) {
 
 /// `Σ g · y` of a softmax row as torch's backward sums it (`map2_reduce_all`).
 pub(crate) fn softmax_grad_dot(y: &[f32], g: &[f32]) -> f32 {
-    dot_reduce(g, y, None)
+    dot_reduce::<SOFTMAX_LANES>(g, y, None)
 }
 
 #[cfg(test)]
@@ -425,8 +432,9 @@ mod tests {
             let want2: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
             let want3: f32 = x.iter().zip(&y).zip(&z).map(|((a, b), c)| a * b * c).sum();
             // Small integers and quarters: every rounding is exact, whatever the order.
-            assert_eq!(dot_reduce(&x, &y, None), want2, "{len}");
-            assert_eq!(dot_reduce(&x, &y, Some(&z)), want3, "{len}");
+            assert_eq!(dot_reduce::<8>(&x, &y, None), want2, "{len}");
+            assert_eq!(dot_reduce::<16>(&x, &y, None), want2, "{len}");
+            assert_eq!(dot_reduce::<8>(&x, &y, Some(&z)), want3, "{len}");
         }
     }
 

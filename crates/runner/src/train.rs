@@ -553,6 +553,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
 
     let step_sleep = crate::stop::step_sleep();
     let mut progress = Progress::new(st.step, total_steps);
+    let mut final_eval = None;
     while st.epoch < hyper.epochs {
         let epoch = st.epoch;
         let order =
@@ -600,14 +601,19 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
 
             let epoch_end = st.batch == chunks.len();
             if epoch_end {
-                let (scores, preds) = predict(
+                let evaluated = predict(
                     &model,
                     &eval_features,
                     regression,
                     hyper.eval_batch_size as usize,
                     &device,
                 )?;
-                let rows = layout.outputs(&eval.examples, &eval_labels, scores, &preds);
+                let rows = layout.outputs(
+                    &eval.examples,
+                    &eval_labels,
+                    evaluated.0.clone(),
+                    &evaluated.1,
+                );
                 let dev = layout.metrics(&spec.metrics, &rows)?;
                 tracing::info!(job = %job.id, epoch = epoch + 1, step, ?dev, "epoch done");
                 st.epochs.push(EpochMetrics {
@@ -618,6 +624,11 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
                 });
                 dir.write_metrics(&metrics_record(&st.epochs))?;
                 st.epoch += 1;
+                if st.epoch == hyper.epochs {
+                    // The parameters do not change after the last epoch: its evaluation is the
+                    // job's final prediction (an eval forward is deterministic).
+                    final_eval = Some(evaluated);
+                }
                 st.batch = 0;
                 st.loss_sum = 0.0;
                 st.loss_count = 0;
@@ -650,14 +661,18 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         }
     }
 
-    // Final predictions and records; DONE last.
-    let (scores, preds) = predict(
-        &model,
-        &eval_features,
-        regression,
-        hyper.eval_batch_size as usize,
-        &device,
-    )?;
+    // Final predictions and records; DONE last. A job resumed after its last epoch (killed
+    // before writing them) evaluates again.
+    let (scores, preds) = match final_eval {
+        Some(evaluated) => evaluated,
+        None => predict(
+            &model,
+            &eval_features,
+            regression,
+            hyper.eval_batch_size as usize,
+            &device,
+        )?,
+    };
     let ckpt = &job.checkpoint;
     let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let rows: Vec<PredictionRow> = layout
@@ -691,6 +706,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     extra.insert("checkpoint_id".into(), serde_json::json!(ckpt.id));
     extra.insert("vocab_sha256".into(), serde_json::json!(vocab_sha));
     extra.insert("train_examples".into(), serde_json::json!(n));
+    extra.insert("train_examples_skipped".into(), serde_json::json!(skipped));
     extra.insert("steps".into(), serde_json::json!(st.step));
     extra.insert("resumed_from_step".into(), serde_json::json!(resumed_from));
     if let Some(commit) = &resolved.hub_commit {

@@ -92,6 +92,22 @@ fn killed_and_resumed_job_gives_bit_identical_predictions() {
     let mb = std::fs::read_to_string(dir_b.join("metrics.json")).unwrap();
     assert_eq!(ma, mb);
     assert!(dir_b.join("DONE").is_file());
+
+    // Killed after the last step (its state saved, predictions not yet written): the final
+    // predictions then come from a fresh evaluation instead of the last epoch's, bit for bit
+    // the same.
+    let c = tmp.path().join("c");
+    match run_job(&job, &m.registry, &options(&c, Some(8))) {
+        Err(RunnerError::Aborted { step: 8, .. }) => {}
+        other => panic!("expected an abort after step 8, got {other:?}"),
+    }
+    let resumed = run_job(&job, &m.registry, &options(&c, None)).unwrap();
+    assert_eq!(resumed.resumed_from, Some(8));
+    let pc = std::fs::read(job_dir(&c, &job).join("predictions.parquet")).unwrap();
+    assert_eq!(
+        pa, pc,
+        "predictions differ when only the final evaluation is redone"
+    );
 }
 
 #[test]

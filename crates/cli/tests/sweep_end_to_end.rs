@@ -100,16 +100,25 @@ fn sweep_runs_every_job_then_has_nothing_to_do() {
     assert!(status.status.success(), "{}", text(&status));
     assert!(text(&status).contains("4"), "{}", text(&status));
 
-    // Same manifest, fresh results directory: bit-identical predictions.
+    // Same manifest, fresh results directory, two threads per job instead of one:
+    // bit-identical predictions.
     std::fs::rename(dir.path().join("results"), dir.path().join("first")).unwrap();
     let out = multiberts(
         dir.path(),
-        &["sweep", "m.toml", "--jobs", "1", "--no-collect"],
+        &[
+            "sweep",
+            "m.toml",
+            "--jobs",
+            "1",
+            "--threads-per-job",
+            "2",
+            "--no-collect",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let second = parquet_files(&dir.path().join("results/tiny-sweep/demo-sentiment"));
     assert_eq!(
         first, second,
-        "predictions differ between two identical sweeps"
+        "predictions differ between sweeps with 1 and 2 threads per job"
     );
 }

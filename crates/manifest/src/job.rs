@@ -12,8 +12,11 @@ use crate::manifest::TaskEntry;
 /// a job computes (e.g. a new tokenization rule), so that old results are not mistaken for new.
 ///
 /// History: 1, the first release; 2, generated (`init`) checkpoints' vocabulary also covers the
-/// generated coreference task's words, so their weights (and every result on them) changed.
-pub const PROCEDURE_VERSION: u32 = 2;
+/// generated coreference task's words, so their weights (and every result on them) changed;
+/// 3, the runner skips padded positions (dropout masks are drawn for real tokens only), the
+/// model's kernels round as torch's CPU kernels do, and training span pairs too far apart for
+/// one window are left out instead of failing the job.
+pub const PROCEDURE_VERSION: u32 = 3;
 
 /// Hex characters of the sha256 kept as a job id (48 bits: collisions are negligible even for
 /// hundreds of thousands of jobs).

@@ -45,7 +45,7 @@ fn ids_are_stable_across_loads() {
     // PROCEDURE_VERSION deliberately instead of changing this by accident.
     assert_eq!(
         a[0].canonical_json(),
-        r#"{"checkpoint":{"pretrain_seed":0,"source":{"hub":{"repo":"google/multiberts-seed_0","revision":"main"}},"step":2000},"finetune_seed":0,"hyper":{"adam_beta1":0.9,"adam_beta2":0.999,"adam_epsilon":1e-6,"batch_size":32,"epochs":3,"eval_batch_size":128,"max_grad_norm":1.0,"max_seq_len":128,"max_train_examples":null,"warmup_ratio":0.1,"weight_decay":0.01},"learning_rate":0.00002,"procedure_version":2,"task":"cola"}"#
+        r#"{"checkpoint":{"pretrain_seed":0,"source":{"hub":{"repo":"google/multiberts-seed_0","revision":"main"}},"step":2000},"finetune_seed":0,"hyper":{"adam_beta1":0.9,"adam_beta2":0.999,"adam_epsilon":1e-6,"batch_size":32,"epochs":3,"eval_batch_size":128,"max_grad_norm":1.0,"max_seq_len":128,"max_train_examples":null,"warmup_ratio":0.1,"weight_decay":0.01},"learning_rate":0.00002,"procedure_version":3,"task":"cola"}"#
     );
 }
 

@@ -358,9 +358,7 @@ impl CustomOp1 for Gelu {
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
             .for_each(|(y, xr)| {
-                for (yi, &xi) in y.iter_mut().zip(xr) {
-                    *yi = torch_cpu::gelu(xi);
-                }
+                torch_cpu::gelu_slice(y, xr);
             });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
@@ -392,9 +390,7 @@ impl CustomOp2 for GeluBwd {
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
             .for_each(|(dx, (xr, gr))| {
-                for ((d, &xi), &gi) in dx.iter_mut().zip(xr).zip(gr) {
-                    *d = torch_cpu::gelu_grad(xi, gi);
-                }
+                torch_cpu::gelu_grad_slice(dx, xr, gr);
             });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }

@@ -3,26 +3,96 @@
 //! Gradients of a freshly initialised BERT come out of sums with heavy cancellation (every
 //! sequence looks alike, so the per-row terms nearly cancel), and a one-ulp difference in an
 //! activation can move a gradient by 1e-5 of its size. Matching torch to that level therefore
-//! needs the same rounding steps, not just the same maths. The fixture
-//! (`shared/fixtures/bert-tiny`) was made by torch's AVX2 kernels: 8-lane vectors, and GCC
-//! contracting `a * b + c` into one fused multiply-add wherever the source allows it. Each
-//! function below names the torch routine it follows.
+//! needs the same rounding steps, not just the same maths. Each function below names the torch
+//! routine it follows; the order of every sum and which products are fused (torch's build lets
+//! the compiler contract `a * b + c` into one fused multiply-add in some kernels and not in
+//! others) were checked op by op against torch 2.15.0 (1 thread, AVX-512 build of its kernels)
+//! on the inputs of the bert-tiny fixture, which that torch reproduces bit for bit. Vector
+//! widths are part of the order: the LayerNorm kernels reduce over 8 lanes, softmax over 16.
 //!
 //! Everything here works on one row at a time with a fixed order, so results do not depend on
 //! the thread count.
 
-/// Vector width of torch's AVX2 `Vectorized<float>`.
+/// Lanes of the LayerNorm reductions.
 const LANES: usize = 8;
 /// Vectors per Welford chunk (`kChunkSize` in ATen's `moments_utils.h`).
 const CHUNK: usize = 16;
 
 /// `a · b + c` with one rounding, as GCC's contraction emits it.
-#[inline]
+#[inline(always)]
 fn fma(a: f32, b: f32, c: f32) -> f32 {
     a.mul_add(b, c)
 }
 
+/// Defines `$name` as `$imp` compiled with hardware fused multiply-adds where the CPU has them
+/// (otherwise `mul_add` is a library call, several times slower); the results are the same
+/// either way, since a fused multiply-add rounds once however it is computed.
+macro_rules! with_fma {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = $imp:ident) => {
+        $(#[$m])*
+        pub(crate) fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("fma") {
+                    #[target_feature(enable = "fma")]
+                    unsafe fn fast($($arg: $ty),*) $(-> $ret)? {
+                        $imp($($arg),*)
+                    }
+                    // SAFETY: the CPU supports FMA, checked just above.
+                    return unsafe { fast($($arg),*) };
+                }
+            }
+            $imp($($arg),*)
+        }
+    };
+}
+
+with_fma!(
+    /// Mean and `1 / sqrt(var + eps)` of a row, as torch's LayerNorm forward computes them.
+    fn layer_norm_stats(x: &[f32], eps: f64) -> (f32, f32) = layer_norm_stats_impl
+);
+with_fma!(
+    /// One LayerNorm output row (see `layer_norm_row_impl`).
+    fn layer_norm_row(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], eps: f64) = layer_norm_row_impl
+);
+with_fma!(
+    /// One row of the LayerNorm input gradient (see `layer_norm_input_grad_row_impl`).
+    fn layer_norm_input_grad_row(dx: &mut [f32], x: &[f32], dy: &[f32], w: &[f32], eps: f64) = layer_norm_input_grad_row_impl
+);
+with_fma!(
+    /// One row's contribution to the LayerNorm affine gradients (see
+    /// `layer_norm_affine_grad_accumulate_impl`).
+    fn layer_norm_affine_grad_accumulate(dw: &mut [f32], db: &mut [f32], x: &[f32], dy: &[f32], mean: f32, rstd: f32) = layer_norm_affine_grad_accumulate_impl
+);
+with_fma!(
+    /// One softmax row in place (see `softmax_row_impl`).
+    fn softmax_row(y: &mut [f32]) = softmax_row_impl
+);
+with_fma!(
+    /// GELU of every element of `x` into `y` (see `gelu`).
+    fn gelu_slice(y: &mut [f32], x: &[f32]) = gelu_slice_impl
+);
+with_fma!(
+    /// GELU gradient `dx` for inputs `x` and output gradients `g` (see `gelu_grad`).
+    fn gelu_grad_slice(dx: &mut [f32], x: &[f32], g: &[f32]) = gelu_grad_slice_impl
+);
+
+#[inline(always)]
+fn gelu_slice_impl(y: &mut [f32], x: &[f32]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi = gelu(xi);
+    }
+}
+
+#[inline(always)]
+fn gelu_grad_slice_impl(dx: &mut [f32], x: &[f32], g: &[f32]) {
+    for ((d, &xi), &gi) in dx.iter_mut().zip(x).zip(g) {
+        *d = gelu_grad(xi, gi);
+    }
+}
+
 /// ATen `utils::CeilLog2`: 1 for x ≤ 2, else ⌈log2 x⌉.
+#[inline(always)]
 fn ceil_log2(x: usize) -> usize {
     if x <= 2 {
         1
@@ -66,7 +136,8 @@ impl Moments {
 
 /// Mean and biased variance of a row: ATen's `RowwiseMoments` (Welford over 8 lanes in
 /// chunks of 16 vectors, cascaded, then the lanes and the scalar tail combined).
-pub(crate) fn row_moments(x: &[f32]) -> (f32, f32) {
+#[inline(always)]
+fn row_moments(x: &[f32]) -> (f32, f32) {
     let len = x.len();
     let n = len / LANES;
     let m = n.div_ceil(CHUNK);
@@ -123,15 +194,17 @@ pub(crate) fn row_moments(x: &[f32]) -> (f32, f32) {
 }
 
 /// Mean and `1 / sqrt(var + eps)` of a row, as torch's LayerNorm forward computes them.
-pub(crate) fn layer_norm_stats(x: &[f32], eps: f64) -> (f32, f32) {
+#[inline(always)]
+fn layer_norm_stats_impl(x: &[f32], eps: f64) -> (f32, f32) {
     let (mean, var) = row_moments(x);
     (mean, 1.0 / (var + eps as f32).sqrt())
 }
 
 /// One LayerNorm output row: `((x − mean) · rstd) · w + b` with the last step fused
 /// (`LayerNormKernelImplInternal`).
-pub(crate) fn layer_norm_row(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], eps: f64) {
-    let (mean, rstd) = layer_norm_stats(x, eps);
+#[inline(always)]
+fn layer_norm_row_impl(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], eps: f64) {
+    let (mean, rstd) = layer_norm_stats_impl(x, eps);
     for (((yi, &xi), &wi), &bi) in y.iter_mut().zip(x).zip(w).zip(b) {
         *yi = fma((xi + -mean) * rstd, wi, bi);
     }
@@ -139,6 +212,7 @@ pub(crate) fn layer_norm_row(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], eps
 
 /// `vec_reduce_all` with `+` on one register of `W` lanes: halves, then quarters, down to one
 /// lane (the shuffle tree of ATen's `VecReduceAllSIMD`).
+#[inline(always)]
 fn reduce_lanes<const W: usize>(mut v: [f32; W]) -> f32 {
     let mut width = W;
     while width > 1 {
@@ -153,6 +227,7 @@ fn reduce_lanes<const W: usize>(mut v: [f32; W]) -> f32 {
 /// `map3_reduce_all(x·y·z, +)` (or `map2_reduce_all(x·y, +)` with `z` = None) on `W`-lane
 /// vectors: lane-wise accumulation over whole vectors (products rounded, then added: this one
 /// is not contracted), then the tail folded into the first lanes, then [`reduce_lanes`].
+#[inline(always)]
 fn dot_reduce<const W: usize>(x: &[f32], y: &[f32], z: Option<&[f32]>) -> f32 {
     let term_mul = |i: usize| match z {
         Some(z) => (x[i] * y[i], z[i]),
@@ -189,14 +264,9 @@ fn dot_reduce<const W: usize>(x: &[f32], y: &[f32], z: Option<&[f32]>) -> f32 {
 /// One row of the LayerNorm input gradient, torch's way (`layer_norm_backward_frame`):
 /// `dx = b · x + rstd · dy · w + c` (the first product fused) with `b = (Σ dy·w · mean − Σ dy·x·w) · rstd³ / N` and
 /// `c = −b · mean − Σ dy·w · rstd / N`.
-pub(crate) fn layer_norm_input_grad_row(
-    dx: &mut [f32],
-    x: &[f32],
-    dy: &[f32],
-    w: &[f32],
-    eps: f64,
-) {
-    let (mean, rstd) = layer_norm_stats(x, eps);
+#[inline(always)]
+fn layer_norm_input_grad_row_impl(dx: &mut [f32], x: &[f32], dy: &[f32], w: &[f32], eps: f64) {
+    let (mean, rstd) = layer_norm_stats_impl(x, eps);
     let scale = 1.0f32 / x.len() as f32;
     let ds = dot_reduce::<LANES>(dy, x, Some(w));
     let db = dot_reduce::<LANES>(dy, w, None);
@@ -211,7 +281,8 @@ pub(crate) fn layer_norm_input_grad_row(
 /// Adds one row's contribution to the LayerNorm weight and bias gradients, torch's way: the
 /// weight gradient accumulates `dy · (rstd · x − rstd · mean)` with fused multiply-adds, the
 /// bias gradient plain `dy`, row after row.
-pub(crate) fn layer_norm_affine_grad_accumulate(
+#[inline(always)]
+fn layer_norm_affine_grad_accumulate_impl(
     dw: &mut [f32],
     db: &mut [f32],
     x: &[f32],
@@ -228,6 +299,7 @@ pub(crate) fn layer_norm_affine_grad_accumulate(
 
 /// `Sleef_expf8_u10`, torch's vectorised `exp` (a degree-6 polynomial after a two-part
 /// `ln 2` range reduction; within 1 ulp, but not always correctly rounded).
+#[inline(always)]
 pub(crate) fn sleef_expf(d: f32) -> f32 {
     const R_LN2: f32 = std::f32::consts::LOG2_E;
     const L2U: f32 = 0.693_145_75;
@@ -262,17 +334,20 @@ const GELU_ALPHA: f32 = std::f32::consts::FRAC_1_SQRT_2;
 
 /// `erf` of an f32, correctly rounded in practice (torch's vectorised `erf` is within one ulp;
 /// an f64 evaluation rounded once agrees with it far more often than `erff` does).
+#[inline(always)]
 fn erf(v: f32) -> f32 {
     candle_core::cpu::erf::erf_f64(f64::from(v)) as f32
 }
 
 /// Exact (erf) GELU as torch's CPU kernel computes it: `x · 0.5 · (1 + erf(x/√2))`.
-pub(crate) fn gelu(x: f32) -> f32 {
+#[inline(always)]
+fn gelu(x: f32) -> f32 {
     x * 0.5 * (1.0 + erf(x * GELU_ALPHA))
 }
 
 /// torch's vectorised `erf` (`Vectorized<float>::erf`: Abramowitz–Stegun 7.1.26, absolute
 /// error up to about 1.5e-7), which its GELU backward uses.
+#[inline(always)]
 fn erf_approx(v: f32) -> f32 {
     const P: f32 = 0.327_591_1;
     const P1: f32 = 0.254_829_6;
@@ -289,7 +364,8 @@ fn erf_approx(v: f32) -> f32 {
 
 /// GELU backward as torch's CPU kernel computes it:
 /// `dy · (0.5 · (1 + erf(x/√2)) + x · exp(−x²/2) / √(2π))` with the approximate `erf`.
-pub(crate) fn gelu_grad(x: f32, dy: f32) -> f32 {
+#[inline(always)]
+fn gelu_grad(x: f32, dy: f32) -> f32 {
     // M_2_SQRTPI · M_SQRT1_2 · 0.5 in f64, rounded once.
     const BETA: f32 =
         (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2 * 0.5) as f32;
@@ -351,6 +427,7 @@ const SOFTMAX_LANES: usize = 16;
 
 /// `vec::reduce_all(+)` over a row on `SOFTMAX_LANES`-lane vectors: lane-wise sums of whole
 /// vectors, the tail into the first lanes, then [`reduce_lanes`].
+#[inline(always)]
 fn sum_reduce(x: &[f32]) -> f32 {
     const W: usize = SOFTMAX_LANES;
     let len = x.len();
@@ -376,7 +453,8 @@ fn sum_reduce(x: &[f32]) -> f32 {
 
 /// One row of softmax, in place on its (already scaled and masked) scores:
 /// `_vec_softmax_lastdim` (exp of `x − max`, summed as [`sum_reduce`], times `1 / sum`).
-pub(crate) fn softmax_row(y: &mut [f32]) {
+#[inline(always)]
+fn softmax_row_impl(y: &mut [f32]) {
     let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for v in y.iter_mut() {
         *v = sleef_expf(*v - max);

@@ -334,9 +334,9 @@ impl CustomOp2 for TanhBwd {
 // Exact GELU.
 
 /// The exact GELU, `0.5 · x · (1 + erf(x / √2))` (HF's `"gelu"`), with an analytic backward
-/// `0.5 · (1 + erf(x / √2)) + x · φ(x)` using the exact 1/√(2π) (candle's composite backward
-/// rounds it to 0.398942 and takes eight tensor passes). Both round as torch's CPU kernels do
-/// (see `torch_cpu`).
+/// `0.5 · (1 + erf(x / √2)) + x · φ(x)`. On the CPU with f32 both are computed as torch 2.15
+/// computes them there, through oneDNN's eltwise kernels (see `torch_cpu::gelu`); elsewhere
+/// candle's `gelu_erf`.
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
     if use_kernel(x) {
         x.contiguous()?.apply_op1(Gelu)

@@ -329,49 +329,125 @@ pub(crate) fn sleef_expf(d: f32) -> f32 {
     u * pow2(q >> 1) * pow2(q - (q >> 1))
 }
 
-/// `1/√2` as torch's GELU kernels round it.
-const GELU_ALPHA: f32 = std::f32::consts::FRAC_1_SQRT_2;
-
-/// `erf` of an f32, correctly rounded in practice (torch's vectorised `erf` is within one ulp;
-/// an f64 evaluation rounded once agrees with it far more often than `erff` does).
+/// oneDNN's `exp` (`jit_uni_eltwise_injector::exp_compute_vector_fwd`): `2 · 2^(n−1) · p(r)`
+/// with `n = ⌊x·log2 e + ½⌋`, `r = x − n·ln 2` and a degree-5 polynomial `p`; zero below
+/// `ln FLT_MIN`.
 #[inline(always)]
-fn erf(v: f32) -> f32 {
-    candle_core::cpu::erf::erf_f64(f64::from(v)) as f32
+fn onednn_exp(x: f32) -> f32 {
+    let ln_flt_min = f32::from_bits(0xc2ae_ac50);
+    let ln_flt_max = f32::from_bits(0x42b1_7218);
+    let pol = [
+        0x3f7f_fffb,
+        0x3eff_fee3,
+        0x3e2a_ad40,
+        0x3d2b_9d0d,
+        0x3c07_cfce,
+    ]
+    .map(f32::from_bits);
+    let underflow = x < ln_flt_min;
+    let x = x.min(ln_flt_max).max(ln_flt_min);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = fma(-n, std::f32::consts::LN_2, x);
+    let scale = if underflow {
+        0.0
+    } else {
+        f32::from_bits((((n - 1.0) as i32 + 127) as u32) << 23)
+    };
+    let mut p = pol[4];
+    for &c in pol[..4].iter().rev() {
+        p = fma(p, r, c);
+    }
+    fma(p, r, 1.0) * scale * 2.0
 }
 
-/// Exact (erf) GELU as torch's CPU kernel computes it: `x · 0.5 · (1 + erf(x/√2))`.
+/// Coefficients of oneDNN's piecewise minimax `erf(x/√2)` (`gelu_erf_minimax_pol`): for each
+/// degree 0..=5, 25 polynomials (padded to 32), selected by the exponent and two mantissa bits
+/// of `|x|`.
+const GELU_ERF_MINIMAX: [[u32; 25]; 6] = [
+    [
+        0xa6f2cb94, 0x32827792, 0x3381cc0c, 0x34523d4a, 0x351ac44d, 0x35f36d88, 0x36ee8229,
+        0x37b8a3bb, 0x3867a213, 0x3940033b, 0x3a2a5a1d, 0x3ae35863, 0x3b7828f2, 0x3c08b14b,
+        0x3c515ed3, 0xbb503236, 0xbd8d8e5e, 0xbe8abcd9, 0xbf0c19a2, 0xbeccb328, 0x3e176ced,
+        0x3f470d99, 0x3f7abb28, 0x3f800000, 0x00000000,
+    ],
+    [
+        0x3f4c422a, 0x3f4c421f, 0x3f4c4207, 0x3f4c41cb, 0x3f4c413b, 0x3f4c3fad, 0x3f4c3a2f,
+        0x3f4c2d40, 0x3f4c146a, 0x3f4bc341, 0x3f4ad08c, 0x3f48f8cf, 0x3f45fac7, 0x3f404e07,
+        0x3f3b980f, 0x3f48dff3, 0x3f78b21b, 0x3fbb0704, 0x40019c32, 0x3fe536d6, 0x3f81331e,
+        0x3e6c8684, 0x3c98f936, 0x00000000, 0x3f800000,
+    ],
+    [
+        0xb62173f4, 0x3735e4cf, 0x37f2ff89, 0x388c23be, 0x3917535c, 0x39ab2ab0, 0x3a60fadb,
+        0x3af9b960, 0x3b6e5491, 0x3c0a4ec5, 0x3ca5aa8c, 0x3d2138d9, 0x3d8737d4, 0x3ddfb660,
+        0x3e0f27ab, 0x3d94004b, 0xbe0efdeb, 0xbf1d96c3, 0xbf89db58, 0xbf6d9897, 0xbef69fb8,
+        0xbdc4f8a8, 0xbbde6422, 0x00000000, 0x00000000,
+    ],
+    [
+        0xbe081a19, 0xbe084570, 0xbe08639b, 0xbe089837, 0xbe08f409, 0xbe09ab95, 0xbe0b66d0,
+        0xbe0e400a, 0xbe124df8, 0xbe1bde02, 0xbe2f19c9, 0xbe4931bf, 0xbe685fbc, 0xbe89c95f,
+        0xbe96cbca, 0xbe8044aa, 0xbe0550f2, 0x3dcfd6a1, 0x3e94c826, 0x3e79345f, 0x3decec91,
+        0x3ca46568, 0x3aa1e00a, 0x00000000, 0x00000000,
+    ],
+    [
+        0xba3d61db, 0x39f097a3, 0x3a5845dc, 0x3ab1fa35, 0x3b0cefb8, 0x3b653ab6, 0x3bcae527,
+        0x3c221712, 0x3c6c5840, 0x3cc0a703, 0x3d1dcc19, 0x3d63656d, 0x3d955907, 0x3dbf9910,
+        0x3dd53f69, 0x3db7dcef, 0x3d639ebe, 0xba6ede48, 0xbd22be69, 0xbd041cf1, 0xbc64f5ab,
+        0xbb097a32, 0xb8ebf380, 0x00000000, 0x00000000,
+    ],
+    [
+        0x3cb7d80c, 0x3c9b6050, 0x3c978d11, 0x3c92e850, 0x3c8d058b, 0x3c848454, 0x3c6cd623,
+        0x3c4c824b, 0x3c2a7935, 0x3be0b390, 0x3b0651ac, 0xbb232f53, 0xbbd42fa0, 0xbc2c5366,
+        0xbc492c9e, 0xbc2a7aa6, 0xbbd55d04, 0xba823a76, 0x3b102aa8, 0x3ae25a7e, 0x3a31f792,
+        0x38b84375, 0x3689bb5a, 0x00000000, 0x00000000,
+    ],
+];
+
+/// Exact (erf) GELU as torch computes it on the CPU in float32: through oneDNN's eltwise
+/// `gelu_erf` (`gelu_erf_minimax_approx_compute_vector_fwd`, its AVX-512 kernel):
+/// `x · (1 + erf(x/√2)) · ½` with a piecewise minimax `erf`.
 #[inline(always)]
 fn gelu(x: f32) -> f32 {
-    x * 0.5 * (1.0 + erf(x * GELU_ALPHA))
+    let pos = x.abs();
+    // Index from the exponent and the two top mantissa bits (an arithmetic shift, clamped).
+    let mut idx = ((pos.to_bits() as i32).wrapping_add(0xc21f_ffff_u32 as i32) >> 21).clamp(1, 24);
+    if pos > f32::from_bits(0x40b1_5cee) {
+        idx = 23;
+    }
+    let c = |deg: usize| f32::from_bits(GELU_ERF_MINIMAX[deg][idx as usize]);
+    let mut p = c(5);
+    for deg in (0..5).rev() {
+        p = fma(p, pos, c(deg));
+    }
+    let erf = if x.is_sign_negative() { -p } else { p };
+    x * (erf + 1.0) * 0.5
 }
 
-/// torch's vectorised `erf` (`Vectorized<float>::erf`: Abramowitz–Stegun 7.1.26, absolute
-/// error up to about 1.5e-7), which its GELU backward uses.
-#[inline(always)]
-fn erf_approx(v: f32) -> f32 {
-    const P: f32 = 0.327_591_1;
-    const P1: f32 = 0.254_829_6;
-    const P2: f32 = -0.284_496_74;
-    const P3: f32 = 1.421_413_8;
-    const P4: f32 = -1.453_152_1;
-    const P5: f32 = 1.061_405_4;
-    let t = 1.0 / fma(P, v.abs(), 1.0);
-    let r = fma(fma(fma(fma(P5, t, P4), t, P3), t, P2), t, P1);
-    let e = sleef_expf(-(v * v));
-    let y = fma(-e * t, r, 1.0);
-    if v.is_sign_negative() { -y } else { y }
-}
-
-/// GELU backward as torch's CPU kernel computes it:
-/// `dy · (0.5 · (1 + erf(x/√2)) + x · exp(−x²/2) / √(2π))` with the approximate `erf`.
+/// GELU backward as torch computes it on the CPU in float32: oneDNN's `gelu_erf` backward
+/// (`gelu_erf_compute_vector_bwd`: Abramowitz–Stegun `erf` with oneDNN's `exp`), times `dy`:
+/// `dy · (½ + ½·erf(x/√2) + (x/√2) · exp(−x²/2) / √π)`.
 #[inline(always)]
 fn gelu_grad(x: f32, dy: f32) -> f32 {
-    // M_2_SQRTPI · M_SQRT1_2 · 0.5 in f64, rounded once.
-    const BETA: f32 =
-        (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2 * 0.5) as f32;
-    let cdf = 0.5 * (1.0 + erf_approx(x * GELU_ALPHA));
-    let pdf = BETA * sleef_expf(x * x * -0.5);
-    dy * (cdf + x * pdf)
+    let p = f32::from_bits(0x3ea7_ba05);
+    let pol = [
+        0x3e82_7906,
+        0xbe91_a98e,
+        0x3fb5_f0e3,
+        0xbfba_00e3,
+        0x3f87_dc22,
+    ]
+    .map(f32::from_bits);
+    let one_over_sqrt_pi = f32::from_bits(0x3f10_6eba);
+    let r = x * f32::from_bits(0x3f35_04f3);
+    let q = onednn_exp(-(r * r));
+    let t = r * one_over_sqrt_pi * q;
+    let w = 1.0 / fma(p, r.abs(), 1.0);
+    let mut poly = pol[4];
+    for &c in pol[..4].iter().rev() {
+        poly = fma(poly, w, c);
+    }
+    let e = fma(-q * w, poly, 1.0);
+    let erf = if r.is_sign_negative() { -e } else { e };
+    dy * fma(erf, 0.5, t + 0.5)
 }
 
 /// Column sums of a row-major `[rows, cols]` matrix for the columns `first..first + sums.len()`,
@@ -545,6 +621,30 @@ mod tests {
                 (f64::from(gelu_grad(x, 1.0)) - (cdf + xf * pdf)).abs() < 1e-6,
                 "gelu'({x})"
             );
+        }
+    }
+
+    /// Bit patterns of `torch.nn.functional.gelu(x)` and `gelu_backward(1, x)` from torch 2.15.0
+    /// (1 thread, AVX-512 CPU, 20-element input so the vector kernels run).
+    const TORCH_GELU: [(u32, u32, u32); 10] = [
+        (0xc0b00000, 0xb4300000, 0xb5180000),
+        (0xc0400000, 0xbb84b7c0, 0xbc43b780),
+        (0xbf800000, 0xbe227686, 0xbdaaa148),
+        (0xbe0c49ba, 0xbd7a0079, 0x3ec861c2),
+        (0x3ced9168, 0x3c731071, 0x3f05ebfc),
+        (0x3f000000, 0x3eb103af, 0x3f5e1428),
+        (0x3f800000, 0x3f57625e, 0x3f8aaa14),
+        (0x40100000, 0x400e3d5c, 0x3f879388),
+        (0x40800000, 0x407ffdee, 0x3f801081),
+        (0x40e00000, 0x40e00000, 0x3f800000),
+    ];
+
+    #[test]
+    fn gelu_is_bit_identical_to_torch_at_sample_points() {
+        for (x, y, d) in TORCH_GELU {
+            let x = f32::from_bits(x);
+            assert_eq!(gelu(x).to_bits(), y, "gelu({x})");
+            assert_eq!(gelu_grad(x, 1.0).to_bits(), d, "gelu'({x})");
         }
     }
 }

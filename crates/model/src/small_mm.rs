@@ -206,6 +206,8 @@ mod tests {
 
     #[test]
     fn products_follow_mkl_order_for_small_large_and_long_shapes() {
+        // Small, long (several k-blocks), and long with a last block of 1 or 2 values of k,
+        // which alone takes the sequential path.
         for (m, k, n) in [
             (8, 32, 32),
             (8, 2, 32),
@@ -213,6 +215,8 @@ mod tests {
             (40, 24, 30),
             (33, 500, 20),
             (1, 300, 40),
+            (20, 193, 30),
+            (20, 386, 30),
         ] {
             let a: Vec<f32> = (0..m * k)
                 .map(|i| ((i * 7 % 13) as f32 - 6.1) * 0.1)

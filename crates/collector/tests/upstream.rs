@@ -10,6 +10,7 @@ use multiberts_collector::upstream::{
     import_coref, import_glue, import_glue_where, python_float,
 };
 use multiberts_collector::{CollectorError, PredictionRow};
+use multiberts_manifest::Selector;
 
 /// 2 pre-training seeds × 2 learning rates × 2 fine-tuning seeds, plus a CDA variant run and a
 /// local checkpoint without a seed; 3 classes, 4 examples.
@@ -602,19 +603,17 @@ fn run_selectors_compare_by_type() {
         step: Some("2M".into()),
         keys: BTreeMap::from([("release".to_string(), "multiberts".to_string())]),
     };
+    // The one selector of the workspace, fed by `RunInfo::get` as `multiberts bootstrap` does.
+    let matches = |key: &str, value: &str| {
+        let sel = Selector::parse_open(&format!("{key}={value}")).unwrap();
+        sel.matches(|k| run.get(k))
+    };
+    assert!(matches("step", "2000k") && matches("n_steps", "2M") && !matches("step", "1M"));
+    assert!(matches("step", "2000"));
+    assert!(matches("lr", "0.00002") && matches("learning_rate", "2e-5") && !matches("lr", "3e-5"));
     assert!(
-        run.matches("step", "2000k") && run.matches("n_steps", "2M") && !run.matches("step", "1M")
+        matches("pretrain_seed", "3") && matches("pretrain_id", "03") && !matches("ft_seed", "0")
     );
-    assert!(
-        run.matches("lr", "0.00002")
-            && run.matches("learning_rate", "2e-5")
-            && !run.matches("lr", "3e-5")
-    );
-    assert!(
-        run.matches("pretrain_seed", "3")
-            && run.matches("pretrain_id", "03")
-            && !run.matches("ft_seed", "0")
-    );
-    assert!(run.matches("release", "multiberts") && run.matches("variant", ""));
-    assert!(!run.matches("checkpoint", "x"));
+    assert!(matches("release", "multiberts") && matches("variant", ""));
+    assert!(!matches("checkpoint", "x"));
 }

@@ -15,8 +15,9 @@ use multiberts_bootstrap::{
     multibootstrap, report_ci,
 };
 use multiberts_collector::upstream::{
-    RunInfo, UpstreamPredictions, import_coref, import_glue, parse_steps, read_occupation_stats,
+    RunInfo, UpstreamPredictions, import_coref, import_glue, read_occupation_stats,
 };
+use multiberts_manifest::Selector;
 
 /// Run a Multi-Bootstrap analysis on stored predictions.
 ///
@@ -224,8 +225,8 @@ impl Outcome {
 }
 
 fn execute(args: &BootstrapArgs) -> anyhow::Result<Outcome> {
-    let base_sel = args.base.as_deref().map(Selector::parse).transpose()?;
-    let expt_sel = args.expt.as_deref().map(Selector::parse).transpose()?;
+    let base_sel = args.base.as_deref().map(parse_selector).transpose()?;
+    let expt_sel = args.expt.as_deref().map(parse_selector).transpose()?;
     let (data, expt_data, source) = load(args, [&base_sel, &expt_sel])?;
     let two_sided = expt_sel.is_some() || expt_data.is_some();
     let design = match (two_sided, args.paired, args.unpaired) {
@@ -418,49 +419,16 @@ fn load(args: &BootstrapArgs, sels: [&Option<Selector>; 2]) -> anyhow::Result<Lo
     bail!("no predictions given: pass --predictions FILE, --glue DIR --task T, or --coref DIR")
 }
 
-/// `key=value,key=value`: a run is selected when every key matches.
-#[derive(Debug, Clone, PartialEq)]
-struct Selector(Vec<(String, String)>);
-
-/// Run keys every source understands (besides the extra columns of its runs).
-const TYPED_KEYS: [&str; 10] = [
-    "task",
-    "seed",
-    "pretrain_seed",
-    "pretrain_id",
-    "finetune_seed",
-    "ft_seed",
-    "learning_rate",
-    "lr",
-    "step",
-    "n_steps",
-];
-
-impl Selector {
-    fn parse(s: &str) -> anyhow::Result<Self> {
-        let mut pairs = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let Some((k, v)) = part.split_once('=') else {
-                bail!("selector {s:?}: `{part}` is not key=value");
-            };
-            let (k, v) = (k.trim(), v.trim());
-            // An empty value is allowed: `variant=` selects the runs without a variant.
-            ensure!(!k.is_empty(), "selector {s:?}: empty key in `{part}`");
-            pairs.push((k.to_string(), v.to_string()));
-        }
-        ensure!(!pairs.is_empty(), "empty selector {s:?}");
-        Ok(Self(pairs))
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
+/// Parses a `--base`/`--expt` selector: any key the source's runs have (checked by [`select`]);
+/// an explicitly empty one is a mistake, not "every run".
+fn parse_selector(text: &str) -> anyhow::Result<Selector> {
+    let sel = Selector::parse_open(text)?;
+    ensure!(!sel.conditions.is_empty(), "empty selector {text:?}");
+    Ok(sel)
 }
 
-/// Rows of `data` matching `sel` (all rows when None). Unknown keys are errors.
+/// Rows of `data` matching `sel` (all rows when None). Keys neither typed nor a column of the
+/// runs are errors.
 fn select(data: &UpstreamPredictions, sel: Option<&Selector>) -> anyhow::Result<Vec<usize>> {
     let Some(sel) = sel else {
         return Ok((0..data.runs.len()).collect());
@@ -470,52 +438,19 @@ fn select(data: &UpstreamPredictions, sel: Option<&Selector>) -> anyhow::Result<
         .iter()
         .flat_map(|r| r.keys.keys().map(String::as_str))
         .collect();
-    for (k, _) in &sel.0 {
-        if !TYPED_KEYS.contains(&k.as_str()) && !extra.contains(k.as_str()) {
-            let mut known: Vec<&str> = TYPED_KEYS.to_vec();
-            known.extend(extra.iter().copied());
-            bail!(
-                "unknown selector key `{k}`; known keys: {}",
-                known.join(", ")
-            );
-        }
-    }
-    let mut rows = Vec::new();
-    'runs: for (r, run) in data.runs.iter().enumerate() {
-        for (k, v) in &sel.0 {
-            if !matches(data, run, k, v)? {
-                continue 'runs;
-            }
-        }
-        rows.push(r);
-    }
-    Ok(rows)
-}
-
-fn matches(
-    data: &UpstreamPredictions,
-    run: &RunInfo,
-    key: &str,
-    want: &str,
-) -> anyhow::Result<bool> {
-    Ok(match key {
-        "task" => data.task.eq_ignore_ascii_case(want),
-        "step" | "n_steps" => {
-            let w = parse_steps(want).or_else(|| want.parse::<i64>().ok().map(|s| s / 1000));
-            let w = w.with_context(|| {
-                format!("selector {key}={want}: expected steps like 2000k, 2M or 0")
-            })?;
-            run.step_thousands() == Some(w)
-        }
-        "learning_rate" | "lr" => {
-            let w: f64 = want
-                .parse()
-                .with_context(|| format!("selector {key}={want}: expected a number"))?;
-            run.learning_rate == Some(w)
-        }
-        "seed" => run.get("pretrain_seed").as_deref() == Some(want),
-        _ => run.get(key).as_deref() == Some(want),
-    })
+    sel.check_keys(extra)?;
+    Ok(data
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, run)| {
+            sel.matches(|k| match k {
+                "task" => Some(data.task.clone()),
+                _ => run.get(k),
+            })
+        })
+        .map(|(r, _)| r)
+        .collect())
 }
 
 fn seed_of(run: &RunInfo, key: &str, row: usize) -> anyhow::Result<u64> {
@@ -651,15 +586,13 @@ mod tests {
 
     #[test]
     fn selectors_parse_and_reject_garbage() {
-        let s = Selector::parse("task=mnli, step=2000k").unwrap();
+        let s = parse_selector("task=mnli, n_steps=2000k").unwrap();
         assert_eq!(s.get("step"), Some("2000k"));
-        assert!(Selector::parse("task").is_err());
-        assert!(Selector::parse("=x").is_err());
-        assert!(Selector::parse("").is_err());
-        assert_eq!(
-            Selector::parse("variant=").unwrap().get("variant"),
-            Some("")
-        );
+        assert!(parse_selector("task").is_err());
+        assert!(parse_selector("=x").is_err());
+        assert!(parse_selector("").is_err());
+        assert!(parse_selector("step=late").is_err());
+        assert_eq!(parse_selector("variant=").unwrap().get("variant"), Some(""));
     }
 
     #[test]

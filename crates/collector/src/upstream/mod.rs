@@ -65,33 +65,6 @@ impl RunInfo {
             _ => self.keys.get(key).cloned(),
         }
     }
-
-    /// Whether the run's `key` equals `value`, comparing as the key's type: steps by their
-    /// value in thousands (`2000k` matches `2M`), learning rates as numbers (`2e-5` matches
-    /// `0.00002`), seeds as integers, other keys as strings. A missing key matches nothing.
-    pub fn matches(&self, key: &str, value: &str) -> bool {
-        let Some(have) = self.get(key) else {
-            return false;
-        };
-        let value = value.trim();
-        match key {
-            "step" | "n_steps" => match (parse_steps(&have), parse_steps(value)) {
-                (Some(a), Some(b)) => a == b,
-                _ => have == value,
-            },
-            "learning_rate" | "lr" => match (have.parse::<f64>(), value.parse::<f64>()) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => have == value,
-            },
-            "pretrain_seed" | "pretrain_id" | "finetune_seed" | "ft_seed" => {
-                match (have.parse::<i64>(), value.parse::<i64>()) {
-                    (Ok(a), Ok(b)) => a == b,
-                    _ => have == value,
-                }
-            }
-            _ => have == value,
-        }
-    }
 }
 
 /// A dense row-major matrix (runs × examples).

@@ -32,6 +32,7 @@ enum Command {
     Sweep(commands::sweep::SweepArgs),
     Status(commands::status::StatusArgs),
     Collect(commands::collect::CollectArgs),
+    Report(commands::report::ReportArgs),
     #[command(hide = true)]
     RunJob(commands::run_job::RunJobArgs),
 }
@@ -48,6 +49,7 @@ fn main() -> std::process::ExitCode {
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Collect(args) => commands::collect::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::RunJob(args) => commands::run_job::run(args),
     };
     match result {

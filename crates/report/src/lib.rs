@@ -1,1 +1,151 @@
-//! Paper tables (Markdown, LaTeX, CSV) and figures (SVG) regenerated from stored results.
+//! Reports regenerated from stored results: the per-task summary table (`report/summary.md`,
+//! `report/summary.csv`) and the manifest's Multi-Bootstrap analyses (`report/<name>.json`),
+//! computed from the consolidated `predictions/<task>.parquet` tables.
+//!
+//! `multiberts collect` calls [`write_report`] right after consolidating; `multiberts report`
+//! calls [`report_from_tables`] on tables consolidated earlier, so the same files come out
+//! without the job directories.
+
+mod analysis;
+mod coref;
+mod error;
+mod runs;
+mod summary;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use multiberts_bootstrap::Report;
+use multiberts_collector::consolidate::{read_selection, selection_path, table_path};
+use multiberts_collector::{CollectorError, Consolidation, ResultsTree};
+use multiberts_manifest::Manifest;
+
+pub use analysis::{is_bias, run_analysis};
+pub use coref::{CorefData, coref_data, run_field};
+pub use error::{ReportError, Result};
+pub use runs::{Runs, TableRun, problem, read_runs, row_field};
+pub use summary::{
+    CSV_COLUMNS, SUMMARY_NBOOT, SummaryRow, summary_csv, summary_markdown, task_rows,
+};
+
+/// The manifest's task names in manifest order, each once (a task listed once per variant has
+/// one table holding every variant).
+pub fn task_names(manifest: &Manifest) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for t in &manifest.tasks {
+        if !names.contains(&t.name.as_str()) {
+            names.push(&t.name);
+        }
+    }
+    names
+}
+
+/// One analysis written to `report/<name>.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisOutput {
+    /// The analysis' name in the manifest.
+    pub name: String,
+    /// Its JSON file.
+    pub path: PathBuf,
+    /// Its result.
+    pub report: Report,
+}
+
+/// What [`write_report`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// `report/summary.md`.
+    pub summary_md: PathBuf,
+    /// `report/summary.csv`.
+    pub summary_csv: PathBuf,
+    /// The summary rows, as in both files.
+    pub rows: Vec<SummaryRow>,
+    /// The analyses, in manifest order.
+    pub analyses: Vec<AnalysisOutput>,
+}
+
+/// Writes `report/` under `tree`: each analysis' JSON, `summary.md` and `summary.csv`, from the
+/// consolidated tables of `tasks` (in table order) and the coref data of Winogender-evaluated
+/// tasks (keyed by task). Every file is written atomically.
+pub fn write_report(
+    manifest: &Manifest,
+    tree: &ResultsTree,
+    tasks: &[Consolidation],
+    coref: &BTreeMap<String, CorefData>,
+) -> Result<Written> {
+    let dir = tree.root().join("report");
+    std::fs::create_dir_all(&dir).map_err(|source| CollectorError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut rows = Vec::new();
+    for c in tasks {
+        rows.extend(task_rows(tree, c, coref.get(&c.task))?);
+    }
+    let mut analyses = Vec::new();
+    for a in &manifest.analyses {
+        let report = run_analysis(tree, a, coref.get(&a.task))?;
+        let path = dir.join(format!("{}.json", a.name));
+        multiberts_collector::atomic::write_json(&path, &report)?;
+        analyses.push(AnalysisOutput {
+            name: a.name.clone(),
+            path,
+            report,
+        });
+    }
+    let reports: Vec<Report> = analyses.iter().map(|a| a.report.clone()).collect();
+    let summary_md = dir.join("summary.md");
+    let md = summary_markdown(manifest, &rows, &reports);
+    multiberts_collector::atomic::write_bytes(&summary_md, md.as_bytes())?;
+    let summary_csv_path = dir.join("summary.csv");
+    let csv = summary_csv(&rows, &summary_csv_path)?;
+    multiberts_collector::atomic::write_bytes(&summary_csv_path, &csv)?;
+    Ok(Written {
+        summary_md,
+        summary_csv: summary_csv_path,
+        rows,
+        analyses,
+    })
+}
+
+/// The consolidation record of each of the manifest's tasks, read from
+/// `predictions/<task>.selection.json`; a task without it or without its table is a
+/// [`ReportError::NotCollected`] naming the missing file.
+pub fn consolidated_tasks(manifest: &Manifest, tree: &ResultsTree) -> Result<Vec<Consolidation>> {
+    let not_collected = |task: &str, path: PathBuf| ReportError::NotCollected {
+        task: task.to_string(),
+        path,
+        manifest: manifest.path.display().to_string(),
+    };
+    let mut out = Vec::new();
+    for task in task_names(manifest) {
+        let selection = selection_path(tree, task);
+        if !selection.is_file() {
+            return Err(not_collected(task, selection));
+        }
+        let table = table_path(tree, task);
+        if !table.is_file() {
+            return Err(not_collected(task, table));
+        }
+        out.push(read_selection(tree, task)?);
+    }
+    Ok(out)
+}
+
+/// `multiberts report`: regenerates `report/` from the already consolidated tables of every
+/// task of the manifest, without the job directories. Winogender metadata for coref tasks is
+/// read from `data_dir` (else MULTIBERTS_DATA or the manifest's `data_dir`).
+pub fn report_from_tables(
+    manifest: &Manifest,
+    tree: &ResultsTree,
+    data_dir: Option<&Path>,
+) -> Result<Written> {
+    let tasks = consolidated_tasks(manifest, tree)?;
+    let mut coref = BTreeMap::new();
+    for c in &tasks {
+        if let Some(data) = coref_data(manifest, &c.task, &table_path(tree, &c.task), data_dir)? {
+            coref.insert(c.task.clone(), data);
+        }
+    }
+    write_report(manifest, tree, &tasks, &coref)
+}

@@ -5,6 +5,7 @@ pub mod collect;
 pub mod data;
 pub mod encode;
 pub mod plan;
+pub mod report;
 pub mod run_job;
 pub mod status;
 pub mod sweep;

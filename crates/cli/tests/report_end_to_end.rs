@@ -1,0 +1,117 @@
+//! `multiberts report` regenerates the report of a sweep from its consolidated tables alone:
+//! on a copy of the results folder without any job directory, `summary.md` and the analysis
+//! JSON come out byte-identical to what `sweep` (through `collect`) wrote, and `summary.csv`
+//! holds the same means.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_fails_with, multiberts, ok};
+
+/// Two generated tiny checkpoints x one generated task x one rate x two fine-tuning seeds, and
+/// one analysis.
+const MANIFEST: &str = r#"name = "tiny-report"
+
+[defaults]
+max_seq_len = 32
+batch_size = 32
+epochs = 1
+learning_rates = [1e-3]
+finetune_seeds = [0, 1]
+
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0, 1]
+
+[[tasks]]
+name = "demo-sentiment"
+max_train_examples = 256
+
+[[analyses]]
+name = "all-runs"
+kind = "single"
+task = "demo-sentiment"
+nboot = 200
+"#;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn report_regenerates_the_collect_report_without_job_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    ok(multiberts(dir.path(), &["sweep", "m.toml", "--jobs", "2"]));
+    let results = dir.path().join("results/tiny-report");
+    let collected_md = std::fs::read(results.join("report/summary.md")).unwrap();
+    let collected_json = std::fs::read(results.join("report/all-runs.json")).unwrap();
+    let collected_csv = std::fs::read(results.join("report/summary.csv")).unwrap();
+
+    // Only the consolidated tables travel.
+    let copied = dir.path().join("copied");
+    copy_dir(
+        &results.join("predictions"),
+        &copied.join("tiny-report/predictions"),
+    );
+    let out = ok(multiberts(
+        dir.path(),
+        &["report", "m.toml", "--results-dir", "copied"],
+    ));
+    assert!(out.contains("summary.csv"), "{out}");
+    let report = copied.join("tiny-report/report");
+    let md = std::fs::read(report.join("summary.md")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&md),
+        String::from_utf8_lossy(&collected_md)
+    );
+    assert_eq!(
+        std::fs::read(report.join("all-runs.json")).unwrap(),
+        collected_json
+    );
+    let csv_bytes = std::fs::read(report.join("summary.csv")).unwrap();
+    assert_eq!(csv_bytes, collected_csv);
+
+    // The CSV: one record per table row, with the means the Markdown shows.
+    let md = String::from_utf8(md).unwrap();
+    let table_means: Vec<String> = md
+        .lines()
+        .filter(|l| l.starts_with("| demo-sentiment |"))
+        .map(|l| {
+            l.split(" | ")
+                .nth(5)
+                .unwrap()
+                .split(" ± ")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(table_means.len(), 1, "{md}");
+    let mut csv = csv::Reader::from_reader(csv_bytes.as_slice());
+    let headers = csv.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        multiberts_report::CSV_COLUMNS
+    );
+    let records: Vec<csv::StringRecord> = csv.records().collect::<Result<_, _>>().unwrap();
+    let csv_means: Vec<String> = records
+        .iter()
+        .map(|r| format!("{:.4}", r[6].parse::<f64>().unwrap()))
+        .collect();
+    assert_eq!(csv_means, table_means);
+    assert_eq!(
+        (&records[0][0], &records[0][2], &records[0][4]),
+        ("demo-sentiment", "accuracy", "4")
+    );
+
+    // A results folder without the consolidated tables says what to run.
+    let out = multiberts(dir.path(), &["report", "m.toml", "--results-dir", "empty"]);
+    assert_fails_with(&out, "run `multiberts collect m.toml` first");
+    assert_fails_with(&out, "demo-sentiment.selection.json");
+}

@@ -1,0 +1,89 @@
+//! The report's typed errors.
+
+use std::path::PathBuf;
+
+/// Why a report could not be built or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Reading or writing the results tree (tables, selection records, report files).
+    #[error(transparent)]
+    Collector(#[from] multiberts_collector::CollectorError),
+    /// The bootstrap refused its inputs.
+    #[error(transparent)]
+    Bootstrap(#[from] multiberts_bootstrap::BootstrapError),
+    /// A metric name or computation failed.
+    #[error(transparent)]
+    Metric(#[from] multiberts_metrics::MetricError),
+    /// A task could not be found or its evaluation data read.
+    #[error(transparent)]
+    Task(#[from] multiberts_tasks::TaskError),
+    /// A consolidated predictions table whose runs do not line up.
+    #[error("{}: {message}", path.display())]
+    Table {
+        /// The table.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A task of the manifest has not been consolidated yet.
+    #[error(
+        "task `{task}` has no consolidated table: {} is missing; run `multiberts collect {manifest}` first",
+        path.display()
+    )]
+    NotCollected {
+        /// The task.
+        task: String,
+        /// The missing file.
+        path: PathBuf,
+        /// The manifest, as the user passes it to `collect`.
+        manifest: String,
+    },
+    /// An analysis failed; the source says why.
+    #[error("analysis `{name}` failed")]
+    Analysis {
+        /// The analysis.
+        name: String,
+        /// The cause.
+        #[source]
+        source: Box<ReportError>,
+    },
+    /// A bias metric on a task without Winogender metadata.
+    #[error(
+        "metric {metric} needs Winogender metadata, and task `{task}` has none (its evaluation \
+         examples carry no choice items with occupation and gender, or its data was not found: \
+         pass --data-dir or set MULTIBERTS_DATA)"
+    )]
+    NoCorefData {
+        /// The task.
+        task: String,
+        /// The metric.
+        metric: String,
+    },
+    /// An analysis' `rng` that does not parse.
+    #[error("rng `{spec}`: {message}")]
+    Rng {
+        /// The spec as written.
+        spec: String,
+        /// Why it does not parse.
+        message: String,
+    },
+    /// Malformed Winogender metadata in a task's evaluation split.
+    #[error("Winogender metadata of task `{task}`: {message}")]
+    CorefMetadata {
+        /// The task.
+        task: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Writing `summary.csv`.
+    #[error("cannot write the CSV of {}: {source}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: csv::Error,
+    },
+}
+
+/// Results of this crate.
+pub type Result<T, E = ReportError> = std::result::Result<T, E>;

@@ -1,0 +1,139 @@
+//! A consolidated predictions table read as runs, and the bootstrap problem of the runs that
+//! selectors pick.
+
+use std::path::Path;
+
+use multiberts_bootstrap::{Group, Problem, Run};
+use multiberts_collector::PredictionRow;
+use multiberts_manifest::Selector;
+
+use crate::error::{ReportError, Result};
+
+/// One run of a table: its first row (run metadata) and its predictions in example order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRun {
+    /// The run's first row; its example fields are those of example 0.
+    pub first: PredictionRow,
+    /// One prediction per example.
+    pub predictions: Vec<f64>,
+}
+
+/// The runs of a consolidated table, in table order, all on the same examples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runs {
+    /// One label per example (from the first run).
+    pub labels: Vec<f64>,
+    /// The runs.
+    pub runs: Vec<TableRun>,
+}
+
+/// Reads `predictions/<task>.parquet` into runs; every run must list the same number of
+/// examples, in order.
+pub fn read_runs(path: &Path) -> Result<Runs> {
+    let bad = |message: String| ReportError::Table {
+        path: path.to_path_buf(),
+        message,
+    };
+    let rows = multiberts_collector::read_predictions(path)?;
+    let mut runs: Vec<TableRun> = Vec::new();
+    let mut labels: Vec<f64> = Vec::new();
+    for r in rows {
+        let index = usize::try_from(r.example_index).map_err(|_| {
+            bad(format!(
+                "job {} has a negative example index {}",
+                r.job_id, r.example_index
+            ))
+        })?;
+        let (label, prediction) = (r.label, r.prediction);
+        let run = match runs.last_mut() {
+            Some(run) if run.first.job_id == r.job_id => run,
+            _ => {
+                runs.push(TableRun {
+                    first: r,
+                    predictions: Vec::new(),
+                });
+                let n = runs.len();
+                &mut runs[n - 1]
+            }
+        };
+        if index != run.predictions.len() {
+            return Err(bad(format!(
+                "job {} lists example {index} out of order",
+                run.first.job_id
+            )));
+        }
+        run.predictions.push(prediction);
+        if runs.len() == 1 {
+            labels.push(label);
+        }
+    }
+    for run in &runs {
+        if run.predictions.len() != labels.len() {
+            return Err(bad(format!(
+                "job {} has {} predictions, the first job {}",
+                run.first.job_id,
+                run.predictions.len(),
+                labels.len()
+            )));
+        }
+    }
+    Ok(Runs { labels, runs })
+}
+
+/// A table row's value for a selector key (the step in thousands).
+pub fn row_field(row: &PredictionRow, key: &str) -> Option<String> {
+    Some(match key {
+        "task" => row.task.clone(),
+        "variant" => row.variant.clone(),
+        "checkpoint" => row.checkpoint.clone(),
+        "pretrain_seed" => row.pretrain_seed?.to_string(),
+        "step" => row.step?.to_string(),
+        "learning_rate" => row.learning_rate.to_string(),
+        "finetune_seed" => row.finetune_seed.to_string(),
+        _ => return None,
+    })
+}
+
+/// The pre-training seeds the bootstrap resamples: the recorded seed, else one stand-in per
+/// checkpoint (local checkpoints carry no seed), numbered in order of appearance far above any
+/// real seed.
+#[derive(Debug, Default)]
+pub(crate) struct SeedIds {
+    checkpoints: Vec<String>,
+}
+
+impl SeedIds {
+    /// The seed of a run with this recorded seed and checkpoint.
+    pub(crate) fn seed(&mut self, recorded: Option<i64>, checkpoint: &str) -> u64 {
+        if let Some(s) = recorded.and_then(|s| u64::try_from(s).ok()) {
+            return s;
+        }
+        let k = match self.checkpoints.iter().position(|c| c == checkpoint) {
+            Some(k) => k,
+            None => {
+                self.checkpoints.push(checkpoint.to_string());
+                self.checkpoints.len() - 1
+            }
+        };
+        1_000_000_000 + k as u64
+    }
+}
+
+/// The bootstrap problem of the runs each side's selector picks (a run may enter both sides).
+pub fn problem(runs: &Runs, sides: &[(Group, &Selector)]) -> Result<Problem> {
+    let mut preds = Vec::new();
+    let mut meta = Vec::new();
+    let mut seeds = SeedIds::default();
+    for run in &runs.runs {
+        for (group, sel) in sides {
+            if sel.matches(|k| row_field(&run.first, k)) {
+                preds.extend_from_slice(&run.predictions);
+                meta.push(Run {
+                    seed: seeds.seed(run.first.pretrain_seed, &run.first.checkpoint),
+                    group: *group,
+                });
+            }
+        }
+    }
+    Ok(Problem::new(runs.labels.clone(), preds, meta)?)
+}

@@ -1,0 +1,205 @@
+//! The report from a hand-built consolidated table: summary rows against hand-computed means and
+//! standard deviations, the CSV's columns, a paired analysis without resampling (its delta is
+//! the plain difference of means) and the error for a task not yet collected.
+
+use std::path::Path;
+
+use multiberts_collector::consolidate::{selection_path, table_path};
+use multiberts_collector::{Consolidation, LrGroup, LrRule, PredictionRow, ResultsTree};
+use multiberts_manifest::Manifest;
+use multiberts_report::{CSV_COLUMNS, ReportError, SummaryRow, report_from_tables};
+
+const MANIFEST: &str = r#"name = "t"
+
+[defaults]
+learning_rates = [2e-5, 3e-5]
+finetune_seeds = "0..=1"
+
+[[checkpoints]]
+hub = "google/multiberts-seed_{seed}"
+seeds = "0..=1"
+
+[[tasks]]
+name = "sst2"
+
+[[analyses]]
+name = "lr"
+kind = "paired"
+task = "sst2"
+base = "lr=2e-5,variant="
+experiment = "lr=3e-5,variant="
+nboot = 5
+sample_seeds = false
+sample_examples = false
+"#;
+
+const EXAMPLES: usize = 10;
+
+/// One run on 10 examples of which the first `correct` are predicted right.
+fn run(variant: &str, lr: f64, seed: i64, ft: i64, correct: usize) -> Vec<PredictionRow> {
+    (0..EXAMPLES)
+        .map(|j| {
+            let label = (j % 2) as f64;
+            PredictionRow {
+                job_id: format!("{variant}-{lr}-{seed}-{ft}"),
+                task: "sst2".into(),
+                variant: variant.into(),
+                split: "validation".into(),
+                checkpoint: format!("seed_{seed}"),
+                pretrain_seed: Some(seed),
+                step: Some(2000),
+                learning_rate: lr,
+                finetune_seed: ft,
+                example_index: j as i64,
+                example_id: format!("ex{j}"),
+                label,
+                prediction: if j < correct { label } else { 1.0 - label },
+                scores: vec![0.0, 0.0],
+            }
+        })
+        .collect()
+}
+
+/// Writes `predictions/sst2.parquet` and its selection record as `multiberts collect` would.
+fn write_table(tree: &ResultsTree) {
+    let runs = [
+        ("", 2e-5, 0, 0, 9),
+        ("", 2e-5, 0, 1, 8),
+        ("", 2e-5, 1, 0, 7),
+        ("", 2e-5, 1, 1, 6),
+        ("", 3e-5, 0, 0, 10),
+        ("", 3e-5, 1, 0, 6),
+        ("cda", 2e-5, 0, 0, 10),
+    ];
+    let rows: Vec<PredictionRow> = runs
+        .iter()
+        .flat_map(|&(v, lr, s, ft, c)| run(v, lr, s, ft, c))
+        .collect();
+    std::fs::create_dir_all(tree.predictions_dir()).unwrap();
+    multiberts_collector::write_predictions(&table_path(tree, "sst2"), &rows).unwrap();
+    let c = Consolidation {
+        task: "sst2".into(),
+        rule: LrRule::KeepAll,
+        group_by: LrGroup::Step,
+        rule_description: "keep all".into(),
+        primary_metric: "accuracy".into(),
+        table: "predictions/sst2.parquet".into(),
+        jobs_done: runs.len(),
+        jobs_not_done: Vec::new(),
+        jobs_kept: runs.len(),
+        rows: rows.len(),
+        groups: Vec::new(),
+    };
+    multiberts_collector::atomic::write_json(&selection_path(tree, "sst2"), &c).unwrap();
+}
+
+fn setup(dir: &Path) -> (Manifest, ResultsTree) {
+    let manifest = Manifest::from_toml(Path::new("m.toml"), MANIFEST).unwrap();
+    let tree = ResultsTree::new(dir, "t").unwrap();
+    (manifest, tree)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}
+
+#[test]
+fn summary_rows_match_hand_computed_means_and_the_csv_holds_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (manifest, tree) = setup(tmp.path());
+    write_table(&tree);
+    let written = report_from_tables(&manifest, &tree, None).unwrap();
+
+    // (variant, lr) groups in order: ("", 2e-5), ("", 3e-5), ("cda", 2e-5).
+    let r = &written.rows;
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert_eq!((r[0].variant.as_str(), r[0].runs, r[0].seeds), ("", 4, 2));
+    assert!(close(r[0].mean, 0.75), "{:?}", r[0]);
+    // Sample sd of 0.9, 0.8, 0.7, 0.6: sqrt(0.05 / 3).
+    assert!(close(r[0].sd, (0.05f64 / 3.0).sqrt()), "{:?}", r[0]);
+    assert!(
+        close(r[1].mean, 0.8) && close(r[1].sd, 0.08f64.sqrt()),
+        "{:?}",
+        r[1]
+    );
+    assert_eq!((r[2].variant.as_str(), r[2].runs), ("cda", 1));
+    assert!(close(r[2].mean, 1.0) && r[2].sd.is_nan(), "{:?}", r[2]);
+    for row in &r[..2] {
+        assert!(
+            0.0 <= row.ci_low && row.ci_low < row.mean && row.mean < row.ci_high,
+            "{row:?}"
+        );
+        assert!(row.ci_high <= 1.0, "{row:?}");
+    }
+
+    let md = std::fs::read_to_string(&written.summary_md).unwrap();
+    assert!(md.starts_with("# t: results\n"), "{md}");
+    assert!(
+        md.contains("| sst2 | accuracy | 2e-5 | 4 | 2 | 0.7500 ± 0.1291 | ["),
+        "{md}"
+    );
+    assert!(
+        md.contains("| sst2[cda] | accuracy | 2e-5 | 1 | 1 | 1.0000 ± NaN |"),
+        "{md}"
+    );
+
+    // The CSV: the documented columns, one record per row, numbers that parse back exactly.
+    let mut csv = csv::Reader::from_path(&written.summary_csv).unwrap();
+    assert_eq!(
+        csv.headers().unwrap(),
+        &csv::StringRecord::from(CSV_COLUMNS.to_vec())
+    );
+    let back: Vec<SummaryRow> = csv.deserialize().collect::<Result<_, _>>().unwrap();
+    assert_eq!(back.len(), 3);
+    for (a, b) in back.iter().zip(r) {
+        assert_eq!((a.task.as_str(), a.metric.as_str()), ("sst2", "accuracy"));
+        assert_eq!(
+            (a.runs, a.seeds, a.learning_rate),
+            (b.runs, b.seeds, b.learning_rate)
+        );
+        assert_eq!(a.mean.to_bits(), b.mean.to_bits());
+        assert_eq!(
+            (a.ci_low.to_bits(), a.ci_high.to_bits()),
+            (b.ci_low.to_bits(), b.ci_high.to_bits())
+        );
+    }
+    assert!(back[2].sd.is_nan());
+
+    // The paired analysis without resampling: every draw is the full data, so E[L'-L] is the
+    // difference of the two rates' means over the same seeds.
+    let a = &written.analyses[0];
+    assert_eq!(a.name, "lr");
+    assert!(a.path.ends_with("report/lr.json") && a.path.is_file());
+    assert!(close(a.report.base.mean, 0.75), "{:?}", a.report.base);
+    let delta = a.report.delta.unwrap();
+    assert!(
+        close(delta.mean, 0.05) && close(delta.low, 0.05),
+        "{delta:?}"
+    );
+    assert!(
+        md.contains("| lr | Paired | sst2 | accuracy | 0.7500 [0.7500, 0.7500] |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_task_without_its_table_says_to_collect_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (manifest, tree) = setup(tmp.path());
+    let err = report_from_tables(&manifest, &tree, None).unwrap_err();
+    assert!(matches!(err, ReportError::NotCollected { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("run `multiberts collect m.toml` first"),
+        "{msg}"
+    );
+    assert!(msg.contains("predictions/sst2.selection.json"), "{msg}");
+
+    // A selection record without its table names the table.
+    write_table(&tree);
+    std::fs::remove_file(table_path(&tree, "sst2")).unwrap();
+    let msg = report_from_tables(&manifest, &tree, None)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("predictions/sst2.parquet is missing"), "{msg}");
+}

@@ -1,7 +1,8 @@
 //! `multiberts report` regenerates the report of a sweep from its consolidated tables alone:
 //! on a copy of the results folder without any job directory, `summary.md` and the analysis
 //! JSON come out byte-identical to what `sweep` (through `collect`) wrote, and `summary.csv`
-//! holds the same means.
+//! holds the same means. The same holds for a Winogender-evaluated task, whose summary has
+//! bias rows and whose bias analyses need the evaluation split's metadata.
 
 mod common;
 
@@ -114,4 +115,66 @@ fn report_regenerates_the_collect_report_without_job_directories() {
     let out = multiberts(dir.path(), &["report", "m.toml", "--results-dir", "empty"]);
     assert_fails_with(&out, "run `multiberts collect m.toml` first");
     assert_fails_with(&out, "demo-sentiment.selection.json");
+}
+
+/// The generated Winogender-like task with and without CDA, and a bias analysis.
+const COREF_MANIFEST: &str = r#"name = "coref-report"
+
+[defaults]
+max_seq_len = 32
+batch_size = 16
+eval_batch_size = 64
+epochs = 1
+learning_rates = [1e-3]
+finetune_seeds = [0]
+max_train_examples = 64
+
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0, 1]
+
+[[tasks]]
+name = "demo-coref"
+
+[[tasks]]
+name = "demo-coref"
+variant = "cda"
+augment = "cda"
+
+[[analyses]]
+name = "cda-bias"
+kind = "paired"
+task = "demo-coref"
+metric = "bias_slope"
+base = "variant="
+experiment = "variant=cda"
+nboot = 100
+"#;
+
+#[test]
+fn report_regenerates_bias_rows_and_analyses_of_a_coref_task() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.toml"), COREF_MANIFEST).unwrap();
+    ok(multiberts(dir.path(), &["sweep", "m.toml", "--jobs", "2"]));
+    let results = dir.path().join("results/coref-report");
+    let copied = dir.path().join("copied");
+    copy_dir(
+        &results.join("predictions"),
+        &copied.join("coref-report/predictions"),
+    );
+    ok(multiberts(
+        dir.path(),
+        &["report", "m.toml", "--results-dir", "copied"],
+    ));
+    for file in ["summary.md", "summary.csv", "cda-bias.json"] {
+        let before = std::fs::read(results.join("report").join(file)).unwrap();
+        let after = std::fs::read(copied.join("coref-report/report").join(file)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&after),
+            String::from_utf8_lossy(&before),
+            "{file}"
+        );
+    }
+    let md = std::fs::read_to_string(copied.join("coref-report/report/summary.md")).unwrap();
+    assert!(md.contains("| demo-coref[cda] | bias_slope |"), "{md}");
 }

@@ -22,6 +22,10 @@ sweep manifest="manifests/demo.toml" *ARGS:
 status manifest="manifests/demo.toml":
     {{bin}} status {{manifest}}
 
+# Regenerate results/<name>/report/ from the consolidated tables (no job directories needed).
+report manifest="manifests/demo.toml" *ARGS:
+    {{bin}} report {{manifest}} {{ARGS}}
+
 # Show the jobs of a manifest (a table grouped by task and checkpoint).
 plan manifest="manifests/demo.toml":
     {{bin}} plan {{manifest}}

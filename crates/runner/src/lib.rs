@@ -9,6 +9,7 @@
 //! step boundary.
 
 pub mod checkpoint;
+pub mod device;
 pub mod error;
 pub mod evaluate;
 pub mod features;

@@ -44,6 +44,9 @@ pub struct RunOptions {
     pub abort_after_step: Option<u64>,
     /// Worker threads in use, for the record.
     pub threads: usize,
+    /// Where the model trains and evaluates. Not part of the job's identity: the same job on
+    /// another device is the same job; `job.json` records the device that ran it.
+    pub device: Device,
 }
 
 /// What a finished (or already finished) job reports.
@@ -348,7 +351,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
         });
     }
     dir.prepare()?;
-    let device = Device::Cpu;
+    let device = opts.device.clone();
     let hyper = &job.hyper;
     let regression = spec.kind == TaskKind::Regression;
     let span_pair = spec.kind == TaskKind::SpanPair;
@@ -720,7 +723,7 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
             checkpoint_sha256,
             data_sha256,
             code_version: code_version(),
-            device: "cpu".into(),
+            device: crate::device::device_name(&device),
             threads: opts.threads,
             wall_time_s: started.elapsed().as_secs_f64(),
             peak_memory_bytes: peak_memory_bytes(),

@@ -158,6 +158,7 @@ fn job_json_records_the_digest_of_a_generated_checkpoint() {
         .read_job()
         .unwrap();
     assert_eq!(record.provenance.checkpoint_sha256, Some(expected));
+    assert_eq!(record.provenance.device, "cpu");
 
     // The generated file is a pure function of (config, seed): another run generates the same.
     let again = multiberts_runner::checkpoint::materialise_init("tiny", 3, &tmp.path().join("c"))

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use multiberts_manifest::Manifest;
+use multiberts_model::device::DeviceSpec;
 use multiberts_runner::{RunOptions, run_job};
 
 use super::load_manifest;
@@ -47,6 +48,11 @@ pub struct JobPlace {
     /// Save a resume checkpoint every N optimizer steps (and after every epoch).
     #[arg(long, default_value_t = 100)]
     pub checkpoint_every: u64,
+    /// Where jobs train: `cpu`, `cuda` (= `cuda:0`) or `cuda:N`; a GPU needs a build with
+    /// `--features cuda`. Not part of the job id. `sweep`'s local pool runs one job at a time
+    /// on a GPU unless `--jobs` is given.
+    #[arg(long, env = "MULTIBERTS_DEVICE", default_value = "cpu")]
+    pub device: DeviceSpec,
 }
 
 /// The sweep's folder for `manifest`, with an optional results-directory override.
@@ -73,6 +79,8 @@ pub(crate) fn set_threads(threads: Option<usize>) -> usize {
 /// Runs `multiberts run-job`.
 pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     let threads = set_threads(args.threads);
+    // Before anything is read or written: a device this build or machine lacks leaves no trace.
+    let device = args.place.device.open()?;
     let manifest = load_manifest(args.manifest.as_deref())?;
     let job = manifest
         .jobs()
@@ -106,6 +114,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
         checkpoint_every: args.place.checkpoint_every,
         abort_after_step,
         threads,
+        device,
     };
     tracing::info!(
         job = %job.id,
@@ -114,6 +123,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
         learning_rate = job.learning_rate,
         finetune_seed = job.finetune_seed,
         threads,
+        device = %multiberts_runner::device::device_name(&options.device),
         "run-job"
     );
     let summary = run_job(&job, &manifest.registry, &options)

@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::ValueEnum;
 use multiberts_collector::{LrGroup, ResultsTree};
 use multiberts_manifest::{Manifest, SlurmConfig};
+use multiberts_model::device::DeviceSpec;
+use multiberts_runner::device::{check_supported, is_gpu, spec_name};
 use multiberts_sweep::slurm::{
     SlurmCli, SlurmOptions, StateClass, SubmitOutcome, absolute, slurm_view, submit_slurm,
 };
@@ -32,13 +34,15 @@ use super::run_job::{JobPlace, output_dir};
 #[command(after_help = "Examples:\n  \
     multiberts sweep                         # the embedded demo, about 2 minutes on 2 cores\n  \
     multiberts sweep manifests/my.toml --jobs 4 --threads-per-job 2 --keep-going\n  \
+    multiberts sweep manifests/my.toml --device cuda:1   # a build with --features cuda\n  \
     multiberts sweep manifests/my.toml --backend slurm --dry-run\n  \
     multiberts sweep manifests/my.toml --backend slurm --partition gpu --time 04:00:00\n  \
     multiberts sweep manifests/my.toml --backend slurm --resubmit-failed")]
 pub struct SweepArgs {
     /// The manifest (default: the embedded demo, manifests/demo.toml).
     pub manifest: Option<PathBuf>,
-    /// Jobs run at once (default: cores / threads per job).
+    /// Jobs run at once (default: cores / threads per job; 1 with `--device cuda[:N]`, since
+    /// several jobs sharing one GPU is a choice to make with `--jobs`).
     #[arg(short, long)]
     pub jobs: Option<usize>,
     /// Threads per job.
@@ -178,11 +182,17 @@ fn run_job_args(manifest: Option<&Path>, results: &Path, place: &JobPlace) -> Ve
     }
     args.push("--checkpoint-every".into());
     args.push(place.checkpoint_every.to_string().into());
+    // Always explicit, so that a MULTIBERTS_DEVICE in the children's environment (sbatch
+    // exports the submitting shell's) cannot move them elsewhere.
+    args.push("--device".into());
+    args.push(spec_name(place.device).into());
     args
 }
 
 /// Runs `multiberts sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
+    // Once, before any job starts: a GPU sweep on a CPU build fails here, not 60 times over.
+    check_supported(args.place.device)?;
     let manifest = load_manifest(args.manifest.as_deref())?;
     let out = output_dir(&manifest, args.place.results_dir.as_deref());
     let jobs = manifest.jobs();
@@ -199,10 +209,19 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         anyhow::bail!("Slurm options (--dry-run, --partition, ...) need --backend slurm");
     }
     refuse_while_in_slurm(&out)?;
+    // The jobs run here: make sure the GPU exists (the context is released again at once).
+    args.place.device.open()?;
     let child_args = run_job_args(args.manifest.as_deref(), &results, &args.place);
+    let on_gpu = is_gpu(args.place.device);
     let parallel = args
         .jobs
-        .unwrap_or_else(|| default_jobs(args.threads_per_job))
+        .unwrap_or_else(|| {
+            if on_gpu {
+                1
+            } else {
+                default_jobs(args.threads_per_job)
+            }
+        })
         .max(1);
     let options = LocalOptions {
         exe,
@@ -216,11 +235,17 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     };
     let todo = jobs.len();
     eprintln!(
-        "sweep {}: {} jobs, {} at a time, {} thread(s) each; logs in {}",
+        "sweep {}: {} jobs, {} at a time{}, {} thread(s) each, on {}; logs in {}",
         manifest.name,
         todo,
         parallel,
+        if on_gpu && args.jobs.is_none() {
+            " (one GPU: --jobs N shares it)"
+        } else {
+            ""
+        },
         options.threads_per_job,
+        spec_name(args.place.device),
         out.join("logs").display()
     );
     let outcome = run_local(&jobs, &tree, &options)?;
@@ -335,6 +360,8 @@ fn run_slurm(
         }
         c
     });
+    let config = args.slurm.apply(manifest.slurm.clone());
+    warn_gpu_without_gres(args.place.device, &config);
     let options = SlurmOptions {
         exe,
         run_job_args: run_job_args(manifest_path.as_deref(), &results, &place),
@@ -342,7 +369,7 @@ fn run_slurm(
         output_dir: output.clone(),
         workdir: std::env::current_dir().context("cannot read the working directory")?,
         name: manifest.name.clone(),
-        config: args.slurm.apply(manifest.slurm.clone()),
+        config,
         resubmit_failed: args.slurm.resubmit_failed,
         dry_run: args.slurm.dry_run,
     };
@@ -350,6 +377,29 @@ fn run_slurm(
     let outcome = submit_slurm(&jobs, tree, &options)?;
     print_submission(manifest, &outcome, args);
     Ok(())
+}
+
+/// A GPU job on Slurm needs a GPU in its allocation, which Slurm numbers from 0: say so when
+/// neither the `[slurm]` table nor the options ask for one, or when the index is not 0.
+fn warn_gpu_without_gres(device: DeviceSpec, config: &SlurmConfig) {
+    let DeviceSpec::Cuda(n) = device else {
+        return;
+    };
+    let asks_for_gpu = config.gres.as_deref().is_some_and(|g| g.contains("gpu"))
+        || config.extra_args.iter().any(|a| a.contains("gpu"));
+    if !asks_for_gpu {
+        tracing::warn!(
+            "--device {} but no GPU is requested from Slurm; add `gres = \"gpu:1\"` to the \
+             manifest's [slurm] table or pass --gres gpu:1",
+            spec_name(device)
+        );
+    }
+    if n > 0 {
+        tracing::warn!(
+            "--device cuda:{n}: Slurm numbers the GPUs of each job's allocation from 0, so with \
+             one GPU per job use --device cuda"
+        );
+    }
 }
 
 /// `1 job`, `2 jobs`.

@@ -24,6 +24,7 @@ pub fn options(out: &Path) -> RunOptions {
         checkpoint_every: 0,
         abort_after_step: None,
         threads: 1,
+        device: candle_core::Device::Cpu,
     }
 }
 

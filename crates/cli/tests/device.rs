@@ -1,0 +1,185 @@
+//! `--device` of `run-job` and `sweep` as a user meets it on the CPU build: a GPU is refused
+//! at once with the fix and leaves nothing behind, a bad spec names the accepted forms, and a
+//! CPU sweep records its device in `job.json` while every child gets the sweep's device.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{assert_fails_with, find_files, multiberts, text};
+
+/// One generated tiny checkpoint, one short job.
+const MANIFEST: &str = r#"name = "device-t"
+
+[defaults]
+max_seq_len = 32
+batch_size = 32
+epochs = 1
+learning_rates = [1e-3]
+finetune_seeds = [0]
+max_train_examples = 64
+
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0]
+
+[[tasks]]
+name = "demo-sentiment"
+"#;
+
+/// [`multiberts`] with no inherited device and `env` set.
+fn with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_multiberts"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("MULTIBERTS_RESULTS")
+        .env_remove("MULTIBERTS_DATA")
+        .env_remove("MULTIBERTS_DEVICE")
+        .envs(env.iter().copied())
+        .output()
+        .expect("the multiberts binary runs")
+}
+
+/// A folder holding the manifest as `m.toml`, and its only job id (from `plan --list`).
+fn setup() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    let out = multiberts(dir.path(), &["plan", "m.toml", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let plan: serde_json::Value = serde_json::from_str(&stdout[stdout.find('{').unwrap()..])
+        .unwrap_or_else(|e| panic!("plan --json: {e}\n{stdout}"));
+    let jobs = plan["jobs"].as_array().expect("a job list");
+    assert_eq!(jobs.len(), 1, "{stdout}");
+    let id = jobs[0]["id"].as_str().unwrap().to_string();
+    (dir, id)
+}
+
+#[test]
+fn a_gpu_on_the_cpu_build_is_refused_at_once_and_leaves_nothing() {
+    if cfg!(feature = "cuda") {
+        eprintln!("skipped: this build has CUDA support");
+        return;
+    }
+    let (dir, id) = setup();
+    let fix = "rebuild with `cargo build --release --features cuda`";
+    let run_job = ["run-job", "--manifest", "m.toml", "--job", &id];
+    let cases = [
+        (
+            [&run_job[..], &["--device", "cuda"]].concat(),
+            None,
+            "cuda:0",
+        ),
+        (
+            vec!["sweep", "m.toml", "--device", "cuda:1"],
+            None,
+            "cuda:1",
+        ),
+        (vec!["sweep", "m.toml"], Some("cuda"), "cuda:0"),
+        (
+            vec!["sweep", "m.toml", "--device", "cuda", "--backend", "slurm"],
+            None,
+            "cuda:0",
+        ),
+        (
+            vec![
+                "sweep",
+                "m.toml",
+                "--device",
+                "gpu",
+                "--backend",
+                "slurm",
+                "--dry-run",
+            ],
+            None,
+            "cuda:0",
+        ),
+    ];
+    for (args, env, device) in cases {
+        let env: Vec<_> = env.map(|d| ("MULTIBERTS_DEVICE", d)).into_iter().collect();
+        let out = with_env(dir.path(), &args, &env);
+        assert_fails_with(&out, fix);
+        assert_fails_with(&out, &format!("device `{device}` needs CUDA"));
+        assert_fails_with(&out, "or use `--device cpu`");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["m.toml"], "{args:?} left files behind");
+    }
+}
+
+#[test]
+fn an_unknown_device_names_the_accepted_forms() {
+    let (dir, id) = setup();
+    for args in [
+        &[
+            "run-job",
+            "--manifest",
+            "m.toml",
+            "--job",
+            &id,
+            "--device",
+            "tpu",
+        ][..],
+        &["sweep", "m.toml", "--device", "cuda:x"],
+    ] {
+        let out = with_env(dir.path(), args, &[]);
+        assert_fails_with(&out, "expected `cpu`, `cuda` or `cuda:N`");
+    }
+    let out = with_env(
+        dir.path(),
+        &["sweep", "m.toml"],
+        &[("MULTIBERTS_DEVICE", "tpu")],
+    );
+    assert_fails_with(&out, "invalid device `tpu`");
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn a_cpu_sweep_records_its_device_and_passes_it_to_every_job() {
+    let (dir, id) = setup();
+    // A GPU in the environment would reach the children too: `--device cpu` must win there.
+    let out = with_env(
+        dir.path(),
+        &["sweep", "m.toml", "--device", "cpu", "--no-collect"],
+        &[("MULTIBERTS_DEVICE", "cuda")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("on cpu"), "{}", text(&out));
+    let records = find_files(&dir.path().join("results/device-t"), "job.json");
+    assert_eq!(records.len(), 1, "{records:?}");
+    // The device is provenance: the job keeps the id `plan` gives it.
+    assert_eq!(
+        records[0].parent().unwrap().file_name().unwrap(),
+        id.as_str()
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&records[0]).unwrap()).unwrap();
+    assert_eq!(record["provenance"]["device"], "cpu", "{record}");
+    assert!(record["job"].get("device").is_none(), "{record}");
+    assert_eq!(record["provenance"]["job_id"], id.as_str(), "{record}");
+}
+
+#[test]
+fn slurm_scripts_run_each_job_on_the_sweeps_device() {
+    let (dir, _) = setup();
+    let out = with_env(
+        dir.path(),
+        &["sweep", "m.toml", "--backend", "slurm", "--dry-run"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let script = text(&out);
+    let line = script
+        .lines()
+        .find(|l| l.contains(" run-job "))
+        .unwrap_or_else(|| panic!("no run-job line in:\n{script}"));
+    assert!(line.contains(" --device cpu "), "{line}");
+    assert!(
+        !dir.path().join("results").exists(),
+        "a dry run writes nothing"
+    );
+}

@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-use common::{assert_fails_with, find_files, multiberts, text};
+use common::{assert_fails_with, find_files, multiberts, multiberts_with_env, text};
 
 /// One generated tiny checkpoint, one short job.
 const MANIFEST: &str = r#"name = "device-t"
@@ -27,20 +24,6 @@ seeds = [0]
 [[tasks]]
 name = "demo-sentiment"
 "#;
-
-/// [`multiberts`] with no inherited device and `env` set.
-fn with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_multiberts"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("MULTIBERTS_RESULTS")
-        .env_remove("MULTIBERTS_DATA")
-        .env_remove("MULTIBERTS_DEVICE")
-        .envs(env.iter().copied())
-        .output()
-        .expect("the multiberts binary runs")
-}
 
 /// A folder holding the manifest as `m.toml`, and its only job id (from `plan --list`).
 fn setup() -> (tempfile::TempDir, String) {
@@ -99,7 +82,7 @@ fn a_gpu_on_the_cpu_build_is_refused_at_once_and_leaves_nothing() {
     ];
     for (args, env, device) in cases {
         let env: Vec<_> = env.map(|d| ("MULTIBERTS_DEVICE", d)).into_iter().collect();
-        let out = with_env(dir.path(), &args, &env);
+        let out = multiberts_with_env(dir.path(), &args, &env);
         assert_fails_with(&out, fix);
         assert_fails_with(&out, &format!("device `{device}` needs CUDA"));
         assert_fails_with(&out, "or use `--device cpu`");
@@ -126,10 +109,10 @@ fn an_unknown_device_names_the_accepted_forms() {
         ][..],
         &["sweep", "m.toml", "--device", "cuda:x"],
     ] {
-        let out = with_env(dir.path(), args, &[]);
+        let out = multiberts_with_env(dir.path(), args, &[]);
         assert_fails_with(&out, "expected `cpu`, `cuda` or `cuda:N`");
     }
-    let out = with_env(
+    let out = multiberts_with_env(
         dir.path(),
         &["sweep", "m.toml"],
         &[("MULTIBERTS_DEVICE", "tpu")],
@@ -142,7 +125,7 @@ fn an_unknown_device_names_the_accepted_forms() {
 fn a_cpu_sweep_records_its_device_and_passes_it_to_every_job() {
     let (dir, id) = setup();
     // A GPU in the environment would reach the children too: `--device cpu` must win there.
-    let out = with_env(
+    let out = multiberts_with_env(
         dir.path(),
         &["sweep", "m.toml", "--device", "cpu", "--no-collect"],
         &[("MULTIBERTS_DEVICE", "cuda")],
@@ -166,7 +149,7 @@ fn a_cpu_sweep_records_its_device_and_passes_it_to_every_job() {
 #[test]
 fn slurm_scripts_run_each_job_on_the_sweeps_device() {
     let (dir, _) = setup();
-    let out = with_env(
+    let out = multiberts_with_env(
         dir.path(),
         &["sweep", "m.toml", "--backend", "slurm", "--dry-run"],
         &[],

@@ -6,15 +6,22 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Runs the built `multiberts` binary in `dir` with quiet logs and no inherited results or data
-/// directory.
+/// Runs the built `multiberts` binary in `dir` with quiet logs and no inherited results, data
+/// directory or device.
 pub fn multiberts(dir: &Path, args: &[&str]) -> Output {
+    multiberts_with_env(dir, args, &[])
+}
+
+/// [`multiberts`] with extra environment variables set for the child.
+pub fn multiberts_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_multiberts"))
         .args(args)
         .current_dir(dir)
         .env("RUST_LOG", "warn")
         .env_remove("MULTIBERTS_RESULTS")
         .env_remove("MULTIBERTS_DATA")
+        .env_remove("MULTIBERTS_DEVICE")
+        .envs(env.iter().copied())
         .output()
         .expect("the multiberts binary runs")
 }

@@ -1,5 +1,5 @@
 //! Reports regenerated from stored results: the per-task summary table (`report/summary.md`,
-//! `report/summary.csv`) and the manifest's Multi-Bootstrap analyses (`report/<name>.json`),
+//! `report/summary.csv`, and with the analyses table as LaTeX in `report/summary.tex`) and the manifest's Multi-Bootstrap analyses (`report/<name>.json`),
 //! computed from the consolidated `predictions/<task>.parquet` tables.
 //!
 //! `multiberts collect` calls [`write_report`] right after consolidating; `multiberts report`
@@ -9,6 +9,7 @@
 mod analysis;
 mod coref;
 mod error;
+mod latex;
 mod runs;
 mod summary;
 
@@ -23,6 +24,7 @@ use multiberts_manifest::Manifest;
 pub use analysis::{is_bias, run_analysis};
 pub use coref::{CorefData, coref_data, run_field};
 pub use error::{ReportError, Result};
+pub use latex::{latex_escape, summary_latex};
 pub use runs::{Runs, TableRun, problem, read_runs, row_field};
 pub use summary::{
     CSV_COLUMNS, SUMMARY_NBOOT, SummaryRow, summary_csv, summary_markdown, task_rows,
@@ -58,15 +60,17 @@ pub struct Written {
     pub summary_md: PathBuf,
     /// `report/summary.csv`.
     pub summary_csv: PathBuf,
-    /// The summary rows, as in both files.
+    /// `report/summary.tex`: the summary and analyses tables for `\input{}` in a paper.
+    pub summary_tex: PathBuf,
+    /// The summary rows, as in all three files.
     pub rows: Vec<SummaryRow>,
     /// The analyses, in manifest order.
     pub analyses: Vec<AnalysisOutput>,
 }
 
-/// Writes `report/` under `tree`: each analysis' JSON, `summary.md` and `summary.csv`, from the
-/// consolidated tables of `tasks` (in table order) and the coref data of Winogender-evaluated
-/// tasks (keyed by task). Every file is written atomically.
+/// Writes `report/` under `tree`: each analysis' JSON, `summary.md`, `summary.csv` and
+/// `summary.tex`, from the consolidated tables of `tasks` (in table order) and the coref data of
+/// Winogender-evaluated tasks (keyed by task). Every file is written atomically.
 pub fn write_report(
     manifest: &Manifest,
     tree: &ResultsTree,
@@ -100,9 +104,13 @@ pub fn write_report(
     let summary_csv_path = dir.join("summary.csv");
     let csv = summary_csv(&rows, &summary_csv_path)?;
     multiberts_collector::atomic::write_bytes(&summary_csv_path, &csv)?;
+    let summary_tex = dir.join("summary.tex");
+    let tex = summary_latex(manifest, &rows, &reports);
+    multiberts_collector::atomic::write_bytes(&summary_tex, tex.as_bytes())?;
     Ok(Written {
         summary_md,
         summary_csv: summary_csv_path,
+        summary_tex,
         rows,
         analyses,
     })

@@ -2,11 +2,10 @@
 //! standard deviations, the CSV's columns, a paired analysis without resampling (its delta is
 //! the plain difference of means) and the error for a task not yet collected.
 
-use std::path::Path;
+mod common;
 
-use multiberts_collector::consolidate::{selection_path, table_path};
-use multiberts_collector::{Consolidation, LrGroup, LrRule, PredictionRow, ResultsTree};
-use multiberts_manifest::Manifest;
+use common::{close, setup, write_table};
+use multiberts_collector::consolidate::table_path;
 use multiberts_report::{CSV_COLUMNS, ReportError, SummaryRow, report_from_tables};
 
 const MANIFEST: &str = r#"name = "t"
@@ -33,81 +32,11 @@ sample_seeds = false
 sample_examples = false
 "#;
 
-const EXAMPLES: usize = 10;
-
-/// One run on 10 examples of which the first `correct` are predicted right.
-fn run(variant: &str, lr: f64, seed: i64, ft: i64, correct: usize) -> Vec<PredictionRow> {
-    (0..EXAMPLES)
-        .map(|j| {
-            let label = (j % 2) as f64;
-            PredictionRow {
-                job_id: format!("{variant}-{lr}-{seed}-{ft}"),
-                task: "sst2".into(),
-                variant: variant.into(),
-                split: "validation".into(),
-                checkpoint: format!("seed_{seed}"),
-                pretrain_seed: Some(seed),
-                step: Some(2000),
-                learning_rate: lr,
-                finetune_seed: ft,
-                example_index: j as i64,
-                example_id: format!("ex{j}"),
-                label,
-                prediction: if j < correct { label } else { 1.0 - label },
-                scores: vec![0.0, 0.0],
-            }
-        })
-        .collect()
-}
-
-/// Writes `predictions/sst2.parquet` and its selection record as `multiberts collect` would.
-fn write_table(tree: &ResultsTree) {
-    let runs = [
-        ("", 2e-5, 0, 0, 9),
-        ("", 2e-5, 0, 1, 8),
-        ("", 2e-5, 1, 0, 7),
-        ("", 2e-5, 1, 1, 6),
-        ("", 3e-5, 0, 0, 10),
-        ("", 3e-5, 1, 0, 6),
-        ("cda", 2e-5, 0, 0, 10),
-    ];
-    let rows: Vec<PredictionRow> = runs
-        .iter()
-        .flat_map(|&(v, lr, s, ft, c)| run(v, lr, s, ft, c))
-        .collect();
-    std::fs::create_dir_all(tree.predictions_dir()).unwrap();
-    multiberts_collector::write_predictions(&table_path(tree, "sst2"), &rows).unwrap();
-    let c = Consolidation {
-        task: "sst2".into(),
-        rule: LrRule::KeepAll,
-        group_by: LrGroup::Step,
-        rule_description: "keep all".into(),
-        primary_metric: "accuracy".into(),
-        table: "predictions/sst2.parquet".into(),
-        jobs_done: runs.len(),
-        jobs_not_done: Vec::new(),
-        jobs_kept: runs.len(),
-        rows: rows.len(),
-        groups: Vec::new(),
-    };
-    multiberts_collector::atomic::write_json(&selection_path(tree, "sst2"), &c).unwrap();
-}
-
-fn setup(dir: &Path) -> (Manifest, ResultsTree) {
-    let manifest = Manifest::from_toml(Path::new("m.toml"), MANIFEST).unwrap();
-    let tree = ResultsTree::new(dir, "t").unwrap();
-    (manifest, tree)
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-12
-}
-
 #[test]
 fn summary_rows_match_hand_computed_means_and_the_csv_holds_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path());
-    write_table(&tree);
+    let (manifest, tree) = setup(tmp.path(), MANIFEST);
+    write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
 
     // (variant, lr) groups in order: ("", 2e-5), ("", 3e-5), ("cda", 2e-5).
@@ -185,7 +114,7 @@ fn summary_rows_match_hand_computed_means_and_the_csv_holds_them() {
 #[test]
 fn a_task_without_its_table_says_to_collect_first() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path());
+    let (manifest, tree) = setup(tmp.path(), MANIFEST);
     let err = report_from_tables(&manifest, &tree, None).unwrap_err();
     assert!(matches!(err, ReportError::NotCollected { .. }), "{err:?}");
     let msg = err.to_string();
@@ -196,7 +125,7 @@ fn a_task_without_its_table_says_to_collect_first() {
     assert!(msg.contains("predictions/sst2.selection.json"), "{msg}");
 
     // A selection record without its table names the table.
-    write_table(&tree);
+    write_table(&tree, "cda");
     std::fs::remove_file(table_path(&tree, "sst2")).unwrap();
     let msg = report_from_tables(&manifest, &tree, None)
         .unwrap_err()

@@ -1,0 +1,83 @@
+//! A hand-built consolidated `sst2` table, written as `multiberts collect` would, shared by the
+//! report's integration tests.
+
+use std::path::Path;
+
+use multiberts_collector::consolidate::{selection_path, table_path};
+use multiberts_collector::{Consolidation, LrGroup, LrRule, PredictionRow, ResultsTree};
+use multiberts_manifest::Manifest;
+
+/// Examples per run.
+const EXAMPLES: usize = 10;
+
+/// One run on 10 examples of which the first `correct` are predicted right.
+fn run(variant: &str, lr: f64, seed: i64, ft: i64, correct: usize) -> Vec<PredictionRow> {
+    (0..EXAMPLES)
+        .map(|j| {
+            let label = (j % 2) as f64;
+            PredictionRow {
+                job_id: format!("{variant}-{lr}-{seed}-{ft}"),
+                task: "sst2".into(),
+                variant: variant.into(),
+                split: "validation".into(),
+                checkpoint: format!("seed_{seed}"),
+                pretrain_seed: Some(seed),
+                step: Some(2000),
+                learning_rate: lr,
+                finetune_seed: ft,
+                example_index: j as i64,
+                example_id: format!("ex{j}"),
+                label,
+                prediction: if j < correct { label } else { 1.0 - label },
+                scores: vec![0.0, 0.0],
+            }
+        })
+        .collect()
+}
+
+/// Writes `predictions/sst2.parquet` and its selection record as `multiberts collect` would:
+/// four runs at 2e-5 (accuracies 0.9, 0.8, 0.7, 0.6 over two seeds), two at 3e-5 (1.0, 0.6) and
+/// one of `variant` at 2e-5 (1.0).
+pub fn write_table(tree: &ResultsTree, variant: &str) {
+    let runs = [
+        ("", 2e-5, 0, 0, 9),
+        ("", 2e-5, 0, 1, 8),
+        ("", 2e-5, 1, 0, 7),
+        ("", 2e-5, 1, 1, 6),
+        ("", 3e-5, 0, 0, 10),
+        ("", 3e-5, 1, 0, 6),
+        (variant, 2e-5, 0, 0, 10),
+    ];
+    let rows: Vec<PredictionRow> = runs
+        .iter()
+        .flat_map(|&(v, lr, s, ft, c)| run(v, lr, s, ft, c))
+        .collect();
+    std::fs::create_dir_all(tree.predictions_dir()).unwrap();
+    multiberts_collector::write_predictions(&table_path(tree, "sst2"), &rows).unwrap();
+    let c = Consolidation {
+        task: "sst2".into(),
+        rule: LrRule::KeepAll,
+        group_by: LrGroup::Step,
+        rule_description: "keep all".into(),
+        primary_metric: "accuracy".into(),
+        table: "predictions/sst2.parquet".into(),
+        jobs_done: runs.len(),
+        jobs_not_done: Vec::new(),
+        jobs_kept: runs.len(),
+        rows: rows.len(),
+        groups: Vec::new(),
+    };
+    multiberts_collector::atomic::write_json(&selection_path(tree, "sst2"), &c).unwrap();
+}
+
+/// The manifest `text` (as `m.toml`) and results tree `t` under `dir`.
+pub fn setup(dir: &Path, text: &str) -> (Manifest, ResultsTree) {
+    let manifest = Manifest::from_toml(Path::new("m.toml"), text).unwrap();
+    let tree = ResultsTree::new(dir, "t").unwrap();
+    (manifest, tree)
+}
+
+/// Equal up to rounding.
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}

@@ -1,7 +1,7 @@
 //! `multiberts report` regenerates the report of a sweep from its consolidated tables alone:
-//! on a copy of the results folder without any job directory, `summary.md` and the analysis
-//! JSON come out byte-identical to what `sweep` (through `collect`) wrote, and `summary.csv`
-//! holds the same means. The same holds for a Winogender-evaluated task, whose summary has
+//! on a copy of the results folder without any job directory, `summary.md`, `summary.tex` and
+//! the analysis JSON come out byte-identical to what `sweep` (through `collect`) wrote, and
+//! `summary.csv` holds the same means, as does `summary.tex`. The same holds for a Winogender-evaluated task, whose summary has
 //! bias rows and whose bias analyses need the evaluation split's metadata.
 
 mod common;
@@ -53,6 +53,7 @@ fn report_regenerates_the_collect_report_without_job_directories() {
     let collected_md = std::fs::read(results.join("report/summary.md")).unwrap();
     let collected_json = std::fs::read(results.join("report/all-runs.json")).unwrap();
     let collected_csv = std::fs::read(results.join("report/summary.csv")).unwrap();
+    let collected_tex = std::fs::read(results.join("report/summary.tex")).unwrap();
 
     // Only the consolidated tables travel.
     let copied = dir.path().join("copied");
@@ -65,6 +66,7 @@ fn report_regenerates_the_collect_report_without_job_directories() {
         &["report", "m.toml", "--results-dir", "copied"],
     ));
     assert!(out.contains("summary.csv"), "{out}");
+    assert!(out.contains("summary.tex"), "{out}");
     let report = copied.join("tiny-report/report");
     let md = std::fs::read(report.join("summary.md")).unwrap();
     assert_eq!(
@@ -77,6 +79,11 @@ fn report_regenerates_the_collect_report_without_job_directories() {
     );
     let csv_bytes = std::fs::read(report.join("summary.csv")).unwrap();
     assert_eq!(csv_bytes, collected_csv);
+    let tex = std::fs::read(report.join("summary.tex")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&tex),
+        String::from_utf8_lossy(&collected_tex)
+    );
 
     // The CSV: one record per table row, with the means the Markdown shows.
     let md = String::from_utf8(md).unwrap();
@@ -106,6 +113,22 @@ fn report_regenerates_the_collect_report_without_job_directories() {
         .map(|r| format!("{:.4}", r[6].parse::<f64>().unwrap()))
         .collect();
     assert_eq!(csv_means, table_means);
+    // The LaTeX rows: the escaped task, the same means, and the analysis by its escaped name.
+    let tex = String::from_utf8(tex).unwrap();
+    let tex_means: Vec<&str> = tex
+        .lines()
+        .filter(|l| l.starts_with("demo-sentiment & "))
+        .map(|l| {
+            l.split(" & ")
+                .nth(5)
+                .unwrap()
+                .split(r" $\pm$ ")
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(tex_means, table_means, "{tex}");
+    assert!(tex.contains("\nall-runs & demo-sentiment & "), "{tex}");
     assert_eq!(
         (&records[0][0], &records[0][2], &records[0][4]),
         ("demo-sentiment", "accuracy", "4")
@@ -166,7 +189,7 @@ fn report_regenerates_bias_rows_and_analyses_of_a_coref_task() {
         dir.path(),
         &["report", "m.toml", "--results-dir", "copied"],
     ));
-    for file in ["summary.md", "summary.csv", "cda-bias.json"] {
+    for file in ["summary.md", "summary.csv", "summary.tex", "cda-bias.json"] {
         let before = std::fs::read(results.join("report").join(file)).unwrap();
         let after = std::fs::read(copied.join("coref-report/report").join(file)).unwrap();
         assert_eq!(
@@ -177,4 +200,9 @@ fn report_regenerates_bias_rows_and_analyses_of_a_coref_task() {
     }
     let md = std::fs::read_to_string(copied.join("coref-report/report/summary.md")).unwrap();
     assert!(md.contains("| demo-coref[cda] | bias_slope |"), "{md}");
+    let tex = std::fs::read_to_string(copied.join("coref-report/report/summary.tex")).unwrap();
+    assert!(
+        tex.contains(r"demo-coref{[}cda{]} & bias\_slope & "),
+        "{tex}"
+    );
 }

@@ -1,7 +1,7 @@
 //! `multiberts collect`: consolidate each task's done jobs into one predictions table (best-LR
 //! rule or keep-all) and export the upstream layouts; then the report (the manifest's analyses,
-//! `report/summary.md` and `summary.csv`) comes from `multiberts_report`, as for `multiberts
-//! report`.
+//! `report/summary.md`, `summary.csv` and `summary.tex`) comes from `multiberts_report`, as for
+//! `multiberts report`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,8 @@ pub enum RuleChoice {
 /// the upstream GLUE layout under `upstream/glue/` (index.tsv, one score file per run, labels),
 /// for Winogender-evaluated tasks the upstream coref layout under `upstream/coref/<task>/`
 /// (run_info.tsv, label_info.tsv, preds.tsv, occupations-stats.tsv),
-/// `report/<analysis>.json`, `report/summary.md` and `report/summary.csv` under `results/<name>/`.
+/// `report/<analysis>.json`, `report/summary.md`, `report/summary.csv` and `report/summary.tex`
+/// under `results/<name>/`.
 #[derive(Debug, clap::Args)]
 pub struct CollectArgs {
     /// The manifest (default: the embedded demo).
@@ -178,6 +179,8 @@ pub(crate) fn collect_and_report_with(
     }
     let written = multiberts_report::write_report(manifest, &tree, &collected, &coref)?;
     print_analyses(manifest, &written);
+    println!("summary CSV: {}", written.summary_csv.display());
+    println!("summary LaTeX: {}", written.summary_tex.display());
     Ok(written.summary_md)
 }
 

@@ -11,9 +11,9 @@ use super::run_job::output_dir;
 /// Regenerate the report from the already consolidated predictions tables.
 ///
 /// Reads `predictions/<task>.parquet` and `<task>.selection.json` of every task of the manifest
-/// (as `multiberts collect` wrote them) and writes `report/<analysis>.json`, `report/summary.md`
-/// and `report/summary.csv`, exactly as `collect` does, without reading or re-consolidating the
-/// job directories: it works on a results folder copied without them.
+/// (as `multiberts collect` wrote them) and writes `report/<analysis>.json`, `report/summary.md`,
+/// `report/summary.csv` and `report/summary.tex`, exactly as `collect` does, without reading or
+/// re-consolidating the job directories: it works on a results folder copied without them.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
@@ -42,5 +42,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     print_analyses(&manifest, &written);
     println!("summary table: {}", written.summary_md.display());
     println!("summary CSV: {}", written.summary_csv.display());
+    println!("summary LaTeX: {}", written.summary_tex.display());
     Ok(())
 }

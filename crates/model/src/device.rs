@@ -50,18 +50,41 @@ impl std::str::FromStr for DeviceSpec {
     }
 }
 
+/// The canonical text (`cpu`, `cuda:N`), which [`FromStr`](std::str::FromStr) reads back.
+impl std::fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cpu => f.write_str("cpu"),
+            Self::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
 impl DeviceSpec {
+    /// Whether this names a GPU.
+    pub fn is_gpu(self) -> bool {
+        matches!(self, Self::Cuda(_))
+    }
+
+    /// Checks that this build can run on the device without opening it: the check a
+    /// submitting machine (a Slurm login node, which may have no GPU) can make for its
+    /// compute nodes.
+    pub fn check_supported(self) -> Result<(), DeviceError> {
+        if self.is_gpu() && !candle_core::utils::cuda_is_available() {
+            return Err(DeviceError::NotCompiled(self.to_string()));
+        }
+        Ok(())
+    }
+
     /// Opens the device.
     pub fn open(self) -> Result<Device, DeviceError> {
+        self.check_supported()?;
         match self {
             Self::Cpu => Ok(Device::Cpu),
-            Self::Cuda(n) => {
-                let spec = format!("cuda:{n}");
-                if !candle_core::utils::cuda_is_available() {
-                    return Err(DeviceError::NotCompiled(spec));
-                }
-                Device::new_cuda(n).map_err(|source| DeviceError::Open { spec, source })
-            }
+            Self::Cuda(n) => Device::new_cuda(n).map_err(|source| DeviceError::Open {
+                spec: self.to_string(),
+                source,
+            }),
         }
     }
 }

@@ -11,7 +11,6 @@ use clap::ValueEnum;
 use multiberts_collector::{LrGroup, ResultsTree};
 use multiberts_manifest::{Manifest, SlurmConfig};
 use multiberts_model::device::DeviceSpec;
-use multiberts_runner::device::{check_supported, is_gpu, spec_name};
 use multiberts_sweep::slurm::{
     SlurmCli, SlurmOptions, StateClass, SubmitOutcome, absolute, slurm_view, submit_slurm,
 };
@@ -185,14 +184,14 @@ fn run_job_args(manifest: Option<&Path>, results: &Path, place: &JobPlace) -> Ve
     // Always explicit, so that a MULTIBERTS_DEVICE in the children's environment (sbatch
     // exports the submitting shell's) cannot move them elsewhere.
     args.push("--device".into());
-    args.push(spec_name(place.device).into());
+    args.push(place.device.to_string().into());
     args
 }
 
 /// Runs `multiberts sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     // Once, before any job starts: a GPU sweep on a CPU build fails here, not 60 times over.
-    check_supported(args.place.device)?;
+    args.place.device.check_supported()?;
     let manifest = load_manifest(args.manifest.as_deref())?;
     let out = output_dir(&manifest, args.place.results_dir.as_deref());
     let jobs = manifest.jobs();
@@ -212,7 +211,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     // The jobs run here: make sure the GPU exists (the context is released again at once).
     args.place.device.open()?;
     let child_args = run_job_args(args.manifest.as_deref(), &results, &args.place);
-    let on_gpu = is_gpu(args.place.device);
+    let on_gpu = args.place.device.is_gpu();
     let parallel = args
         .jobs
         .unwrap_or_else(|| {
@@ -245,7 +244,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             ""
         },
         options.threads_per_job,
-        spec_name(args.place.device),
+        args.place.device,
         out.join("logs").display()
     );
     let outcome = run_local(&jobs, &tree, &options)?;
@@ -391,7 +390,7 @@ fn warn_gpu_without_gres(device: DeviceSpec, config: &SlurmConfig) {
         tracing::warn!(
             "--device {} but no GPU is requested from Slurm; add `gres = \"gpu:1\"` to the \
              manifest's [slurm] table or pass --gres gpu:1",
-            spec_name(device)
+            device
         );
     }
     if n > 0 {

@@ -22,7 +22,8 @@ pub const METRICS_FILE: &str = "metrics.json";
 pub const PREDICTIONS_FILE: &str = "predictions.parquet";
 /// `DONE`: written last; its presence is what makes a job done.
 pub const DONE_FILE: &str = "DONE";
-/// `state/`: the runner's resume checkpoints, kept when an unfinished job is cleared.
+/// `state/`: the runner's resume checkpoints, kept when an unfinished job is cleared and
+/// deleted once the job is done (unless the runner is told to keep it).
 pub const STATE_DIR: &str = "state";
 /// Top-level names under `results/<manifest name>/` that are not tasks.
 pub const RESERVED_NAMES: [&str; 5] = ["predictions", "report", "logs", "upstream", "slurm"];
@@ -223,6 +224,19 @@ impl JobDir {
     /// `state/`, for the runner's resume checkpoints.
     pub fn state_dir(&self) -> PathBuf {
         self.path.join(STATE_DIR)
+    }
+
+    /// Deletes `state/` (the resume checkpoints: weights and optimizer moments, hundreds of
+    /// megabytes to gigabytes per job) once they are no longer needed. Only a done job's state
+    /// may go: an unfinished job needs it to resume. Returns whether anything was removed.
+    pub fn remove_state(&self) -> Result<bool> {
+        self.require_done()?;
+        let state = self.state_dir();
+        match fs::remove_dir_all(&state) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_err(&state)(e)),
+        }
     }
 
     /// Whether the `DONE` marker is present.

@@ -85,6 +85,13 @@ fn a_job_killed_before_done_is_not_done_and_never_read() {
         assert!(err.to_string().contains("killed"), "{err}");
     }
 
+    // An unfinished job's resume state is what it resumes from: it cannot be deleted as a
+    // done job's can.
+    assert!(matches!(
+        killed.remove_state(),
+        Err(CollectorError::NotDone { .. })
+    ));
+
     // Re-run: prepare clears the half-written files, keeps the resume state.
     killed.prepare().unwrap();
     let left: Vec<String> = fs::read_dir(killed.path())

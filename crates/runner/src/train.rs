@@ -40,6 +40,10 @@ pub struct RunOptions {
     pub data_root: Option<PathBuf>,
     /// Save a resume checkpoint every this many optimizer steps (and after every epoch).
     pub checkpoint_every: u64,
+    /// Keep `state/` (the last resume checkpoint: the fine-tuned weights and optimizer
+    /// moments) after the job is done. By default it is deleted once `DONE` is written, since a
+    /// done job never resumes and the state is 3x the model's size per job.
+    pub keep_state: bool,
     /// Stop with [`RunnerError::Aborted`] right after this step (tests simulate a kill).
     pub abort_after_step: Option<u64>,
     /// Worker threads in use, for the record.
@@ -732,6 +736,12 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     };
     dir.write_job(&record)?;
     dir.mark_done()?;
+    if !opts.keep_state {
+        // The job is done whatever happens here: a state left behind costs disk, not results.
+        if let Err(e) = dir.remove_state() {
+            tracing::warn!(job = %job.id, error = %e, "cannot delete the finished job's resume state");
+        }
+    }
     let dev = st.epochs.last().map(|e| e.dev.clone()).unwrap_or_default();
     tracing::info!(job = %job.id, steps = st.step, ?dev, "job done");
     Ok(RunSummary {

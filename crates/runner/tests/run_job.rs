@@ -111,6 +111,43 @@ fn killed_and_resumed_job_gives_bit_identical_predictions() {
 }
 
 #[test]
+fn a_done_job_deletes_its_resume_state_unless_told_to_keep_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path(), INIT, 1);
+    let job = only_job(&m);
+
+    let a = tmp.path().join("a");
+    run_job(&job, &m.registry, &options(&a, None)).unwrap();
+    let dir_a = job_dir(&a, &job);
+    assert!(dir_a.join("DONE").is_file());
+    assert!(
+        !dir_a.join("state").exists(),
+        "a done job never resumes: its weights and optimizer moments should be gone"
+    );
+
+    let b = tmp.path().join("b");
+    let keep = RunOptions {
+        keep_state: true,
+        ..options(&b, None)
+    };
+    run_job(&job, &m.registry, &keep).unwrap();
+    let dir_b = job_dir(&b, &job);
+    let state = multiberts_runner::state::load(&dir_b.join("state"), &job.id)
+        .unwrap()
+        .expect("the kept resume state");
+    assert_eq!(
+        state.step, 4,
+        "the state after the last step (64 / 16 per batch)"
+    );
+    assert!(dir_b.join("state").join(&state.model_file).is_file());
+    assert_eq!(
+        std::fs::read(dir_a.join("predictions.parquet")).unwrap(),
+        std::fs::read(dir_b.join("predictions.parquet")).unwrap(),
+        "keeping the state changes no result"
+    );
+}
+
+#[test]
 fn resume_state_is_saved_every_n_steps_inside_an_epoch() {
     // 4 steps per epoch, a state every 3 steps: saved after steps 3, 4 (epoch end), 6 and 8.
     // Killed after step 7, the job must restart from step 6, in the middle of epoch 2, and

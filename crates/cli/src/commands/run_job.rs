@@ -48,6 +48,10 @@ pub struct JobPlace {
     /// Save a resume checkpoint every N optimizer steps (and after every epoch).
     #[arg(long, default_value_t = 100)]
     pub checkpoint_every: u64,
+    /// Keep each finished job's last resume checkpoint in `<job dir>/state/` (its fine-tuned
+    /// weights and optimizer moments, about 3x the model's size) instead of deleting it.
+    #[arg(long)]
+    pub keep_state: bool,
     /// Where jobs train: `cpu`, `cuda` (= `cuda:0`) or `cuda:N`; a GPU needs a build with
     /// `--features cuda`. Not part of the job id. `sweep`'s local pool runs one job at a time
     /// on a GPU unless `--jobs` is given.
@@ -112,6 +116,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
             manifest.data_dir.as_deref(),
         ),
         checkpoint_every: args.place.checkpoint_every,
+        keep_state: args.place.keep_state,
         abort_after_step,
         threads,
         device,

@@ -22,6 +22,7 @@ pub fn options(out: &Path) -> RunOptions {
         manifest_dir: out.to_path_buf(),
         data_root: None,
         checkpoint_every: 0,
+        keep_state: false,
         abort_after_step: None,
         threads: 1,
         device: candle_core::Device::Cpu,

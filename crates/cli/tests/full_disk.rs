@@ -132,6 +132,13 @@ fn a_full_disk_fails_jobs_clearly_keeps_finished_work_and_resumes_identically() 
                 .any(|w| w.starts_with("results/full-disk/") && w.ends_with(':')),
         "the error should name the file it could not write: {failure}"
     );
+    // The sweep's own summary gives that reason under the failed job, without opening a log.
+    assert!(
+        String::from_utf8_lossy(&first.stdout)
+            .lines()
+            .any(|l| l.starts_with("      error: job ") && l.contains("No space left on device")),
+        "the sweep's summary should say the disk is full:\n{said}"
+    );
 
     // Nothing half-written is left, and whatever finished is still done.
     let results = work.path().join("results");

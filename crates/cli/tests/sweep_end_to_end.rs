@@ -1,5 +1,6 @@
 //! A small sweep as a user runs it: `sweep` fine-tunes every job and writes the report, a second
-//! `sweep` has nothing to do, `status` counts the jobs, and the predictions are deterministic.
+//! `sweep` has nothing to do, `status` counts the jobs, and the predictions are deterministic;
+//! a job that fails has its reason printed in the sweep's summary.
 
 mod common;
 
@@ -121,4 +122,48 @@ fn sweep_runs_every_job_then_has_nothing_to_do() {
         first, second,
         "predictions differ between sweeps with 1 and 2 threads per job"
     );
+}
+
+#[test]
+fn a_failed_job_has_its_reason_in_the_sweep_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ckpt");
+    std::fs::create_dir(&ckpt).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/bert-tiny");
+    std::fs::copy(fixture.join("config.json"), ckpt.join("config.json")).unwrap();
+    std::fs::write(
+        ckpt.join("vocab.txt"),
+        "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n",
+    )
+    .unwrap();
+    std::fs::write(ckpt.join("model.safetensors"), b"not a checkpoint at all").unwrap();
+    let manifest = MANIFEST.replace(
+        "init = { config = \"tiny\" }\nseeds = [0, 1]",
+        "path = \"ckpt\"\nid = \"broken\"",
+    );
+    assert_ne!(manifest, MANIFEST);
+    std::fs::write(dir.path().join("m.toml"), manifest).unwrap();
+
+    let out = multiberts(dir.path(), &["sweep", "m.toml", "--retries", "0"]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Both jobs, each with the file and what was wrong with it, under its `failed:` line.
+    assert_eq!(stdout.matches("  failed: ").count(), 2, "{said}");
+    assert_eq!(
+        stdout.matches("(exit status 1, 1 attempt); log: ").count(),
+        2,
+        "{said}"
+    );
+    let reasons: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("      error: job "))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{said}");
+    for reason in reasons {
+        assert!(
+            reason.contains("ckpt/model.safetensors: not a checkpoint"),
+            "{reason}"
+        );
+    }
 }

@@ -166,6 +166,29 @@ impl SlurmArgs {
     }
 }
 
+/// Failed jobs whose reasons the sweep's summary prints.
+const FAILURE_REASONS_SHOWN: usize = 5;
+/// Most lines of a job log shown as its failure reason.
+const FAILURE_REASON_LINES: usize = 6;
+
+/// Why a job failed, from its log: the last `error:` line `run-job` printed (with what
+/// follows it), else the log's last lines (a panic, a kill).
+fn failure_reason(log: &Path) -> Vec<String> {
+    let lines: Vec<String> = multiberts_sweep::record::tail(log, 40)
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| lines.len().saturating_sub(FAILURE_REASON_LINES));
+    lines[start..]
+        .iter()
+        .take(FAILURE_REASON_LINES)
+        .cloned()
+        .collect()
+}
+
 /// `run-job` and the options every child needs (`--job` and `--threads` are added per job).
 fn run_job_args(manifest: Option<&Path>, results: &Path, place: &JobPlace) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["run-job".into()];
@@ -181,6 +204,9 @@ fn run_job_args(manifest: Option<&Path>, results: &Path, place: &JobPlace) -> Ve
     }
     args.push("--checkpoint-every".into());
     args.push(place.checkpoint_every.to_string().into());
+    if place.keep_state {
+        args.push("--keep-state".into());
+    }
     // Always explicit, so that a MULTIBERTS_DEVICE in the children's environment (sbatch
     // exports the submitting shell's) cannot move them elsewhere.
     args.push("--device".into());
@@ -259,14 +285,23 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             outcome.not_started
         );
     }
-    for f in &outcome.failed {
+    for (i, f) in outcome.failed.iter().enumerate() {
         println!(
-            "  failed: {} ({}, {} attempts); log: {}",
+            "  failed: {} ({}, {} attempt{}); log: {}",
             f.id,
             f.status,
             f.attempts,
+            if f.attempts == 1 { "" } else { "s" },
             f.log.display()
         );
+        // Shown here so that a failure reads without opening the log; the first few only.
+        if i < FAILURE_REASONS_SHOWN {
+            for line in failure_reason(&f.log) {
+                println!("      {line}");
+            }
+        } else if i == FAILURE_REASONS_SHOWN {
+            println!("      (`multiberts status --tail N` shows the logs of the others)");
+        }
     }
     if outcome.interrupted {
         anyhow::bail!("interrupted; run the same command again to resume");

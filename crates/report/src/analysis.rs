@@ -5,29 +5,28 @@ use std::str::FromStr;
 use multiberts_bootstrap::{
     Design, Group, Metric, Options, Report, ReportOptions, RngSpec, multibootstrap, report_ci,
 };
-use multiberts_collector::ResultsTree;
-use multiberts_collector::consolidate::table_path;
 use multiberts_manifest::{Analysis, AnalysisKind};
 
 use crate::coref::CorefData;
 use crate::error::{ReportError, Result};
-use crate::runs::{problem, read_runs};
+use crate::runs::{Runs, problem};
 
 /// Whether a metric scores bias (its examples are occupations, not evaluation examples).
 pub fn is_bias(metric: Metric) -> bool {
     matches!(metric, Metric::BiasR | Metric::BiasSlope)
 }
 
-/// Runs analysis `a` on `predictions/<task>.parquet` of `tree`; a bias metric needs the task's
-/// `coref` data. Errors are wrapped in [`ReportError::Analysis`] naming the analysis.
-pub fn run_analysis(tree: &ResultsTree, a: &Analysis, coref: Option<&CorefData>) -> Result<Report> {
-    analysis_report(tree, a, coref).map_err(|e| ReportError::Analysis {
+/// Runs analysis `a` on `runs`, its task's consolidated table (see [`crate::read_runs`]); a bias
+/// metric uses the task's `coref` data instead. Errors are wrapped in [`ReportError::Analysis`]
+/// naming the analysis.
+pub fn run_analysis(runs: &Runs, a: &Analysis, coref: Option<&CorefData>) -> Result<Report> {
+    analysis_report(runs, a, coref).map_err(|e| ReportError::Analysis {
         name: a.name.clone(),
         source: Box::new(e),
     })
 }
 
-fn analysis_report(tree: &ResultsTree, a: &Analysis, coref: Option<&CorefData>) -> Result<Report> {
+fn analysis_report(runs: &Runs, a: &Analysis, coref: Option<&CorefData>) -> Result<Report> {
     let metric = Metric::from_str(&a.metric)?;
     let design = match a.kind {
         AnalysisKind::Single => Design::Single,
@@ -45,7 +44,7 @@ fn analysis_report(tree: &ResultsTree, a: &Analysis, coref: Option<&CorefData>) 
         })?;
         data.bias_problem(&sides)?
     } else {
-        problem(&read_runs(&table_path(tree, &a.task))?, &sides)?
+        problem(runs, &sides)?
     };
     let options = Options {
         design,

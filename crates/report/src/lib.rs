@@ -82,13 +82,14 @@ pub fn write_report(
         path: dir.clone(),
         source,
     })?;
+    let mut tables = Tables::new(tree);
     let mut rows = Vec::new();
     for c in tasks {
-        rows.extend(task_rows(tree, c, coref.get(&c.task))?);
+        rows.extend(task_rows(tables.runs(&c.task)?, c, coref.get(&c.task))?);
     }
     let mut analyses = Vec::new();
     for a in &manifest.analyses {
-        let report = run_analysis(tree, a, coref.get(&a.task))?;
+        let report = run_analysis(tables.runs(&a.task)?, a, coref.get(&a.task))?;
         let path = dir.join(format!("{}.json", a.name));
         multiberts_collector::atomic::write_json(&path, &report)?;
         analyses.push(AnalysisOutput {
@@ -114,6 +115,32 @@ pub fn write_report(
         rows,
         analyses,
     })
+}
+
+/// The consolidated tables of one report, each read once however many summary rows and
+/// analyses use it (a sweep's table can hold millions of rows). Only the runs' predictions are
+/// kept, a small fraction of the table.
+struct Tables<'a> {
+    tree: &'a ResultsTree,
+    read: BTreeMap<String, Runs>,
+}
+
+impl<'a> Tables<'a> {
+    fn new(tree: &'a ResultsTree) -> Self {
+        Self {
+            tree,
+            read: BTreeMap::new(),
+        }
+    }
+
+    /// `predictions/<task>.parquet` as runs, read on first use.
+    fn runs(&mut self, task: &str) -> Result<&Runs> {
+        if !self.read.contains_key(task) {
+            let runs = read_runs(&table_path(self.tree, task))?;
+            self.read.insert(task.to_string(), runs);
+        }
+        Ok(&self.read[task])
+    }
 }
 
 /// The consolidation record of each of the manifest's tasks, read from

@@ -10,15 +10,14 @@ use std::str::FromStr;
 use multiberts_bootstrap::{
     Design, Group, Metric, Options, Problem, Report, ReportOptions, multibootstrap, report_ci,
 };
-use multiberts_collector::consolidate::table_path;
-use multiberts_collector::{Consolidation, ResultsTree};
+use multiberts_collector::Consolidation;
 use multiberts_manifest::{Manifest, Selector};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::is_bias;
 use crate::coref::CorefData;
 use crate::error::{ReportError, Result};
-use crate::runs::{problem, read_runs};
+use crate::runs::{Runs, problem};
 
 /// Draws of the per-task intervals in the summary.
 pub const SUMMARY_NBOOT: usize = 1000;
@@ -119,14 +118,13 @@ fn summary_row(key: RowKey<'_>, scores: &[f64], problem: &Problem) -> Result<Sum
     })
 }
 
-/// Summary rows of one consolidated task: one per (variant, learning rate) in its table, plus
-/// bias r and bias slope for a Winogender-evaluated task (`coref`).
+/// Summary rows of one consolidated task from its table `runs`: one per (variant, learning
+/// rate), plus bias r and bias slope for a Winogender-evaluated task (`coref`).
 pub fn task_rows(
-    tree: &ResultsTree,
+    runs: &Runs,
     c: &Consolidation,
     coref: Option<&CorefData>,
 ) -> Result<Vec<SummaryRow>> {
-    let runs = read_runs(&table_path(tree, &c.task))?;
     let metric = Metric::from_str(&c.primary_metric)?;
     let mut groups: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
     for (i, run) in runs.runs.iter().enumerate() {
@@ -156,7 +154,7 @@ pub fn task_rows(
                 .iter()
                 .map(|&i| metric.compute(&runs.labels, &runs.runs[i].predictions, None))
                 .collect::<std::result::Result<_, _>>()?;
-            rows.push(summary_row(key(metric), &scores, &problem(&runs, &side)?)?);
+            rows.push(summary_row(key(metric), &scores, &problem(runs, &side)?)?);
         }
         if let Some(data) = coref {
             let picked = data.select(&sel);

@@ -1,8 +1,9 @@
 //! `multiberts report` regenerates the report of a sweep from its consolidated tables alone:
-//! on a copy of the results folder without any job directory, `summary.md`, `summary.tex` and
-//! the analysis JSON come out byte-identical to what `sweep` (through `collect`) wrote, and
-//! `summary.csv` holds the same means, as does `summary.tex`. The same holds for a Winogender-evaluated task, whose summary has
-//! bias rows and whose bias analyses need the evaluation split's metadata.
+//! on a copy of the results folder without any job directory, `summary.md`, `summary.tex`, the
+//! analysis JSON and the figures (SVG) come out byte-identical to what `sweep` (through
+//! `collect`) wrote, and `summary.csv` holds the same means, as does `summary.tex`. The same
+//! holds for a Winogender-evaluated task, whose summary has bias rows and whose bias analyses
+//! need the evaluation split's metadata.
 
 mod common;
 
@@ -54,6 +55,7 @@ fn report_regenerates_the_collect_report_without_job_directories() {
     let collected_json = std::fs::read(results.join("report/all-runs.json")).unwrap();
     let collected_csv = std::fs::read(results.join("report/summary.csv")).unwrap();
     let collected_tex = std::fs::read(results.join("report/summary.tex")).unwrap();
+    let collected_svg = std::fs::read(results.join("report/demo-sentiment.svg")).unwrap();
 
     // Only the consolidated tables travel.
     let copied = dir.path().join("copied");
@@ -67,6 +69,8 @@ fn report_regenerates_the_collect_report_without_job_directories() {
     ));
     assert!(out.contains("summary.csv"), "{out}");
     assert!(out.contains("summary.tex"), "{out}");
+    assert!(out.contains("figure: "), "{out}");
+    assert!(out.contains("demo-sentiment.svg"), "{out}");
     let report = copied.join("tiny-report/report");
     let md = std::fs::read(report.join("summary.md")).unwrap();
     assert_eq!(
@@ -84,6 +88,13 @@ fn report_regenerates_the_collect_report_without_job_directories() {
         String::from_utf8_lossy(&tex),
         String::from_utf8_lossy(&collected_tex)
     );
+    // The figure: the same bytes, one dot per run (2 checkpoints x 2 fine-tuning seeds).
+    let svg = std::fs::read(report.join("demo-sentiment.svg")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&svg),
+        String::from_utf8_lossy(&collected_svg)
+    );
+    assert_eq!(String::from_utf8_lossy(&svg).matches("<circle").count(), 4);
 
     // The CSV: one record per table row, with the means the Markdown shows.
     let md = String::from_utf8(md).unwrap();
@@ -189,7 +200,14 @@ fn report_regenerates_bias_rows_and_analyses_of_a_coref_task() {
         dir.path(),
         &["report", "m.toml", "--results-dir", "copied"],
     ));
-    for file in ["summary.md", "summary.csv", "summary.tex", "cda-bias.json"] {
+    for file in [
+        "summary.md",
+        "summary.csv",
+        "summary.tex",
+        "cda-bias.json",
+        "demo-coref.svg",
+        "demo-coref.cda.svg",
+    ] {
         let before = std::fs::read(results.join("report").join(file)).unwrap();
         let after = std::fs::read(copied.join("coref-report/report").join(file)).unwrap();
         assert_eq!(

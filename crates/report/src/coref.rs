@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use multiberts_bootstrap::{Group, Problem, Run};
+use multiberts_bootstrap::{Group, Metric, Problem, Run};
 use multiberts_collector::upstream::{BiasInputs, CorefExample, RunInfo, UpstreamPredictions};
 use multiberts_manifest::{Manifest, Selector};
 use multiberts_tasks::TaskKind;
@@ -135,6 +135,15 @@ impl CorefData {
         (0..self.predictions.runs.len())
             .filter(|&r| sel.matches(|k| run_field(task, &self.predictions.runs[r], k)))
             .collect()
+    }
+
+    /// The bias `metric` of each run in `picked` (indices of [`CorefData::select`]), in that
+    /// order (NaN where it is undefined, e.g. bias r of constant bias scores).
+    pub fn scores(&self, picked: &[usize], metric: Metric) -> Result<Vec<f64>> {
+        Ok(picked
+            .iter()
+            .map(|&r| metric.compute(&self.bias.shares, self.bias.scores.row(r), None))
+            .collect::<std::result::Result<_, _>>()?)
     }
 
     /// The bootstrap problem of a bias metric: per run, the occupations' bias scores; the

@@ -75,6 +75,14 @@ pub enum ReportError {
         /// What is wrong.
         message: String,
     },
+    /// Drawing a figure failed (plotters' SVG backend refused it).
+    #[error("cannot draw the figure report/{file}: {message}")]
+    Figure {
+        /// The figure's file name under `report/`.
+        file: String,
+        /// Why.
+        message: String,
+    },
     /// Writing `summary.csv`.
     #[error("cannot write the CSV of {}: {source}", path.display())]
     Csv {

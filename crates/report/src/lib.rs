@@ -1,6 +1,8 @@
 //! Reports regenerated from stored results: the per-task summary table (`report/summary.md`,
-//! `report/summary.csv`, and with the analyses table as LaTeX in `report/summary.tex`) and the manifest's Multi-Bootstrap analyses (`report/<name>.json`),
-//! computed from the consolidated `predictions/<task>.parquet` tables.
+//! `report/summary.csv`, and with the analyses table as LaTeX in `report/summary.tex`), the
+//! manifest's Multi-Bootstrap analyses (`report/<name>.json`) and one figure per task and
+//! variant (`report/<task>.svg`, `report/<task>.<variant>.svg`), computed from the
+//! consolidated `predictions/<task>.parquet` tables.
 //!
 //! `multiberts collect` calls [`write_report`] right after consolidating; `multiberts report`
 //! calls [`report_from_tables`] on tables consolidated earlier, so the same files come out
@@ -9,6 +11,8 @@
 mod analysis;
 mod coref;
 mod error;
+mod figure;
+mod figure_svg;
 mod latex;
 mod runs;
 mod summary;
@@ -24,6 +28,8 @@ use multiberts_manifest::Manifest;
 pub use analysis::{is_bias, run_analysis};
 pub use coref::{CorefData, coref_data, run_field};
 pub use error::{ReportError, Result};
+pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};
+pub use figure_svg::{DATA_STROKE, DOT_RADIUS};
 pub use latex::{latex_escape, summary_latex};
 pub use runs::{Runs, TableRun, problem, read_runs, row_field};
 pub use summary::{
@@ -66,11 +72,15 @@ pub struct Written {
     pub rows: Vec<SummaryRow>,
     /// The analyses, in manifest order.
     pub analyses: Vec<AnalysisOutput>,
+    /// The figures (`report/<task>.svg`, `report/<task>.<variant>.svg`), in table order and
+    /// per task the plain task first, then its variants by name.
+    pub figures: Vec<PathBuf>,
 }
 
-/// Writes `report/` under `tree`: each analysis' JSON, `summary.md`, `summary.csv` and
-/// `summary.tex`, from the consolidated tables of `tasks` (in table order) and the coref data of
-/// Winogender-evaluated tasks (keyed by task). Every file is written atomically.
+/// Writes `report/` under `tree`: each analysis' JSON, `summary.md`, `summary.csv`,
+/// `summary.tex` and each task variant's figure, from the consolidated tables of `tasks` (in
+/// table order) and the coref data of Winogender-evaluated tasks (keyed by task). Every file is
+/// written atomically.
 pub fn write_report(
     manifest: &Manifest,
     tree: &ResultsTree,
@@ -84,8 +94,15 @@ pub fn write_report(
     })?;
     let mut tables = Tables::new(tree);
     let mut rows = Vec::new();
+    let mut figures = Vec::new();
     for c in tasks {
-        rows.extend(task_rows(tables.runs(&c.task)?, c, coref.get(&c.task))?);
+        let runs = tables.runs(&c.task)?;
+        rows.extend(task_rows(runs, c, coref.get(&c.task))?);
+        for figure in task_figures(runs, c, coref.get(&c.task))? {
+            let path = dir.join(figure.file_name());
+            multiberts_collector::atomic::write_bytes(&path, figure.svg()?.as_bytes())?;
+            figures.push(path);
+        }
     }
     let mut analyses = Vec::new();
     for a in &manifest.analyses {
@@ -114,6 +131,7 @@ pub fn write_report(
         summary_tex,
         rows,
         analyses,
+        figures,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use multiberts_bootstrap::{Group, Problem, Run};
+use multiberts_bootstrap::{Group, Metric, Problem, Run};
 use multiberts_collector::PredictionRow;
 use multiberts_manifest::Selector;
 
@@ -25,6 +25,17 @@ pub struct Runs {
     pub labels: Vec<f64>,
     /// The runs.
     pub runs: Vec<TableRun>,
+}
+
+impl Runs {
+    /// The `metric` of each run `idx` picks, in that order (NaN where it is undefined): the
+    /// per-run values behind the summary's mean and the figures' dots.
+    pub fn scores(&self, idx: &[usize], metric: Metric) -> Result<Vec<f64>> {
+        Ok(idx
+            .iter()
+            .map(|&i| metric.compute(&self.labels, &self.runs[i].predictions, None))
+            .collect::<std::result::Result<_, _>>()?)
+    }
 }
 
 /// Reads `predictions/<task>.parquet` into runs; every run must list the same number of

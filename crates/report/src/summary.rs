@@ -150,20 +150,14 @@ pub fn task_rows(
         };
         let side = [(Group::Base, &sel)];
         if !is_bias(metric) {
-            let scores: Vec<f64> = idx
-                .iter()
-                .map(|&i| metric.compute(&runs.labels, &runs.runs[i].predictions, None))
-                .collect::<std::result::Result<_, _>>()?;
+            let scores = runs.scores(&idx, metric)?;
             rows.push(summary_row(key(metric), &scores, &problem(runs, &side)?)?);
         }
         if let Some(data) = coref {
             let picked = data.select(&sel);
             let bias = data.bias_problem(&side)?;
             for m in [Metric::BiasR, Metric::BiasSlope] {
-                let scores: Vec<f64> = picked
-                    .iter()
-                    .map(|&r| m.compute(&data.bias.shares, data.bias.scores.row(r), None))
-                    .collect::<std::result::Result<_, _>>()?;
+                let scores = data.scores(&picked, m)?;
                 rows.push(summary_row(key(m), &scores, &bias)?);
             }
         }

@@ -181,6 +181,9 @@ pub(crate) fn collect_and_report_with(
     print_analyses(manifest, &written);
     println!("summary CSV: {}", written.summary_csv.display());
     println!("summary LaTeX: {}", written.summary_tex.display());
+    for figure in &written.figures {
+        println!("figure: {}", figure.display());
+    }
     Ok(written.summary_md)
 }
 

@@ -43,5 +43,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     println!("summary table: {}", written.summary_md.display());
     println!("summary CSV: {}", written.summary_csv.display());
     println!("summary LaTeX: {}", written.summary_tex.display());
+    for figure in &written.figures {
+        println!("figure: {}", figure.display());
+    }
     Ok(())
 }

@@ -1,5 +1,8 @@
-//! A hand-built consolidated `sst2` table, written as `multiberts collect` would, shared by the
-//! report's integration tests.
+//! Hand-built consolidated tables (and the `sst2` one most tests use), written as
+//! `multiberts collect` would, shared by the report's integration tests.
+
+// Each test binary uses its own part of these helpers.
+#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -52,22 +55,34 @@ pub fn write_table(tree: &ResultsTree, variant: &str) {
         .iter()
         .flat_map(|&(v, lr, s, ft, c)| run(v, lr, s, ft, c))
         .collect();
+    write_consolidated(tree, "sst2", "accuracy", &rows, runs.len());
+}
+
+/// Writes `rows` (of `jobs` runs) as `predictions/<task>.parquet` and its selection record with
+/// primary metric `metric`, as `multiberts collect` would keeping every run.
+pub fn write_consolidated(
+    tree: &ResultsTree,
+    task: &str,
+    metric: &str,
+    rows: &[PredictionRow],
+    jobs: usize,
+) {
     std::fs::create_dir_all(tree.predictions_dir()).unwrap();
-    multiberts_collector::write_predictions(&table_path(tree, "sst2"), &rows).unwrap();
+    multiberts_collector::write_predictions(&table_path(tree, task), rows).unwrap();
     let c = Consolidation {
-        task: "sst2".into(),
+        task: task.into(),
         rule: LrRule::KeepAll,
         group_by: LrGroup::Step,
         rule_description: "keep all".into(),
-        primary_metric: "accuracy".into(),
-        table: "predictions/sst2.parquet".into(),
-        jobs_done: runs.len(),
+        primary_metric: metric.into(),
+        table: format!("predictions/{task}.parquet"),
+        jobs_done: jobs,
         jobs_not_done: Vec::new(),
-        jobs_kept: runs.len(),
+        jobs_kept: jobs,
         rows: rows.len(),
         groups: Vec::new(),
     };
-    multiberts_collector::atomic::write_json(&selection_path(tree, "sst2"), &c).unwrap();
+    multiberts_collector::atomic::write_json(&selection_path(tree, task), &c).unwrap();
 }
 
 /// The manifest `text` (as `m.toml`) and results tree `t` under `dir`.

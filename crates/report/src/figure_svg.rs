@@ -79,10 +79,7 @@ struct Line {
 /// Everything decided before drawing: coordinates, colours, labels, sizes.
 struct Plan {
     width: u32,
-    x_range: (f64, f64),
-    x_ticks: Vec<f64>,
-    x_labels: BTreeMap<u64, String>,
-    x_desc: String,
+    x: XAxis,
     y_range: (f64, f64),
     y_ticks: Vec<f64>,
     y_decimals: usize,
@@ -265,10 +262,7 @@ impl Plan {
         };
         Plan {
             width: Y_AXIS_W + x.plot_w + legend_width(&legend),
-            x_range: x.range,
-            x_ticks: x.ticks,
-            x_labels: x.labels,
-            x_desc: x.desc,
+            x,
             y_range,
             y_ticks,
             y_decimals,
@@ -351,7 +345,7 @@ fn draw(
         (FONT, 15).into_font().color(&BLACK.mix(0.7)).pos(centred),
     ))?;
 
-    let x = Axis::new(plan.x_range, &plan.x_ticks);
+    let x = Axis::new(plan.x.range, &plan.x.ticks);
     let y = Axis::new(plan.y_range, &plan.y_ticks);
     let mut chart = ChartBuilder::on(&plot)
         .margin_top(8)
@@ -361,7 +355,7 @@ fn draw(
         .x_label_area_size(52)
         .y_label_area_size((Y_AXIS_W - 28) as i32)
         .build_cartesian_2d(x, y)?;
-    let x_label = |v: &f64| plan.x_labels.get(&v.to_bits()).cloned().unwrap_or_default();
+    let x_label = |v: &f64| plan.x.labels.get(&v.to_bits()).cloned().unwrap_or_default();
     let y_label = |v: &f64| number(*v, plan.y_decimals);
     chart
         .configure_mesh()
@@ -370,7 +364,7 @@ fn draw(
         .light_line_style(TRANSPARENT)
         .x_label_formatter(&x_label)
         .y_label_formatter(&y_label)
-        .x_desc(plan.x_desc.as_str())
+        .x_desc(plan.x.desc.as_str())
         .y_desc(fig.metric.as_str())
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))

@@ -33,6 +33,8 @@ enum Command {
     Status(commands::status::StatusArgs),
     Collect(commands::collect::CollectArgs),
     Report(commands::report::ReportArgs),
+    #[command(subcommand)]
+    DeviceCheck(commands::device_check::DeviceCheckCommand),
     #[command(hide = true)]
     RunJob(commands::run_job::RunJobArgs),
 }
@@ -51,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Command::Collect(args) => commands::collect::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::RunJob(args) => commands::run_job::run(args),
+        Command::DeviceCheck(cmd) => commands::device_check::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -29,6 +29,7 @@ macro_rules! with_hyper_keys {
             pub(crate) adam_beta2: Option<Spanned<f64>>,
             pub(crate) adam_epsilon: Option<Spanned<f64>>,
             pub(crate) max_train_examples: Option<Spanned<u64>>,
+            pub(crate) precision: Option<Spanned<String>>,
         }
 
         impl $name {
@@ -48,6 +49,7 @@ macro_rules! with_hyper_keys {
                     adam_beta2: &self.adam_beta2,
                     adam_epsilon: &self.adam_epsilon,
                     max_train_examples: &self.max_train_examples,
+                    precision: &self.precision,
                 }
             }
         }
@@ -85,6 +87,7 @@ pub(crate) struct RawHyperRef<'a> {
     pub(crate) adam_beta2: &'a Option<Spanned<f64>>,
     pub(crate) adam_epsilon: &'a Option<Spanned<f64>>,
     pub(crate) max_train_examples: &'a Option<Spanned<u64>>,
+    pub(crate) precision: &'a Option<Spanned<String>>,
 }
 
 /// Resolved hyper-parameters for one task (defaults, then the task's overrides).
@@ -116,6 +119,47 @@ pub struct Hyper {
     pub adam_epsilon: f64,
     /// Train on the first N examples only (a documented subset); absent = all.
     pub max_train_examples: Option<u64>,
+    /// Numeric precision of the matmuls (part of the job: it changes results).
+    pub precision: Precision,
+}
+
+/// The numeric precision of a job's matmuls, as manifests spell it. The runner maps it onto
+/// `multiberts_model::precision::Precision`, which implements it (this crate stays free of
+/// candle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Float32 everywhere (the default).
+    #[default]
+    Fp32,
+    /// Float32 with TF32 tensor-core matmuls (CUDA only).
+    Tf32,
+    /// bfloat16 matmul inputs, float32 elsewhere (torch-style autocast).
+    Bf16,
+}
+
+impl Precision {
+    /// The manifest spelling: `fp32`, `tf32`, `bf16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fp32 => "fp32",
+            Self::Tf32 => "tf32",
+            Self::Bf16 => "bf16",
+        }
+    }
+
+    /// Parses the manifest spelling (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Fp32, Self::Tf32, Self::Bf16]
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Default for Hyper {
@@ -135,6 +179,7 @@ impl Default for Hyper {
             adam_beta2: 0.999,
             adam_epsilon: 1e-6,
             max_train_examples: None,
+            precision: Precision::Fp32,
         }
     }
 }
@@ -241,6 +286,18 @@ impl Hyper {
                 ));
             }
             self.max_train_examples = Some(*v.get_ref());
+        }
+        if let Some(v) = raw.precision {
+            self.precision = Precision::parse(v.get_ref()).ok_or_else(|| {
+                (
+                    v.span(),
+                    format!(
+                        "precision = {:?} is not supported; expected \"fp32\" (the default), \
+                         \"tf32\" (CUDA only) or \"bf16\"",
+                        v.get_ref()
+                    ),
+                )
+            })?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::Checkpoint;
-use crate::hyper::Hyper;
+use crate::hyper::{Hyper, Precision};
 use crate::manifest::TaskEntry;
 
 /// Version of the fine-tuning *procedure* (not of the binary). Bump it when a change alters what
@@ -106,6 +106,15 @@ fn canonical_object(task: &TaskEntry, checkpoint: &Checkpoint, lr: f64, seed: u6
         }
         if let Some(a) = &task.augment {
             map.insert("augment".into(), Value::String(a.clone()));
+        }
+        // Only when not the default, so fp32 jobs keep the ids they had before precisions.
+        if hyper.precision != Precision::Fp32
+            && let Some(Value::Object(h)) = map.get_mut("hyper")
+        {
+            h.insert(
+                "precision".into(),
+                Value::String(hyper.precision.name().into()),
+            );
         }
     }
     object

@@ -19,7 +19,7 @@ mod slurm;
 pub use analysis::{Analysis, AnalysisKind};
 pub use checkpoint::{Checkpoint, CheckpointSource, INIT_CONFIGS};
 pub use error::ManifestError;
-pub use hyper::Hyper;
+pub use hyper::{Hyper, Precision};
 pub use ints::{IntList, parse_range};
 pub use job::{Job, PROCEDURE_VERSION, canonical_string, job_id};
 pub use manifest::{AUGMENTATIONS, DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};

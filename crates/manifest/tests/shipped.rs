@@ -156,3 +156,45 @@ fn demo_and_example_manifests_are_valid() {
     assert_eq!(example.tasks[0].hyper.epochs, 4);
     assert_eq!(example.tasks[1].hyper.epochs, 3);
 }
+
+/// `precision` is a hyper-parameter: non-default values change exactly the ids of the jobs
+/// they apply to (and name themselves in the canonical object), fp32 keeps the ids it had
+/// before the key existed, and a wrong value points at the key.
+#[test]
+fn precision_is_part_of_the_job_identity_and_validated() {
+    let base = r#"
+name = "p"
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0]
+[[tasks]]
+name = "demo-sentiment"
+"#;
+    let jobs = |extra: &str| {
+        Manifest::from_toml(Path::new("p.toml"), &format!("{base}{extra}"))
+            .unwrap()
+            .jobs()
+    };
+    let default = jobs("");
+    let fp32 = jobs("precision = \"fp32\"\n");
+    let bf16 = jobs("precision = \"BF16\"\n");
+    let tf32 = jobs("precision = \"tf32\"\n");
+    assert_eq!(default[0].id, fp32[0].id);
+    assert!(!default[0].canonical_json().contains("precision"));
+    assert_eq!(bf16[0].hyper.precision, multiberts_manifest::Precision::Bf16);
+    assert!(bf16[0].canonical_json().contains(r#""precision":"bf16""#));
+    assert_ne!(bf16[0].id, default[0].id);
+    assert_ne!(tf32[0].id, default[0].id);
+    assert_ne!(tf32[0].id, bf16[0].id);
+
+    let err = Manifest::from_toml(
+        Path::new("p.toml"),
+        &format!("{base}precision = \"fp16\"\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("p.toml:9:13") && err.contains("\"fp16\" is not supported"),
+        "{err}"
+    );
+}

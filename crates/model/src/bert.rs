@@ -13,6 +13,7 @@ use crate::init::Init;
 use crate::ops;
 use crate::packing::TokenIndex;
 use crate::params::ParamBuilder;
+use crate::precision::Precision;
 
 /// `y = x Wᵀ + b` with a torch-layout weight `[out, in]`.
 #[derive(Debug, Clone)]
@@ -56,12 +57,24 @@ impl Linear {
         }
     }
 
-    /// Applies the layer to `[.., in]`, giving `[.., out]`.
+    /// Applies the layer to `[.., in]`, giving `[.., out]`, in float32.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_in(x, Precision::Fp32)
+    }
+
+    /// Applies the layer with its matmul in `precision` (the bias is added in float32).
+    pub fn forward_in(&self, x: &Tensor, precision: Precision) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let in_dim = dims[dims.len() - 1];
         let rows: usize = dims[..dims.len() - 1].iter().product();
-        let y = fused::linear(&x.reshape((rows, in_dim))?, &self.weight, &self.bias)?;
+        let x = x.reshape((rows, in_dim))?;
+        let y = if precision.is_reduced() {
+            precision
+                .matmul(&x, &self.weight.t()?)?
+                .broadcast_add(&self.bias)?
+        } else {
+            fused::linear(&x, &self.weight, &self.bias)?
+        };
         let mut out_dims = dims;
         let last = out_dims.len() - 1;
         out_dims[last] = self.weight.dim(0)?;
@@ -166,6 +179,7 @@ pub struct Bert {
     layers: Vec<Layer>,
     pooler: Linear,
     padded: PaddedPositions,
+    precision: Precision,
 }
 
 impl Bert {
@@ -234,6 +248,7 @@ impl Bert {
             layers,
             pooler,
             padded: PaddedPositions::default(),
+            precision: Precision::default(),
         })
     }
 
@@ -267,6 +282,7 @@ impl Bert {
                 .collect(),
             pooler: self.pooler.detached(),
             padded: self.padded,
+            precision: self.precision,
         }
     }
 
@@ -279,6 +295,17 @@ impl Bert {
     /// What the encoder does with padded positions.
     pub fn padded_positions(&self) -> PaddedPositions {
         self.padded
+    }
+
+    /// The same encoder (shared weights) computing its matmuls in `precision`.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// The precision of the encoder's matmuls.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// The config the encoder was built from.
@@ -352,7 +379,7 @@ impl Bert {
         }
         let last = &hidden_states[hidden_states.len() - 1];
         let cls = last.narrow(1, 0, 1)?.squeeze(1)?;
-        let pooler_output = ops::tanh(&self.pooler.forward(&cls)?)?;
+        let pooler_output = ops::tanh(&self.pooler.forward_in(&cls, self.precision)?)?;
         Ok(BertOutput {
             hidden_states,
             pooler_output,
@@ -369,21 +396,29 @@ impl Bert {
         mode: &mut Mode<'_>,
     ) -> Result<Tensor> {
         let c = &self.config;
+        let p = self.precision;
         let nh = c.num_attention_heads;
         let d = c.head_dim();
-        let q = index.to_heads(&l.query.forward(x)?, nh)?;
-        let k = index.to_heads(&l.key.forward(x)?, nh)?;
-        let v = index.to_heads(&l.value.forward(x)?, nh)?;
-        let scores = bmm(&q, &k.t()?)?;
+        let q = index.to_heads(&l.query.forward_in(x, p)?, nh)?;
+        let k = index.to_heads(&l.key.forward_in(x, p)?, nh)?;
+        let v = index.to_heads(&l.value.forward_in(x, p)?, nh)?;
+        let product = |a: &Tensor, b: &Tensor| -> Result<Tensor> {
+            Ok(if p.is_reduced() {
+                p.matmul(a, b)?
+            } else {
+                bmm(a, b)?
+            })
+        };
+        let scores = product(&q, &k.t()?)?;
         let probs = ops::masked_softmax(&scores, mask, 1.0 / (d as f64).sqrt())?;
         let probs = dropout(&probs, c.attention_probs_dropout_prob, mode)?;
-        let ctx = index.from_heads(&bmm(&probs, &v)?)?;
-        let attn = l.attn_out.forward(&ctx)?;
+        let ctx = index.from_heads(&product(&probs, &v)?)?;
+        let attn = l.attn_out.forward_in(&ctx, p)?;
         let a = l
             .attn_norm
             .forward(&dropout_add(&attn, x, c.hidden_dropout_prob, mode)?)?;
-        let inter = ops::gelu(&l.intermediate.forward(&a)?)?;
-        let out = l.output.forward(&inter)?;
+        let inter = ops::gelu(&l.intermediate.forward_in(&a, p)?)?;
+        let out = l.output.forward_in(&inter, p)?;
         l.out_norm
             .forward(&dropout_add(&out, &a, c.hidden_dropout_prob, mode)?)
     }

@@ -5,12 +5,12 @@
 //! gains. Here the batch items are spread over the threads and each product runs whole on one
 //! thread, so the result does not depend on the thread count either.
 
-use candle_core::{CpuStorage, CustomOp2, D, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, D, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 /// `a · b` for `a` `[..., m, k]` and `b` `[..., k, n]` with the same leading (batch) dims.
 pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let cpu_f32 = |t: &Tensor| t.device().is_cpu() && t.dtype() == DType::F32;
+    let cpu_f32 = crate::kernel_path::cpu_kernel;
     if a.rank() >= 3 && cpu_f32(a) && cpu_f32(b) {
         a.apply_op2(b, Bmm)
     } else {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::rng::SeededRng;
@@ -53,7 +53,7 @@ pub fn dropout_add(y: &Tensor, residual: &Tensor, p: f64, mode: &mut Mode<'_>) -
 }
 
 fn is_cpu_f32(x: &Tensor) -> bool {
-    x.device().is_cpu() && x.dtype() == DType::F32
+    crate::kernel_path::cpu_kernel(x)
 }
 
 /// The kept elements (1) of one dropout draw and the scale applied to them.
@@ -184,7 +184,7 @@ impl CustomOp2 for DropoutAdd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Var};
+    use candle_core::{DType, Device, Var};
 
     #[test]
     fn eval_is_identity_and_train_is_seeded() {

@@ -10,15 +10,14 @@
 //! Every kernel works on fixed row blocks and sums in a fixed order, so results do not depend
 //! on the thread count.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::ops::{contiguous_f32, min_rows};
 use crate::{small_mm, torch_cpu};
 
 fn all_cpu_f32(ts: &[&Tensor]) -> bool {
-    ts.iter()
-        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+    ts.iter().all(|t| crate::kernel_path::cpu_kernel(t))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +294,7 @@ impl candle_core::CustomOp2 for LayerNormBwdAffine {
 mod tests {
     use super::*;
     use crate::rng::SeededRng;
-    use candle_core::{Device, Var};
+    use candle_core::{DType, Device, Var};
 
     fn randn(shape: &[usize], seed: u64) -> Tensor {
         let n = shape.iter().product();

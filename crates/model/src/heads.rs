@@ -73,7 +73,7 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     if max >= c as f64 {
         return Err(ModelError::Batch(format!("label {max} is outside 0..{c}")));
     }
-    if logits.device().is_cpu() && logits.dtype() == DType::F32 {
+    if crate::kernel_path::cpu_kernel(logits) {
         let ids = labels.to_dtype(DType::U32)?.to_vec1::<u32>()?;
         return Ok(crate::xent::cross_entropy(logits, ids)?);
     }

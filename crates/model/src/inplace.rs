@@ -13,7 +13,7 @@ use rayon::prelude::*;
 const CHUNK: usize = 1 << 14;
 
 fn fits(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous()
+    crate::kernel_path::cpu_kernel(t) && t.is_contiguous()
 }
 
 /// `Σ x²` accumulated in f64 (per fixed chunk, chunks added in order).

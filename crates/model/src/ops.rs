@@ -32,7 +32,7 @@ pub(crate) fn contiguous_f32<'a>(
 }
 
 fn use_kernel(x: &Tensor) -> bool {
-    x.device().is_cpu() && x.dtype() == DType::F32
+    crate::kernel_path::cpu_kernel(x)
 }
 
 // ---------------------------------------------------------------------------------------------

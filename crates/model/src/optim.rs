@@ -81,7 +81,8 @@ impl AdamW {
                 )));
             }
             let len = var.elem_count();
-            let device_moments = if var.device().is_cpu() {
+            // Host moments go with the CPU kernel; the portable path keeps them as tensors.
+            let device_moments = if crate::kernel_path::cpu_kernel(var.as_tensor()) {
                 None
             } else {
                 let z = var.as_tensor().zeros_like()?;

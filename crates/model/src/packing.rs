@@ -98,7 +98,7 @@ impl TokenIndex {
             );
         }
         let d = hd / heads;
-        if x.device().is_cpu() && x.dtype() == DType::F32 {
+        if crate::kernel_path::cpu_kernel(x) {
             x.contiguous()?.apply_op1(ToHeads {
                 index: self.clone(),
                 heads,
@@ -121,7 +121,7 @@ impl TokenIndex {
                 self.seq
             );
         }
-        if x.device().is_cpu() && x.dtype() == DType::F32 {
+        if crate::kernel_path::cpu_kernel(x) {
             x.contiguous()?.apply_op1(FromHeads {
                 index: self.clone(),
                 heads,

@@ -9,7 +9,7 @@
 //! column) `gemm` switches to kernels that split `k` over vector lanes, and for k ≤ 2 to one
 //! without fused multiply-adds; those blocks are computed here directly, in MKL's order.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 /// Largest output (m·n) that `gemm` may hand to its horizontal kernels.
 const HORIZONTAL_MAX: usize = 16 * 16;
@@ -142,7 +142,7 @@ pub(crate) fn matmul_into(
 /// `a · b` for rank-2 tensors, in MKL's order on the CPU with f32 (candle's matmul elsewhere).
 /// Records no gradient: for use inside analytic backward passes.
 pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let cpu_f32 = |t: &Tensor| t.device().is_cpu() && t.dtype() == DType::F32 && t.rank() == 2;
+    let cpu_f32 = |t: &Tensor| crate::kernel_path::cpu_kernel(t) && t.rank() == 2;
     if cpu_f32(a) && cpu_f32(b) {
         a.apply_op2_no_bwd(b, &MklOrder)
     } else {

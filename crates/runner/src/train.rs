@@ -19,7 +19,9 @@ use multiberts_model::heads::{
     ClassificationHead, SpanPairHead, SpanPairs, bce_with_logits, cross_entropy, labels_tensor, mse,
 };
 use multiberts_model::optim::{AdamW, AdamWConfig, LinearSchedule, clip_grad_norm};
+use multiberts_model::kernel_path::kernel_path;
 use multiberts_model::params::{ParamBuilder, Params};
+use multiberts_model::precision::Precision;
 use multiberts_model::rng::SeededRng;
 use multiberts_tasks::{Label, TaskKind, TaskRegistry};
 
@@ -318,6 +320,15 @@ pub fn code_version() -> String {
     }
 }
 
+/// The model's implementation of a manifest precision.
+fn model_precision(p: multiberts_manifest::Precision) -> Precision {
+    match p {
+        multiberts_manifest::Precision::Fp32 => Precision::Fp32,
+        multiberts_manifest::Precision::Tf32 => Precision::Tf32,
+        multiberts_manifest::Precision::Bf16 => Precision::Bf16,
+    }
+}
+
 /// Fine-tunes and evaluates `job`, writing its directory under `opts.output_dir`. A done job is
 /// left alone; an unfinished one resumes from its last state.
 pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<RunSummary> {
@@ -357,6 +368,11 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     dir.prepare()?;
     let device = opts.device.clone();
     let hyper = &job.hyper;
+    let precision = model_precision(hyper.precision);
+    precision
+        .check_device(&device)
+        .map_err(|e| invalid(e.to_string()))?;
+    precision.apply_to_cublas();
     let regression = spec.kind == TaskKind::Regression;
     let span_pair = spec.kind == TaskKind::SpanPair;
     let num_labels = if regression { 1 } else { spec.labels.len() };
@@ -482,7 +498,9 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     let mut builder = ParamBuilder::from_tensors(&loaded.tensors, &device, job.finetune_seed);
     // Padded positions feed nothing the heads read ([CLS] and the spans are real tokens), so
     // they are skipped: 25-40 % less work on typical batches (docs/bench/model.md).
-    let bert = Bert::build(&config, &mut builder)?.with_padded_positions(PaddedPositions::Skip);
+    let bert = Bert::build(&config, &mut builder)?
+        .with_padded_positions(PaddedPositions::Skip)
+        .with_precision(precision);
     let (head, other_heads) = if span_pair {
         (
             Head::SpanPair(SpanPairHead::build(&config, &mut builder)?),
@@ -713,6 +731,11 @@ pub fn run_job(job: &Job, registry: &TaskRegistry, opts: &RunOptions) -> Result<
     let mut extra = BTreeMap::new();
     extra.insert("job_id".into(), serde_json::json!(job.id));
     extra.insert("checkpoint_id".into(), serde_json::json!(ckpt.id));
+    extra.insert("precision".into(), serde_json::json!(precision.name()));
+    if device.is_cpu() {
+        // Which CPU implementation ran: `portable` is the op-for-op GPU path.
+        extra.insert("kernels".into(), serde_json::json!(kernel_path().name()));
+    }
     extra.insert("vocab_sha256".into(), serde_json::json!(vocab_sha));
     extra.insert("train_examples".into(), serde_json::json!(n));
     extra.insert("train_examples_skipped".into(), serde_json::json!(skipped));

@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod collect;
 pub mod data;
+pub mod device_check;
 pub mod encode;
 pub mod plan;
 pub mod report;

@@ -83,6 +83,8 @@ pub(crate) fn set_threads(threads: Option<usize>) -> usize {
 /// Runs `multiberts run-job`.
 pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     let threads = set_threads(args.threads);
+    // A misspelt MULTIBERTS_KERNELS must not silently test the wrong path.
+    multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     // Before anything is read or written: a device this build or machine lacks leaves no trace.
     let device = args.place.device.open()?;
     let manifest = load_manifest(args.manifest.as_deref())?;

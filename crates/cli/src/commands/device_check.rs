@@ -1,0 +1,157 @@
+//! `multiberts device-check`: is a device's arithmetic trustworthy, and how fast is it?
+
+use std::path::PathBuf;
+
+use multiberts_model::bench::{BenchSpec, config_for, run_bench};
+use multiberts_model::bert::PaddedPositions;
+use multiberts_model::device::parse_device;
+use multiberts_model::fixture_parity::check_fixture;
+use multiberts_model::precision::Precision;
+
+/// Check a device before trusting its results (parity with PyTorch on the bert-tiny fixture),
+/// or time a training step and an eval forward on it. `bench/gpu/check.sh` runs both on a GPU.
+#[derive(Debug, clap::Subcommand)]
+pub enum DeviceCheckCommand {
+    /// Run the bert-tiny fixture (shared/fixtures/bert-tiny) on the device: forward outputs,
+    /// every gradient and two AdamW steps against PyTorch's. Exits 1 if any tensor is off by
+    /// more than --rel of its max.
+    Parity(ParityArgs),
+    /// Time one training step (forward, backward, clipping, AdamW) and one eval forward of a
+    /// random-init model on a random batch; prints one JSON line per mode.
+    Bench(BenchArgs),
+}
+
+/// `multiberts device-check parity`.
+#[derive(Debug, clap::Args)]
+pub struct ParityArgs {
+    /// The fixture directory (config.json, model.safetensors, batch.json, expected.safetensors).
+    #[arg(long)]
+    pub fixture: PathBuf,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Largest accepted max|ours − torch| / max|torch| per tensor.
+    #[arg(long, default_value_t = 1e-4)]
+    pub rel: f64,
+}
+
+/// `multiberts device-check bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Model shape: `tiny` (2×128), `minilm` (6×384) or `base` (12×768).
+    #[arg(long, default_value = "base")]
+    pub size: String,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// `fp32`, `tf32` (CUDA) or `bf16`.
+    #[arg(long, default_value = "fp32")]
+    pub precision: String,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Tokens per row (the last quarter is padding).
+    #[arg(long, default_value_t = 128)]
+    pub seq: usize,
+    /// Timed repetitions (after one warm-up).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Run padded positions through every layer, as Hugging Face does (default: skip them, as
+    /// the runner does).
+    #[arg(long)]
+    pub compute_padding: bool,
+}
+
+/// Runs `multiberts device-check`.
+pub fn run(cmd: DeviceCheckCommand) -> anyhow::Result<()> {
+    match cmd {
+        DeviceCheckCommand::Parity(args) => parity(args),
+        DeviceCheckCommand::Bench(args) => bench(args),
+    }
+}
+
+fn parity(args: ParityArgs) -> anyhow::Result<()> {
+    let device = parse_device(&args.device)?;
+    let report = check_fixture(&args.fixture, &device)?;
+    let failures = report.failures(args.rel);
+    for c in &failures {
+        println!(
+            "off: {} max|diff| {:.3e} = {:.2e} of {:.3e}",
+            c.name,
+            c.max_abs_diff,
+            c.relative(),
+            c.scale
+        );
+    }
+    let worst = report.worst();
+    println!(
+        "parity on {}: {} tensors compared, {} beyond {:e}; worst {} at {:.2e} of its max",
+        args.device,
+        report.comparisons.len(),
+        failures.len(),
+        args.rel,
+        worst.map_or("-", |c| c.name.as_str()),
+        worst.map_or(0.0, |c| c.relative())
+    );
+    if !failures.is_empty() {
+        anyhow::bail!(
+            "{} of {} tensors differ from PyTorch by more than {:e} of their max on {}",
+            failures.len(),
+            report.comparisons.len(),
+            args.rel,
+            args.device
+        );
+    }
+    Ok(())
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let device = parse_device(&args.device)?;
+    if config_for(&args.size).is_none() {
+        anyhow::bail!(
+            "unknown size `{}`; expected tiny, minilm or base",
+            args.size
+        );
+    }
+    let precision = Precision::parse(&args.precision).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown precision `{}`; expected fp32, tf32 or bf16",
+            args.precision
+        )
+    })?;
+    for train in [true, false] {
+        let spec = BenchSpec {
+            size: args.size.clone(),
+            train,
+            steps: args.steps,
+            batch: args.batch,
+            seq: args.seq,
+            padded: if args.compute_padding {
+                PaddedPositions::Compute
+            } else {
+                PaddedPositions::Skip
+            },
+            precision,
+        };
+        let r = run_bench(&spec, &device)?;
+        let mut line = serde_json::json!({
+            "impl": "candle",
+            "size": args.size,
+            "mode": if train { "train" } else { "eval" },
+            "device": args.device,
+            "precision": precision.name(),
+            "batch": args.batch,
+            "seq": args.seq,
+            "median_s": r.median_s,
+            "min_s": r.min_s,
+            "steps": args.steps,
+        });
+        if let (Some([f, b, o]), Some(map)) = (r.phases, line.as_object_mut()) {
+            map.insert("forward_s".into(), f.into());
+            map.insert("backward_s".into(), b.into());
+            map.insert("optimizer_s".into(), o.into());
+        }
+        println!("{line}");
+    }
+    Ok(())
+}

@@ -61,6 +61,7 @@ fn a_gpu_on_the_cpu_build_is_refused_at_once_and_leaves_nothing() {
             "cuda:1",
         ),
         (vec!["sweep", "m.toml"], Some("cuda"), "cuda:0"),
+        (vec!["sweep", "m.toml", "--gpus", "1,2"], None, "cuda:1"),
         (
             vec!["sweep", "m.toml", "--device", "cuda", "--backend", "slurm"],
             None,
@@ -165,4 +166,35 @@ fn slurm_scripts_run_each_job_on_the_sweeps_device() {
         !dir.path().join("results").exists(),
         "a dry run writes nothing"
     );
+}
+
+#[test]
+fn gpu_pool_options_are_refused_where_they_mean_nothing() {
+    let (dir, _) = setup();
+    for (args, want) in [
+        (
+            &["sweep", "m.toml", "--device", "cuda", "--jobs-per-gpu", "0"][..],
+            "--jobs-per-gpu must be at least 1",
+        ),
+        (
+            &["sweep", "m.toml", "--jobs-per-gpu", "2"][..],
+            "--jobs-per-gpu needs GPUs",
+        ),
+        (
+            &[
+                "sweep",
+                "m.toml",
+                "--gpus",
+                "0,1",
+                "--backend",
+                "slurm",
+                "--dry-run",
+            ][..],
+            "--gpus and --jobs-per-gpu are for the local backend",
+        ),
+    ] {
+        let out = multiberts_with_env(dir.path(), args, &[]);
+        assert_fails_with(&out, want);
+    }
+    assert!(!dir.path().join("results").exists());
 }

@@ -28,6 +28,9 @@ pub enum SweepError {
     /// The results tree could not be read.
     #[error(transparent)]
     Collector(#[from] multiberts_collector::CollectorError),
+    /// The GPUs to run on are not usable (none, zero jobs per GPU, listed twice).
+    #[error(transparent)]
+    Gpus(#[from] crate::gpus::GpuSlotsError),
     /// A child process could not be started.
     #[error("cannot start `{exe}` for job {job}: {source}")]
     Spawn {

@@ -3,11 +3,13 @@
 //! [`run_local`] skips done jobs, runs the rest in a pool of child processes with retries,
 //! fail-fast or keep-going, one log file per job under `results/<name>/logs/`, progress bars,
 //! and a clean stop on Ctrl-C; a lock file ([`SweepLock`]) stops two sweeps from writing one
-//! results directory. [`slurm`] submits the same jobs to a Slurm cluster as job arrays.
+//! results directory. With [`GpuOptions`] each job gets a GPU of its own ([`GpuSlots`]), or a
+//! share of one. [`slurm`] submits the same jobs to a Slurm cluster as job arrays.
 //! [`status`] says which jobs are done, running, failed or pending, and [`merge_slurm`] adds
 //! Slurm's view.
 
 pub mod error;
+pub mod gpus;
 pub mod local;
 pub mod lock;
 pub mod record;
@@ -15,6 +17,7 @@ pub mod slurm;
 pub mod status;
 
 pub use error::{Result, SweepError};
+pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
 pub use local::{LocalOptions, SweepOutcome, default_jobs, run_local};
 pub use lock::SweepLock;
 pub use record::{FailedJob, SweepRecord};

@@ -1,6 +1,7 @@
 //! The local worker pool: one `run-job` child process per job (a crash or OOM kills one job,
 //! not the sweep), retries, fail-fast or keep-going, a log file per job, progress bars, and a
 //! clean stop on Ctrl-C (children are killed; their resume state lets a re-run continue).
+//! On GPUs, each job gets a slot of one GPU ([`GpuSlots`]) and `--device cuda:<gpu>`.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -14,6 +15,7 @@ use multiberts_collector::ResultsTree;
 use multiberts_manifest::Job;
 
 use crate::error::{Result, SweepError};
+use crate::gpus::{GpuOptions, GpuSlots};
 use crate::lock::SweepLock;
 use crate::record::{FailedJob, SweepRecord, log_path, logs_dir};
 
@@ -22,12 +24,18 @@ use crate::record::{FailedJob, SweepRecord, log_path, logs_dir};
 pub struct LocalOptions {
     /// The executable to run (`multiberts`), normally the current one.
     pub exe: PathBuf,
-    /// Arguments before `--job ID` (e.g. `run-job --manifest M --results-dir R`).
+    /// Arguments before `--job ID` (e.g. `run-job --manifest M --results-dir R`); with
+    /// [`gpus`](Self::gpus) they must not hold `--device`, which the pool adds per job.
     pub args: Vec<OsString>,
     /// The manifest's results directory, `results/<name>`.
     pub output_dir: PathBuf,
-    /// Jobs run at once.
+    /// Jobs run at once (with [`gpus`](Self::gpus), also at most GPUs × jobs per GPU).
     pub jobs: usize,
+    /// Run the jobs on these GPUs: each child gets `--device cuda:<gpu>` (after
+    /// [`args`](Self::args), before `--job`) for the GPU with the fewest running jobs, and no
+    /// GPU runs more than `per_gpu` at once; a job's slot is freed when its child exits.
+    /// `None`: the device (if any) is in `args`.
+    pub gpus: Option<GpuOptions>,
     /// Threads given to each job (`RAYON_NUM_THREADS` of the child).
     pub threads_per_job: usize,
     /// Extra attempts for a failing job.
@@ -82,6 +90,8 @@ struct Running {
     started: Instant,
     attempt: u32,
     bar: ProgressBar,
+    /// The GPU slot it holds.
+    gpu: Option<usize>,
 }
 
 fn describe(job: &Job) -> String {
@@ -105,9 +115,10 @@ fn exit_text(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// Runs every job of `jobs` that is not done, `opts.jobs` at a time. Holds the results
-/// directory's lock throughout.
+/// Runs every job of `jobs` that is not done, `opts.jobs` at a time (and on GPUs, at most
+/// `per_gpu` on each). Holds the results directory's lock throughout.
 pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Result<SweepOutcome> {
+    let mut slots = opts.gpus.as_ref().map(GpuSlots::new).transpose()?;
     let _lock = SweepLock::acquire(&opts.output_dir)?;
     let logs = logs_dir(&opts.output_dir);
     std::fs::create_dir_all(&logs)
@@ -164,7 +175,14 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
         }
         // Start jobs while there are free slots.
         let mut changed = false;
-        while !stop_starting && running.len() < opts.jobs.max(1) {
+        while !stop_starting && running.len() < opts.jobs.max(1) && !queue.is_empty() {
+            let gpu = match slots.as_mut() {
+                Some(slots) => match slots.acquire() {
+                    Some(gpu) => Some(gpu),
+                    None => break,
+                },
+                None => None,
+            };
             let Some((i, attempt)) = queue.pop_front() else {
                 break;
             };
@@ -179,8 +197,11 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
                 .try_clone()
                 .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
             let mut cmd = Command::new(&opts.exe);
-            cmd.args(&opts.args)
-                .arg("--job")
+            cmd.args(&opts.args);
+            if let Some(gpu) = gpu {
+                cmd.arg("--device").arg(format!("cuda:{gpu}"));
+            }
+            cmd.arg("--job")
                 .arg(&job.id)
                 .env("RAYON_NUM_THREADS", opts.threads_per_job.max(1).to_string())
                 .stdin(Stdio::null())
@@ -198,7 +219,9 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
             } else {
                 String::new()
             };
-            bar.set_message(format!("{}{retry}", describe(job)));
+            let on = gpu.map_or_else(String::new, |g| format!(" on cuda:{g}"));
+            bar.set_message(format!("{}{on}{retry}", describe(job)));
+            tracing::debug!(job = %job.id, gpu, attempt, "job started");
             bar.enable_steady_tick(Duration::from_millis(200));
             running.push(Running {
                 job: i,
@@ -206,6 +229,7 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
                 started: Instant::now(),
                 attempt,
                 bar,
+                gpu,
             });
             changed = true;
         }
@@ -221,6 +245,9 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
                 continue;
             };
             let r = running.swap_remove(k);
+            if let (Some(slots), Some(gpu)) = (slots.as_mut(), r.gpu) {
+                slots.release(gpu);
+            }
             r.bar.finish_and_clear();
             multi.remove(&r.bar);
             changed = true;

@@ -48,6 +48,7 @@ fn options(out: &Path, jobs: &[Job], fail: &[&str], keep_going: bool) -> LocalOp
         args: vec![OsString::from("-c"), script.into(), "sh".into()],
         output_dir: out.to_path_buf(),
         jobs: 2,
+        gpus: None,
         threads_per_job: 1,
         retries: 1,
         keep_going,

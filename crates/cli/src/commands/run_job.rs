@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use multiberts_manifest::Manifest;
-use multiberts_model::device::DeviceSpec;
+use multiberts_model::device::DeviceRequest;
 use multiberts_runner::{RunOptions, run_job};
 
 use super::load_manifest;
@@ -52,11 +52,12 @@ pub struct JobPlace {
     /// weights and optimizer moments, about 3x the model's size) instead of deleting it.
     #[arg(long)]
     pub keep_state: bool,
-    /// Where jobs train: `cpu`, `cuda` (= `cuda:0`) or `cuda:N`; a GPU needs a build with
-    /// `--features cuda`. Not part of the job id. `sweep`'s local pool runs one job at a time
-    /// on a GPU unless `--jobs` is given.
+    /// Where jobs train: `cpu`, `cuda` or `cuda:N`; a GPU needs a build with `--features cuda`.
+    /// Not part of the job id. For one job (`run-job`) `cuda` is `cuda:0`; `sweep`'s local
+    /// pool takes `cuda` as every visible GPU, one job on each (see `--jobs-per-gpu`,
+    /// `--gpus`), and `cuda:N` as GPU N alone.
     #[arg(long, env = "MULTIBERTS_DEVICE", default_value = "cpu")]
-    pub device: DeviceSpec,
+    pub device: DeviceRequest,
 }
 
 /// The sweep's folder for `manifest`, with an optional results-directory override.
@@ -86,7 +87,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     // A misspelt MULTIBERTS_KERNELS must not silently test the wrong path.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     // Before anything is read or written: a device this build or machine lacks leaves no trace.
-    let device = args.place.device.open()?;
+    let device = args.place.device.spec().open()?;
     let manifest = load_manifest(args.manifest.as_deref())?;
     let job = manifest
         .jobs()

@@ -10,11 +10,13 @@ use anyhow::Context;
 use clap::ValueEnum;
 use multiberts_collector::{LrGroup, ResultsTree};
 use multiberts_manifest::{Manifest, SlurmConfig};
-use multiberts_model::device::DeviceSpec;
+use multiberts_model::device::{
+    CUDA_VISIBLE_DEVICES, DeviceRequest, DeviceSpec, visible_gpu_count,
+};
 use multiberts_sweep::slurm::{
     SlurmCli, SlurmOptions, StateClass, SubmitOutcome, absolute, slurm_view, submit_slurm,
 };
-use multiberts_sweep::{LocalOptions, default_jobs, run_local};
+use multiberts_sweep::{GpuOptions, LocalOptions, default_jobs, run_local};
 
 use super::collect::{RuleChoice, collect_and_report_with};
 use super::load_manifest;
@@ -33,17 +35,28 @@ use super::run_job::{JobPlace, output_dir};
 #[command(after_help = "Examples:\n  \
     multiberts sweep                         # the embedded demo, about 2 minutes on 2 cores\n  \
     multiberts sweep manifests/my.toml --jobs 4 --threads-per-job 2 --keep-going\n  \
-    multiberts sweep manifests/my.toml --device cuda:1   # a build with --features cuda\n  \
+    multiberts sweep manifests/my.toml --device cuda     # every visible GPU, one job each (--features cuda)\n  \
+    multiberts sweep manifests/my.toml --gpus 0,2 --jobs-per-gpu 2   # GPUs 0 and 2, two jobs each\n  \
+    multiberts sweep manifests/my.toml --device cuda:1   # GPU 1 only\n  \
     multiberts sweep manifests/my.toml --backend slurm --dry-run\n  \
     multiberts sweep manifests/my.toml --backend slurm --partition gpu --time 04:00:00\n  \
     multiberts sweep manifests/my.toml --backend slurm --resubmit-failed")]
 pub struct SweepArgs {
     /// The manifest (default: the embedded demo, manifests/demo.toml).
     pub manifest: Option<PathBuf>,
-    /// Jobs run at once (default: cores / threads per job; 1 with `--device cuda[:N]`, since
-    /// several jobs sharing one GPU is a choice to make with `--jobs`).
+    /// Jobs run at once (default: cores / threads per job; on GPUs, GPUs × `--jobs-per-gpu`,
+    /// which also caps this).
     #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// Jobs each GPU runs at once (default 1: one job per GPU). Local backend, GPU devices
+    /// only.
+    #[arg(long, value_name = "K")]
+    pub jobs_per_gpu: Option<usize>,
+    /// The GPUs to run on, as CUDA indices (`0,2,3`); implies a GPU device (replaces `cpu` and
+    /// `cuda`, conflicts with `--device cuda:N`). Default with `--device cuda`: every visible
+    /// GPU. Local backend only.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub gpus: Option<Vec<usize>>,
     /// Threads per job.
     #[arg(long, default_value_t = 1)]
     pub threads_per_job: usize,
@@ -189,8 +202,14 @@ fn failure_reason(log: &Path) -> Vec<String> {
         .collect()
 }
 
-/// `run-job` and the options every child needs (`--job` and `--threads` are added per job).
-fn run_job_args(manifest: Option<&Path>, results: &Path, place: &JobPlace) -> Vec<OsString> {
+/// `run-job` and the options every child needs (`--job` is added per job, and `--device` too
+/// when `device` is `None`: the local pool's GPU slots).
+fn run_job_args(
+    manifest: Option<&Path>,
+    results: &Path,
+    place: &JobPlace,
+    device: Option<DeviceSpec>,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["run-job".into()];
     if let Some(m) = manifest {
         args.push("--manifest".into());
@@ -207,17 +226,109 @@ fn run_job_args(manifest: Option<&Path>, results: &Path, place: &JobPlace) -> Ve
     if place.keep_state {
         args.push("--keep-state".into());
     }
-    // Always explicit, so that a MULTIBERTS_DEVICE in the children's environment (sbatch
-    // exports the submitting shell's) cannot move them elsewhere.
-    args.push("--device".into());
-    args.push(place.device.to_string().into());
+    // Always explicit (here or by the pool), so that a MULTIBERTS_DEVICE in the children's
+    // environment (sbatch exports the submitting shell's) cannot move them elsewhere.
+    if let Some(device) = device {
+        args.push("--device".into());
+        args.push(device.to_string().into());
+    }
     args
+}
+
+/// Checks `--jobs-per-gpu` and `--gpus` against the backend and the device, and returns the
+/// device the sweep runs on: `--gpus` makes it a GPU.
+fn check_gpu_options(args: &SweepArgs) -> anyhow::Result<DeviceRequest> {
+    if args.jobs_per_gpu == Some(0) {
+        anyhow::bail!(
+            "--jobs-per-gpu must be at least 1 (it is how many jobs share each GPU; default 1)"
+        );
+    }
+    if args.backend == Backend::Slurm {
+        if args.gpus.is_some() || args.jobs_per_gpu.is_some() {
+            anyhow::bail!(
+                "--gpus and --jobs-per-gpu are for the local backend; with --backend slurm each \
+                 job runs on the GPU Slurm gives it (ask with --gres gpu:1 and --device cuda)"
+            );
+        }
+        return Ok(args.place.device);
+    }
+    match (&args.gpus, args.place.device) {
+        (Some(list), _) if list.is_empty() => {
+            anyhow::bail!("--gpus needs at least one GPU index, e.g. --gpus 0,1")
+        }
+        (Some(_), DeviceRequest::Gpu(n)) => anyhow::bail!(
+            "--gpus and --device cuda:{n} both choose GPUs; give one of them (--device cuda \
+             with --gpus is fine)"
+        ),
+        (Some(_), _) => Ok(DeviceRequest::AnyGpu),
+        (None, DeviceRequest::Cpu) if args.jobs_per_gpu.is_some() => anyhow::bail!(
+            "--jobs-per-gpu needs GPUs: add --device cuda (every visible GPU), --device cuda:N \
+             or --gpus LIST; on the CPU, --jobs sets how many jobs run at once"
+        ),
+        (None, device) => Ok(device),
+    }
+}
+
+/// The GPUs a local sweep runs on, given how many this process sees: `None` on the CPU;
+/// `--gpus` as listed; `cuda` every visible GPU; `cuda:N` GPU N alone.
+fn local_gpus(
+    device: DeviceRequest,
+    listed: Option<&[usize]>,
+    visible: usize,
+) -> anyhow::Result<Option<Vec<usize>>> {
+    if device == DeviceRequest::Cpu {
+        return Ok(None);
+    }
+    if visible == 0 {
+        let env = std::env::var(CUDA_VISIBLE_DEVICES)
+            .map_or_else(|_| "is not set".to_string(), |v| format!("is `{v}`"));
+        anyhow::bail!(
+            "no GPU is visible to this process (the CUDA driver finds none; \
+             {CUDA_VISIBLE_DEVICES} {env}); check that `nvidia-smi` lists the GPUs, unset or fix \
+             {CUDA_VISIBLE_DEVICES} (a comma-separated list of GPU indices), or use --device cpu"
+        );
+    }
+    let gpus = match (listed, device) {
+        (Some(list), _) => list.to_vec(),
+        (None, DeviceRequest::Gpu(n)) => vec![n],
+        (None, _) => (0..visible).collect(),
+    };
+    for (i, &g) in gpus.iter().enumerate() {
+        if g >= visible {
+            anyhow::bail!(
+                "GPU {g} is not visible: this process sees {visible} GPU{} (cuda:0 to cuda:{}){}",
+                if visible == 1 { "" } else { "s" },
+                visible - 1,
+                std::env::var(CUDA_VISIBLE_DEVICES)
+                    .map(|v| format!(
+                        "; {CUDA_VISIBLE_DEVICES}=`{v}` renumbers the GPUs it lists from 0"
+                    ))
+                    .unwrap_or_default()
+            );
+        }
+        if gpus[..i].contains(&g) {
+            anyhow::bail!("--gpus lists GPU {g} twice");
+        }
+    }
+    Ok(Some(gpus))
+}
+
+/// `0, 2, 3`.
+fn gpu_list_text(gpus: &[usize]) -> String {
+    gpus.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Runs `multiberts sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
+    let device = check_gpu_options(&args)?;
     // Once, before any job starts: a GPU sweep on a CPU build fails here, not 60 times over.
-    args.place.device.check_supported()?;
+    let first = args.gpus.as_deref().and_then(<[usize]>::first);
+    first
+        .map_or(device.spec(), |&g| DeviceSpec::Cuda(g))
+        .check_supported()?;
     let manifest = load_manifest(args.manifest.as_deref())?;
     let out = output_dir(&manifest, args.place.results_dir.as_deref());
     let jobs = manifest.jobs();
@@ -234,25 +345,61 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         anyhow::bail!("Slurm options (--dry-run, --partition, ...) need --backend slurm");
     }
     refuse_while_in_slurm(&out)?;
-    // The jobs run here: make sure the GPU exists (the context is released again at once).
-    args.place.device.open()?;
-    let child_args = run_job_args(args.manifest.as_deref(), &results, &args.place);
-    let on_gpu = args.place.device.is_gpu();
-    let parallel = args
-        .jobs
-        .unwrap_or_else(|| {
-            if on_gpu {
-                1
-            } else {
-                default_jobs(args.threads_per_job)
+    let gpus =
+        local_gpus(device, args.gpus.as_deref(), visible_gpu_count())?.map(|gpus| GpuOptions {
+            gpus,
+            per_gpu: args.jobs_per_gpu.unwrap_or(1),
+        });
+    // The jobs run here: make sure the devices exist (each context is released again at once).
+    match &gpus {
+        Some(g) => {
+            for &n in &g.gpus {
+                DeviceSpec::Cuda(n).open()?;
             }
-        })
-        .max(1);
+        }
+        None => {
+            device.spec().open()?;
+        }
+    }
+    // On GPUs the pool adds `--device cuda:<gpu>` per job.
+    let child_args = run_job_args(
+        args.manifest.as_deref(),
+        &results,
+        &args.place,
+        gpus.is_none().then(|| device.spec()),
+    );
+    let parallel = match &gpus {
+        Some(g) => {
+            let capacity = g.capacity();
+            if let Some(n) = args.jobs.filter(|&n| n > capacity) {
+                tracing::warn!(
+                    "--jobs {n} is more than the {capacity} GPU slot(s) (GPUs × --jobs-per-gpu); \
+                     running {capacity} at a time (more jobs per GPU with --jobs-per-gpu)"
+                );
+            }
+            args.jobs.map_or(capacity, |n| n.min(capacity))
+        }
+        None => args
+            .jobs
+            .unwrap_or_else(|| default_jobs(args.threads_per_job)),
+    }
+    .max(1);
+    let on = match &gpus {
+        Some(g) => format!(
+            "GPU{} {} ({} job{} per GPU)",
+            if g.gpus.len() == 1 { "" } else { "s" },
+            gpu_list_text(&g.gpus),
+            g.per_gpu,
+            if g.per_gpu == 1 { "" } else { "s" }
+        ),
+        None => device.spec().to_string(),
+    };
     let options = LocalOptions {
         exe,
         args: child_args,
         output_dir: out.clone(),
         jobs: parallel,
+        gpus,
         threads_per_job: args.threads_per_job.max(1),
         retries: args.retries,
         keep_going: args.keep_going,
@@ -260,17 +407,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     };
     let todo = jobs.len();
     eprintln!(
-        "sweep {}: {} jobs, {} at a time{}, {} thread(s) each, on {}; logs in {}",
+        "sweep {}: {} jobs, {} at a time, {} thread(s) each, on {on}; logs in {}",
         manifest.name,
         todo,
         parallel,
-        if on_gpu && args.jobs.is_none() {
-            " (one GPU: --jobs N shares it)"
-        } else {
-            ""
-        },
         options.threads_per_job,
-        args.place.device,
         out.join("logs").display()
     );
     let outcome = run_local(&jobs, &tree, &options)?;
@@ -395,10 +536,12 @@ fn run_slurm(
         c
     });
     let config = args.slurm.apply(manifest.slurm.clone());
-    warn_gpu_without_gres(args.place.device, &config);
+    // One GPU per array task: `cuda` is `cuda:0`, the GPU Slurm gave the task.
+    let device = args.place.device.spec();
+    warn_gpu_without_gres(device, &config);
     let options = SlurmOptions {
         exe,
-        run_job_args: run_job_args(manifest_path.as_deref(), &results, &place),
+        run_job_args: run_job_args(manifest_path.as_deref(), &results, &place, Some(device)),
         collect_args,
         output_dir: output.clone(),
         workdir: std::env::current_dir().context("cannot read the working directory")?,
@@ -536,4 +679,127 @@ fn print_submission(manifest: &Manifest, o: &SubmitOutcome, args: &SweepArgs) {
         }
     }
     println!("follow with `{status_cmd}`");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sweep: SweepArgs,
+    }
+
+    fn parse(args: &[&str]) -> SweepArgs {
+        Cli::try_parse_from(std::iter::once("sweep").chain(args.iter().copied()))
+            .unwrap()
+            .sweep
+    }
+
+    fn device(args: &[&str]) -> Result<DeviceRequest, String> {
+        check_gpu_options(&parse(args)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn gpu_options_are_checked_against_backend_and_device() {
+        assert_eq!(device(&["--device", "cpu"]), Ok(DeviceRequest::Cpu));
+        assert_eq!(device(&["--device", "cuda"]), Ok(DeviceRequest::AnyGpu));
+        assert_eq!(device(&["--device", "cuda:2"]), Ok(DeviceRequest::Gpu(2)));
+        assert_eq!(
+            device(&["--gpus", "0,2", "--device", "cpu"]),
+            Ok(DeviceRequest::AnyGpu)
+        );
+        assert_eq!(
+            device(&["--gpus", "1", "--device", "cuda", "--jobs-per-gpu", "2"]),
+            Ok(DeviceRequest::AnyGpu)
+        );
+        assert_eq!(
+            device(&["--device", "cuda", "--backend", "slurm"]),
+            Ok(DeviceRequest::AnyGpu)
+        );
+        for (args, want) in [
+            (
+                &["--jobs-per-gpu", "0", "--device", "cuda"][..],
+                "at least 1",
+            ),
+            (
+                &["--jobs-per-gpu", "2", "--device", "cpu"][..],
+                "--jobs-per-gpu needs GPUs",
+            ),
+            (
+                &["--gpus", "0", "--device", "cuda:1"][..],
+                "both choose GPUs",
+            ),
+            (
+                &["--gpus", "0", "--backend", "slurm"][..],
+                "for the local backend",
+            ),
+            (
+                &[
+                    "--device",
+                    "cuda",
+                    "--jobs-per-gpu",
+                    "2",
+                    "--backend",
+                    "slurm",
+                ][..],
+                "for the local backend",
+            ),
+        ] {
+            let err = device(args).unwrap_err();
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn local_gpus_are_every_visible_one_the_listed_ones_or_one() {
+        let gpus = |d: &str, listed: Option<&[usize]>, visible| {
+            local_gpus(d.parse().unwrap(), listed, visible).map_err(|e| e.to_string())
+        };
+        assert_eq!(gpus("cpu", None, 4), Ok(None));
+        assert_eq!(gpus("cpu", None, 0), Ok(None));
+        assert_eq!(gpus("cuda", None, 3), Ok(Some(vec![0, 1, 2])));
+        assert_eq!(gpus("cuda:1", None, 3), Ok(Some(vec![1])));
+        assert_eq!(gpus("cuda", Some(&[2, 0]), 3), Ok(Some(vec![2, 0])));
+        let none = gpus("cuda", None, 0).unwrap_err();
+        assert!(
+            none.contains("no GPU is visible")
+                && none.contains("CUDA_VISIBLE_DEVICES")
+                && none.contains("--device cpu"),
+            "{none}"
+        );
+        let far = gpus("cuda:3", None, 2).unwrap_err();
+        assert!(
+            far.contains("GPU 3 is not visible") && far.contains("cuda:1"),
+            "{far}"
+        );
+        let twice = gpus("cuda", Some(&[1, 1]), 2).unwrap_err();
+        assert!(twice.contains("GPU 1 twice"), "{twice}");
+    }
+
+    #[test]
+    fn children_get_an_explicit_device_unless_the_pool_adds_it() {
+        let args = parse(&["--device", "cuda"]);
+        let with = |d| {
+            run_job_args(None, Path::new("r"), &args.place, d)
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // Slurm: `cuda` is the task's own GPU, cuda:0.
+        let slurm = with(Some(args.place.device.spec()));
+        assert!(slurm.ends_with(" --device cuda:0"), "{slurm}");
+        assert!(with(Some(DeviceSpec::Cpu)).ends_with(" --device cpu"));
+        let pool = with(None);
+        assert!(!pool.contains("--device"), "{pool}");
+        for a in [&slurm, &pool] {
+            assert!(
+                !a.contains("--gpus") && !a.contains("--jobs-per-gpu"),
+                "{a}"
+            );
+        }
+    }
 }

@@ -186,12 +186,12 @@ impl Model {
     }
 }
 
-/// The fixture's classifier on `device`: encoder from `model.safetensors`, head from the
-/// fixture's recorded initial values.
+/// The fixture's classifier on `device`: encoder from the directory's weights
+/// (`model.safetensors`, else `pytorch_model.bin`: the same tensors), head from the fixture's
+/// recorded initial values.
 fn build_model(dir: &Path, fx: &Fixture, device: &Device) -> Result<Model> {
-    let weights = dir.join("model.safetensors");
-    let mut tensors = load_checkpoint(&weights, device)
-        .map_err(|e| ModelError::file(&weights, e))?
+    let mut tensors = load_checkpoint(dir, device)
+        .map_err(|e| ModelError::file(dir, e))?
         .tensors;
     for p in ["weight", "bias"] {
         let init = fx.expected(&format!("init.classifier.{p}"))?;
@@ -214,8 +214,8 @@ fn fixture_name(ours: &str) -> String {
     }
 }
 
-/// Runs the fixture on `device` (the directory holding `model.safetensors`, `config.json`,
-/// `batch.json` and `expected.safetensors`) and compares everything torch recorded.
+/// Runs the fixture on `device` (the directory holding `config.json`, `batch.json`,
+/// `expected.safetensors` and `model.safetensors` or `pytorch_model.bin`) and compares everything torch recorded.
 pub fn check_fixture(dir: &Path, device: &Device) -> Result<ParityReport> {
     let fx = Fixture::read(dir)?;
     let m = build_model(dir, &fx, device)?;

@@ -24,7 +24,8 @@ pub enum DeviceCheckCommand {
 /// `multiberts device-check parity`.
 #[derive(Debug, clap::Args)]
 pub struct ParityArgs {
-    /// The fixture directory (config.json, model.safetensors, batch.json, expected.safetensors).
+    /// The fixture directory (config.json, batch.json, expected.safetensors, and
+    /// model.safetensors or pytorch_model.bin).
     #[arg(long)]
     pub fixture: PathBuf,
     /// `cpu`, `cuda` or `cuda:N`.

@@ -6,7 +6,7 @@ use candle_core::{D, Tensor};
 use crate::batch::Batch;
 use crate::bmm::bmm;
 use crate::config::BertConfig;
-use crate::dropout::{Mode, dropout, dropout_add};
+use crate::dropout::{Mode, dropout, dropout_add, dropout_add_kept, dropout_kept};
 use crate::error::{ModelError, Result};
 use crate::fused;
 use crate::init::Init;
@@ -171,6 +171,23 @@ pub enum PaddedPositions {
     Skip,
 }
 
+/// Dropout of a hidden state `[rows, H]` (plus `residual` when given), with the mask drawn for
+/// the `kept` rows only when the layout is padded but the stream is the packed one.
+fn hidden_dropout(
+    x: &Tensor,
+    residual: Option<&Tensor>,
+    p: f64,
+    mode: &mut Mode<'_>,
+    kept: Option<&TokenIndex>,
+) -> Result<Tensor> {
+    Ok(match (residual, kept) {
+        (None, None) => dropout(x, p, mode)?,
+        (None, Some(k)) => dropout_kept(x, p, mode, k)?,
+        (Some(r), None) => dropout_add(x, r, p, mode)?,
+        (Some(r), Some(k)) => dropout_add_kept(x, r, p, mode, k)?,
+    })
+}
+
 /// The BERT encoder plus pooler.
 #[derive(Debug, Clone)]
 pub struct Bert {
@@ -332,18 +349,25 @@ impl Bert {
         }
         let h = c.hidden_size;
         let e = &self.embeddings;
-        let index = match self.padded {
+        let (index, kept) = match self.padded {
             PaddedPositions::Skip => {
                 let real = TokenIndex::real_tokens(&batch.attention_mask)?;
-                // Nothing to skip, or nothing left: the plain layout.
                 if real.is_all() || real.is_empty() {
-                    TokenIndex::all(bsz, t)
+                    // Nothing to skip, or nothing left: the plain layout.
+                    (TokenIndex::all(bsz, t), None)
+                } else if crate::kernel_path::cpu_kernel(&e.word) {
+                    (real, None)
                 } else {
-                    real
+                    // Off the CPU kernels (a GPU), packing costs index scatters that are slower
+                    // than the padding they save: run every position, and draw dropout masks
+                    // for the real tokens only, so the random stream and every real token's
+                    // result are those of the packed layout.
+                    (TokenIndex::all(bsz, t), Some(real))
                 }
             }
-            PaddedPositions::Compute => TokenIndex::all(bsz, t),
+            PaddedPositions::Compute => (TokenIndex::all(bsz, t), None),
         };
+        let kept = kept.as_ref();
         let device = batch.input_ids.device();
         let (ids, types) = (
             batch.input_ids.flatten_all()?,
@@ -370,11 +394,11 @@ impl Bert {
                 .index_select(&index.positions_tensor(device)?, 0)?;
             ((words + type_emb)? + positions)?
         };
-        let mut x = dropout(&e.norm.forward(&emb)?, c.hidden_dropout_prob, mode)?;
+        let mut x = hidden_dropout(&e.norm.forward(&emb)?, None, c.hidden_dropout_prob, mode, kept)?;
         let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
         hidden_states.push(index.unpack(&x)?);
         for layer in &self.layers {
-            x = self.layer_forward(layer, &x, &index, &batch.attention_mask, mode)?;
+            x = self.layer_forward(layer, &x, (&index, kept), &batch.attention_mask, mode)?;
             hidden_states.push(index.unpack(&x)?);
         }
         let last = &hidden_states[hidden_states.len() - 1];
@@ -386,12 +410,13 @@ impl Bert {
         })
     }
 
-    /// One encoder layer on the packed tokens `x` `[N, H]`.
+    /// One encoder layer on the packed tokens `x` `[N, H]` (`index`), with dropout masks drawn
+    /// for `kept` rows when the layout is padded but the stream is the packed one.
     fn layer_forward(
         &self,
         l: &Layer,
         x: &Tensor,
-        index: &TokenIndex,
+        (index, kept): (&TokenIndex, Option<&TokenIndex>),
         mask: &Tensor,
         mode: &mut Mode<'_>,
     ) -> Result<Tensor> {
@@ -414,13 +439,22 @@ impl Bert {
         let probs = dropout(&probs, c.attention_probs_dropout_prob, mode)?;
         let ctx = index.from_heads(&product(&probs, &v)?)?;
         let attn = l.attn_out.forward_in(&ctx, p)?;
-        let a = l
-            .attn_norm
-            .forward(&dropout_add(&attn, x, c.hidden_dropout_prob, mode)?)?;
+        let a = l.attn_norm.forward(&hidden_dropout(
+            &attn,
+            Some(x),
+            c.hidden_dropout_prob,
+            mode,
+            kept,
+        )?)?;
         let inter = ops::gelu(&l.intermediate.forward_in(&a, p)?)?;
         let out = l.output.forward_in(&inter, p)?;
-        l.out_norm
-            .forward(&dropout_add(&out, &a, c.hidden_dropout_prob, mode)?)
+        l.out_norm.forward(&hidden_dropout(
+            &out,
+            Some(&a),
+            c.hidden_dropout_prob,
+            mode,
+            kept,
+        )?)
     }
 
     /// Zeroes the gradient of the `[PAD]` word-embedding row, as `nn.Embedding(padding_idx=…)`

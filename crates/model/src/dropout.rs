@@ -5,6 +5,7 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::packing::TokenIndex;
 use crate::rng::SeededRng;
 
 /// Whether a forward pass trains (dropout on, masks drawn from the stream) or evaluates.
@@ -63,8 +64,55 @@ struct DropoutMask {
     scale: f32,
 }
 
+/// Dropout of a padded `[B·T, H]` tensor whose mask is drawn for the `kept` rows only, exactly
+/// as [`dropout`] draws it for the packed `[N, H]` tensor of those rows; the other rows (padded
+/// positions, which nothing reads) are only scaled. So an encoder can run every
+/// position (no packing, which costs index scatters on a GPU) and still consume the random
+/// stream as the packed CPU path does.
+pub fn dropout_kept(x: &Tensor, p: f64, mode: &mut Mode<'_>, kept: &TokenIndex) -> Result<Tensor> {
+    match draw_kept_mask(x, p, mode, kept)? {
+        None => Ok(x.clone()),
+        Some(mask) => x * mask.as_tensor(x)?,
+    }
+}
+
+/// `dropout_kept(y) + residual`, see [`dropout_kept`] and [`dropout_add`].
+pub fn dropout_add_kept(
+    y: &Tensor,
+    residual: &Tensor,
+    p: f64,
+    mode: &mut Mode<'_>,
+    kept: &TokenIndex,
+) -> Result<Tensor> {
+    match draw_kept_mask(y, p, mode, kept)? {
+        None => y + residual,
+        Some(mask) => (y * mask.as_tensor(y)?)? + residual,
+    }
+}
+
+fn draw_kept_mask(
+    x: &Tensor,
+    p: f64,
+    mode: &mut Mode<'_>,
+    kept: &TokenIndex,
+) -> Result<Option<DropoutMask>> {
+    let (_, h) = x.dims2()?;
+    let Some(mask) = draw_mask_n(kept.len() * h, p, mode)? else {
+        return Ok(None);
+    };
+    Ok(Some(DropoutMask {
+        keep: Arc::new(kept.spread_rows(&mask.keep, h, 1)),
+        scale: mask.scale,
+    }))
+}
+
 /// Draws one mask for `x` from the mode's stream, or `None` when dropout is the identity.
 fn draw_mask(x: &Tensor, p: f64, mode: &mut Mode<'_>) -> Result<Option<DropoutMask>> {
+    draw_mask_n(x.elem_count(), p, mode)
+}
+
+/// Draws a mask of `n` elements from the mode's stream, or `None` when dropout is the identity.
+fn draw_mask_n(n: usize, p: f64, mode: &mut Mode<'_>) -> Result<Option<DropoutMask>> {
     let rng = match mode {
         Mode::Train(rng) if p > 0.0 => rng,
         _ => return Ok(None),
@@ -75,9 +123,7 @@ fn draw_mask(x: &Tensor, p: f64, mode: &mut Mode<'_>) -> Result<Option<DropoutMa
     let scale = (1.0 / (1.0 - p)) as f32;
     // Keep an element when a uniform 32-bit draw is at or above p·2³².
     let threshold = (p * 4_294_967_296.0).round() as u64;
-    let keep: Vec<u8> = (0..x.elem_count())
-        .map(|_| u8::from(u64::from(rng.next_u32()) >= threshold))
-        .collect();
+    let keep = rng.keep_mask(n, threshold);
     Ok(Some(DropoutMask {
         keep: Arc::new(keep),
         scale,
@@ -85,10 +131,12 @@ fn draw_mask(x: &Tensor, p: f64, mode: &mut Mode<'_>) -> Result<Option<DropoutMa
 }
 
 impl DropoutMask {
-    /// The mask as a tensor of `scale` and 0 shaped like `x` (for the non-CPU path).
+    /// The mask as a tensor of `scale` and 0 shaped like `x` (for the non-CPU path). The
+    /// bytes travel to the device (a quarter of the f32 mask's size) and become floats there.
     fn as_tensor(&self, x: &Tensor) -> Result<Tensor> {
-        let m: Vec<f32> = self.keep.iter().map(|&k| self.factor(k)).collect();
-        Tensor::from_vec(m, x.shape(), x.device())?.to_dtype(x.dtype())
+        Tensor::from_slice(self.keep.as_slice(), x.shape(), x.device())?
+            .to_dtype(x.dtype())?
+            .affine(f64::from(self.scale), 0.0)
     }
 
     fn factor(&self, keep: u8) -> f32 {

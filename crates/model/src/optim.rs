@@ -403,13 +403,26 @@ impl InplaceOp2 for AdamKernel<'_> {
 pub fn clip_grad_norm(params: &Params, grads: &mut GradStore, max_norm: f64) -> Result<f32> {
     let mut sum_sq = 0f64;
     let mut present = Vec::new();
+    // Off the CPU kernels (a GPU), each tensor's norm stays on the device and the norms come
+    // back in one read, instead of one synchronising read per tensor.
+    let mut device_norms = Vec::new();
     for (_, var) in params.iter() {
         if let Some(g) = grads.get(var.as_tensor()) {
-            let n = crate::inplace::sum_squares(g)?;
-            // torch takes the norm of per-tensor f32 norms.
-            let per_tensor = n.sqrt() as f32;
-            sum_sq += f64::from(per_tensor) * f64::from(per_tensor);
+            if crate::kernel_path::cpu_kernel(g) {
+                let n = crate::inplace::sum_squares(g)?;
+                // torch takes the norm of per-tensor f32 norms.
+                let per_tensor = n.sqrt() as f32;
+                sum_sq += f64::from(per_tensor) * f64::from(per_tensor);
+            } else {
+                let n = g.to_dtype(DType::F64)?.sqr()?.sum_all()?.sqrt()?;
+                device_norms.push(n.to_dtype(DType::F32)?.reshape(1)?);
+            }
             present.push(var.as_tensor().clone());
+        }
+    }
+    if !device_norms.is_empty() {
+        for per_tensor in Tensor::cat(&device_norms, 0)?.to_vec1::<f32>()? {
+            sum_sq += f64::from(per_tensor) * f64::from(per_tensor);
         }
     }
     let total = sum_sq.sqrt() as f32;

@@ -76,6 +76,17 @@ impl TokenIndex {
         self.rows.len() == self.batch * self.seq
     }
 
+    /// Rows of `width` values for the kept positions (`packed`, `[N · width]`) spread over the
+    /// padded layout (`[B · T · width]`), with `fill` in the rows of positions not kept.
+    pub fn spread_rows<T: Copy>(&self, packed: &[T], width: usize, fill: T) -> Vec<T> {
+        let mut out = vec![fill; self.batch * self.seq * width];
+        for (k, &r) in self.rows.iter().enumerate() {
+            let r = r as usize;
+            out[r * width..(r + 1) * width].copy_from_slice(&packed[k * width..(k + 1) * width]);
+        }
+        out
+    }
+
     /// The kept flat positions `b · T + t` as a u32 tensor `[N]`.
     pub fn rows_tensor(&self, device: &candle_core::Device) -> Result<Tensor> {
         Tensor::from_slice(self.rows.as_slice(), self.rows.len(), device)

@@ -86,6 +86,26 @@ impl SeededRng {
         self.rng.next_u32()
     }
 
+    /// `n` bytes, byte `i` being 1 when the `i`-th of the next `n` 32-bit draws is at least
+    /// `threshold` (a dropout keep-mask). Exactly what `n` calls of [`SeededRng::next_u32`]
+    /// give, computed in parallel: ChaCha20 can start anywhere in its stream, so each block of
+    /// draws starts at its own word position.
+    pub fn keep_mask(&mut self, n: usize, threshold: u64) -> Vec<u8> {
+        use rayon::prelude::*;
+        const BLOCK: usize = 1 << 16;
+        let start = self.rng.get_word_pos();
+        let mut keep = vec![0u8; n];
+        keep.par_chunks_mut(BLOCK).enumerate().for_each(|(b, out)| {
+            let mut rng = self.rng.clone();
+            rng.set_word_pos(start + (b * BLOCK) as u128);
+            for k in out.iter_mut() {
+                *k = u8::from(u64::from(rng.next_u32()) >= threshold);
+            }
+        });
+        self.rng.set_word_pos(start + n as u128);
+        keep
+    }
+
     /// Uniform in [0, 1) with 53 random bits.
     pub fn uniform(&mut self) -> f64 {
         (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
@@ -159,6 +179,23 @@ mod tests {
         let want: Vec<f64> = (0..10).map(|_| r.normal()).collect();
         let got: Vec<f64> = (0..10).map(|_| resumed.normal()).collect();
         assert_eq!(want, got);
+    }
+
+    #[test]
+    fn parallel_keep_mask_is_the_sequential_draw() {
+        for n in [0, 1, 5, (1 << 16) + 7, 3 << 16] {
+            let mut a = SeededRng::new(7, 3);
+            let mut b = SeededRng::new(7, 3);
+            a.next_u32();
+            b.next_u32();
+            let threshold = 429_496_730; // p = 0.1
+            let seq: Vec<u8> = (0..n)
+                .map(|_| u8::from(u64::from(a.next_u32()) >= threshold))
+                .collect();
+            assert_eq!(b.keep_mask(n, threshold), seq, "n = {n}");
+            // The stream continues where the sequential draws left it.
+            assert_eq!(a.next_u32(), b.next_u32(), "n = {n}");
+        }
     }
 
     #[test]

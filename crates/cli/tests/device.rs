@@ -198,3 +198,35 @@ fn gpu_pool_options_are_refused_where_they_mean_nothing() {
     }
     assert!(!dir.path().join("results").exists());
 }
+
+/// `precision = "tf32"` is refused on the CPU before anything runs (the sweep names the task
+/// and the fix; `run-job` refuses too), while `bf16` trains on the CPU and is recorded.
+#[test]
+fn tf32_is_refused_on_the_cpu_and_bf16_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |p: &str| MANIFEST.replace("max_train_examples = 64", &format!("max_train_examples = 64\nprecision = \"{p}\""));
+    std::fs::write(dir.path().join("tf32.toml"), with("tf32")).unwrap();
+    let out = multiberts(dir.path(), &["sweep", "tf32.toml"]);
+    assert_fails_with(&out, "precision \"tf32\" (task demo-sentiment) needs a CUDA GPU");
+    assert!(find_files(dir.path(), "job.json").is_empty(), "{}", text(&out));
+
+    std::fs::write(dir.path().join("bf16.toml"), with("bf16")).unwrap();
+    let out = multiberts(dir.path(), &["sweep", "bf16.toml", "--threads-per-job", "1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let jobs = find_files(dir.path(), "job.json");
+    assert_eq!(jobs.len(), 1);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&jobs[0]).unwrap()).unwrap();
+    assert_eq!(record["job"]["hyper"]["precision"], "bf16");
+    assert_eq!(record["provenance"]["precision"], "bf16");
+    assert_eq!(record["provenance"]["kernels"], "cpu");
+}
+
+/// A misspelt `MULTIBERTS_KERNELS` is an error naming the accepted values, not a silent run
+/// of the default path.
+#[test]
+fn an_unknown_kernel_path_is_refused() {
+    let (dir, _) = setup();
+    let out = multiberts_with_env(dir.path(), &["sweep", "m.toml"], &[("MULTIBERTS_KERNELS", "portabel")]);
+    assert_fails_with(&out, "MULTIBERTS_KERNELS=\"portabel\" is not a kernel path");
+}

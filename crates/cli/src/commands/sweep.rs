@@ -321,6 +321,28 @@ fn gpu_list_text(gpus: &[usize]) -> String {
         .join(", ")
 }
 
+/// TF32 is a mode of NVIDIA GPUs: a CPU sweep with `precision = "tf32"` jobs fails here,
+/// naming the tasks, instead of once in every job.
+fn refuse_tf32_on_cpu(jobs: &[multiberts_manifest::Job], on_gpu: bool) -> anyhow::Result<()> {
+    if on_gpu {
+        return Ok(());
+    }
+    let mut tasks: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.hyper.precision == multiberts_manifest::Precision::Tf32)
+        .map(|j| j.task.as_str())
+        .collect();
+    tasks.dedup();
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "precision \"tf32\" (task {}) needs a CUDA GPU: TF32 is a tensor-core mode of NVIDIA \
+         GPUs; run with --device cuda, or set precision = \"fp32\" (or \"bf16\") for the CPU",
+        tasks.join(", ")
+    )
+}
+
 /// Runs `multiberts sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let device = check_gpu_options(&args)?;
@@ -332,6 +354,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
     let out = output_dir(&manifest, args.place.results_dir.as_deref());
     let jobs = manifest.jobs();
+    refuse_tf32_on_cpu(&jobs, device.spec().is_gpu() || args.gpus.is_some())?;
+    // Checked once here: the children inherit the variable and would each fail on a typo.
+    multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     let results = out
         .parent()
         .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);

@@ -21,6 +21,7 @@ pub fn multiberts_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> O
         .env_remove("MULTIBERTS_RESULTS")
         .env_remove("MULTIBERTS_DATA")
         .env_remove("MULTIBERTS_DEVICE")
+        .env_remove("MULTIBERTS_KERNELS")
         .envs(env.iter().copied())
         .output()
         .expect("the multiberts binary runs")

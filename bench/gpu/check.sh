@@ -14,6 +14,7 @@
 # Usage: bash check.sh [STEPS]
 # Env:   DRY_RUN=1 MULTIBERTS_BIN=path/to/a/cpu/build: the same steps on the CPU, with 64
 #        training examples and no PyTorch, to check the script itself on a machine with no GPU.
+#        ONLY="a b c d": the parts to run (default all; d = the bf16 job).
 set -uo pipefail
 cd "$(dirname "$0")"
 STEPS=${1:-10}
@@ -33,6 +34,8 @@ summary="$out/summary.txt"
 : >"$summary"
 say() { printf '%s\n' "$*" | tee -a "$summary"; }
 status=0
+ONLY=${ONLY:-a b c d}
+want() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 bin=${MULTIBERTS_BIN:-./multiberts}
 if [ -z "${MULTIBERTS_BIN:-}" ]; then
@@ -66,6 +69,7 @@ fi
 say "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 
 # (a) parity
+if want a; then
 say ""
 say "== (a) parity on $DEV (bert-tiny fixture vs PyTorch, tolerance 1e-4 of each max)"
 if timeout 120 "$bin" device-check parity --fixture fixture --device "$DEV" >"$out/parity.txt" 2>&1; then
@@ -75,7 +79,10 @@ else
   say "FAIL:"; tail -n 20 "$out/parity.txt" | tee -a "$summary"
 fi
 
+fi
+
 # (b) the MiniLM SST-2 job, on the GPU and on the CPU
+if want b; then
 say ""
 say "== (b) MiniLM SST-2 job on $DEV and on the CPU"
 start=$(date +%s)
@@ -98,7 +105,10 @@ else
   for f in gpu-results/*/logs/*.log; do [ -f "$f" ] && tail -n 30 "$f" | tee -a "$summary"; done
 fi
 
+fi
+
 # (c) speed against PyTorch
+if want c; then
 say ""
 say "== (c) BERT-base, batch 32 x 128 (a quarter padded), median of $STEPS after a warm-up"
 : >"$out/bench.jsonl"
@@ -128,8 +138,10 @@ if o32 and o16:
 print("speed = torch time / our time (>= 1.00 means at least as fast as PyTorch)")
 PY
 
+fi
+
 # The same job in bf16 (autocast): does reduced precision train as well? (Reported, not judged.)
-if [ "$DRY_RUN" != 1 ]; then
+if want d && want b && [ "$DRY_RUN" != 1 ]; then
   say ""
   say "== bf16: the MiniLM SST-2 job on $DEV with precision = bf16"
   sed 's/^max_train_examples = 4000$/max_train_examples = 4000\nprecision = "bf16"/' check.toml >bf16.toml

@@ -204,14 +204,29 @@ fn gpu_pool_options_are_refused_where_they_mean_nothing() {
 #[test]
 fn tf32_is_refused_on_the_cpu_and_bf16_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let with = |p: &str| MANIFEST.replace("max_train_examples = 64", &format!("max_train_examples = 64\nprecision = \"{p}\""));
+    let with = |p: &str| {
+        MANIFEST.replace(
+            "max_train_examples = 64",
+            &format!("max_train_examples = 64\nprecision = \"{p}\""),
+        )
+    };
     std::fs::write(dir.path().join("tf32.toml"), with("tf32")).unwrap();
     let out = multiberts(dir.path(), &["sweep", "tf32.toml"]);
-    assert_fails_with(&out, "precision \"tf32\" (task demo-sentiment) needs a CUDA GPU");
-    assert!(find_files(dir.path(), "job.json").is_empty(), "{}", text(&out));
+    assert_fails_with(
+        &out,
+        "precision \"tf32\" (task demo-sentiment) needs a CUDA GPU",
+    );
+    assert!(
+        find_files(dir.path(), "job.json").is_empty(),
+        "{}",
+        text(&out)
+    );
 
     std::fs::write(dir.path().join("bf16.toml"), with("bf16")).unwrap();
-    let out = multiberts(dir.path(), &["sweep", "bf16.toml", "--threads-per-job", "1"]);
+    let out = multiberts(
+        dir.path(),
+        &["sweep", "bf16.toml", "--threads-per-job", "1"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let jobs = find_files(dir.path(), "job.json");
     assert_eq!(jobs.len(), 1);
@@ -227,6 +242,10 @@ fn tf32_is_refused_on_the_cpu_and_bf16_runs() {
 #[test]
 fn an_unknown_kernel_path_is_refused() {
     let (dir, _) = setup();
-    let out = multiberts_with_env(dir.path(), &["sweep", "m.toml"], &[("MULTIBERTS_KERNELS", "portabel")]);
+    let out = multiberts_with_env(
+        dir.path(),
+        &["sweep", "m.toml"],
+        &[("MULTIBERTS_KERNELS", "portabel")],
+    );
     assert_fails_with(&out, "MULTIBERTS_KERNELS=\"portabel\" is not a kernel path");
 }

@@ -55,7 +55,12 @@ fn predictions(root: &Path) -> BTreeMap<String, Vec<(i64, f64)>> {
         .map(|p| {
             let rows = multiberts_collector::read_predictions(&p).unwrap();
             let id = rows[0].job_id.clone();
-            (id, rows.iter().map(|r| (r.example_index, r.prediction)).collect())
+            (
+                id,
+                rows.iter()
+                    .map(|r| (r.example_index, r.prediction))
+                    .collect(),
+            )
         })
         .collect()
 }
@@ -66,12 +71,21 @@ fn a_demo_shaped_sweep_runs_through_the_portable_path() {
     std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
     let portable = multiberts_with_env(
         dir.path(),
-        &["sweep", "m.toml", "--results-dir", "portable", "--jobs", "2"],
+        &[
+            "sweep",
+            "m.toml",
+            "--results-dir",
+            "portable",
+            "--jobs",
+            "2",
+        ],
         &[("MULTIBERTS_KERNELS", "portable")],
     );
     assert!(portable.status.success(), "{}", text(&portable));
     assert!(
-        dir.path().join("portable/portable/report/summary.md").is_file(),
+        dir.path()
+            .join("portable/portable/report/summary.md")
+            .is_file(),
         "{}",
         text(&portable)
     );

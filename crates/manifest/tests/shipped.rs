@@ -181,7 +181,10 @@ name = "demo-sentiment"
     let tf32 = jobs("precision = \"tf32\"\n");
     assert_eq!(default[0].id, fp32[0].id);
     assert!(!default[0].canonical_json().contains("precision"));
-    assert_eq!(bf16[0].hyper.precision, multiberts_manifest::Precision::Bf16);
+    assert_eq!(
+        bf16[0].hyper.precision,
+        multiberts_manifest::Precision::Bf16
+    );
     assert!(bf16[0].canonical_json().contains(r#""precision":"bf16""#));
     assert_ne!(bf16[0].id, default[0].id);
     assert_ne!(tf32[0].id, default[0].id);

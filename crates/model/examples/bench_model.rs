@@ -56,9 +56,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let r = run_bench(&spec, &candle_core::Device::Cpu)?;
     let breakdown = match r.phases {
-        Some([f, b, o]) => format!(
-            ", \"forward_s\": {f:.4}, \"backward_s\": {b:.4}, \"optimizer_s\": {o:.4}"
-        ),
+        Some([f, b, o]) => {
+            format!(", \"forward_s\": {f:.4}, \"backward_s\": {b:.4}, \"optimizer_s\": {o:.4}")
+        }
         None => String::new(),
     };
     println!(

@@ -394,7 +394,13 @@ impl Bert {
                 .index_select(&index.positions_tensor(device)?, 0)?;
             ((words + type_emb)? + positions)?
         };
-        let mut x = hidden_dropout(&e.norm.forward(&emb)?, None, c.hidden_dropout_prob, mode, kept)?;
+        let mut x = hidden_dropout(
+            &e.norm.forward(&emb)?,
+            None,
+            c.hidden_dropout_prob,
+            mode,
+            kept,
+        )?;
         let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
         hidden_states.push(index.unpack(&x)?);
         for layer in &self.layers {

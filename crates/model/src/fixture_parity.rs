@@ -60,7 +60,7 @@ impl ParityReport {
     pub fn failures(&self, rel: f64) -> Vec<&Comparison> {
         self.comparisons
             .iter()
-            .filter(|c| !(c.relative() <= rel))
+            .filter(|c| c.relative().is_nan() || c.relative() > rel)
             .collect()
     }
 
@@ -122,10 +122,14 @@ struct Fixture {
 impl Fixture {
     fn read(dir: &Path) -> Result<Self> {
         let config = BertConfig::from_file(dir.join("config.json"))?;
-        let expected = candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu)
-            .map_err(|e| {
-                ModelError::file(dir.join("expected.safetensors"), format!("cannot read: {e}"))
-            })?;
+        let expected =
+            candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu)
+                .map_err(|e| {
+                    ModelError::file(
+                        dir.join("expected.safetensors"),
+                        format!("cannot read: {e}"),
+                    )
+                })?;
         let path = dir.join("batch.json");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| ModelError::file(&path, format!("cannot read: {e}")))?;

@@ -2,8 +2,10 @@
 //! gradient clipping.
 //!
 //! On CPU the update runs in place over each parameter's storage in one fused pass (no
-//! temporary tensors); the moments live in one flat buffer. On other devices it falls back to
-//! candle tensor ops with the same maths. The state (moments and step count) saves to and loads
+//! temporary tensors); the moments live in one flat buffer. On other devices (and on the
+//! portable path) it runs as candle tensor ops with the same maths, once per decay group over
+//! the group's parameters laid end to end, so a step costs a few dozen kernels plus a copy per
+//! parameter instead of fifteen kernels per parameter. The state (moments and step count) saves to and loads
 //! from safetensors, so a run can resume exactly.
 
 use std::cell::RefCell;
@@ -54,8 +56,20 @@ struct Slot {
     decay: bool,
     offset: usize,
     len: usize,
-    /// Moments on a non-CPU device (unused on CPU, where they live in the flat buffers).
-    device_moments: Option<(Tensor, Tensor)>,
+    /// The slot's decay group and its offset there, when its moments live on a device (off
+    /// the CPU kernels); `None` on the CPU, where they live in the flat host buffers.
+    device: Option<(usize, usize)>,
+}
+
+/// The moments of one decay group off the CPU kernels, flat: its slots' values end to end.
+#[derive(Debug)]
+struct DeviceGroup {
+    /// Whether the group is decayed.
+    decay: bool,
+    /// Indices into `AdamW::slots`, in order.
+    slots: Vec<usize>,
+    m: Tensor,
+    v: Tensor,
 }
 
 /// AdamW over a fixed set of named parameters.
@@ -63,6 +77,7 @@ struct Slot {
 pub struct AdamW {
     config: AdamWConfig,
     slots: Vec<Slot>,
+    groups: Vec<DeviceGroup>,
     m: Vec<f32>,
     v: Vec<f32>,
     step: u64,
@@ -73,6 +88,8 @@ impl AdamW {
     pub fn new(params: &Params, config: AdamWConfig) -> Result<Self> {
         let mut slots = Vec::with_capacity(params.len());
         let mut offset = 0;
+        // Elements of the decay (0) and no-decay (1) groups off the CPU kernels.
+        let mut group_lens = [0usize; 2];
         for (name, var) in params.iter() {
             if var.dtype() != DType::F32 {
                 return Err(ModelError::Batch(format!(
@@ -81,32 +98,59 @@ impl AdamW {
                 )));
             }
             let len = var.elem_count();
+            let decay = decays(name);
             // Host moments go with the CPU kernel; the portable path keeps them as tensors.
-            let device_moments = if crate::kernel_path::cpu_kernel(var.as_tensor()) {
+            let device = if crate::kernel_path::cpu_kernel(var.as_tensor()) {
                 None
             } else {
-                let z = var.as_tensor().zeros_like()?;
-                Some((z.clone(), z))
+                let g = usize::from(!decay);
+                let group_len = &mut group_lens[g];
+                *group_len += len;
+                Some((g, *group_len - len))
             };
             slots.push(Slot {
                 name: name.to_owned(),
                 var: var.clone(),
-                decay: decays(name),
+                decay,
                 offset,
                 len,
-                device_moments,
+                device,
             });
             offset += len;
         }
+        let mut groups = Vec::new();
+        for (g, &len) in group_lens.iter().enumerate() {
+            let members: Vec<usize> = (0..slots.len())
+                .filter(|&i| slots[i].device.is_some_and(|(sg, _)| sg == g))
+                .collect();
+            let Some(&first) = members.first() else {
+                continue;
+            };
+            let zeros = Tensor::zeros(len, DType::F32, slots[first].var.device())?;
+            // Group numbers in the slots are positions in `groups`.
+            let index = groups.len();
+            for &i in &members {
+                if let Some((sg, _)) = slots[i].device.as_mut() {
+                    *sg = index;
+                }
+            }
+            groups.push(DeviceGroup {
+                decay: g == 0,
+                slots: members,
+                m: zeros.clone(),
+                v: zeros,
+            });
+        }
         let host = slots
             .iter()
-            .filter(|s| s.device_moments.is_none())
+            .filter(|s| s.device.is_none())
             .map(|s| s.len)
             .sum::<usize>();
         let total = if host == 0 { 0 } else { offset };
         Ok(Self {
             config,
             slots,
+            groups,
             m: vec![0.0; total],
             v: vec![0.0; total],
             step: 0,
@@ -132,12 +176,9 @@ impl AdamW {
         // Scalars exactly as torch forms them: Python floats (f64), cast to f32 by the kernels.
         let step_size = lr / (1.0 - c.beta1.powi(t));
         let bc2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
-        for slot in &mut self.slots {
-            let Some(grad) = grads.get(slot.var.as_tensor()) else {
-                continue;
-            };
-            let wd = if slot.decay { c.weight_decay } else { 0.0 };
-            let scalars = AdamScalars {
+        let scalars = |decay: bool| {
+            let wd = if decay { c.weight_decay } else { 0.0 };
+            AdamScalars {
                 decay: (1.0 - lr * wd) as f32,
                 one_minus_beta1: (1.0 - c.beta1) as f32,
                 beta2: c.beta2 as f32,
@@ -146,34 +187,26 @@ impl AdamW {
                 bc2_sqrt: bc2_sqrt as f32,
                 eps: c.eps as f32,
                 apply_decay: wd != 0.0,
-            };
-            match &mut slot.device_moments {
-                None => {
-                    let grad = grad.contiguous()?;
-                    let range = slot.offset..slot.offset + slot.len;
-                    let kernel = AdamKernel {
-                        s: scalars,
-                        m: RefCell::new(&mut self.m[range.clone()]),
-                        v: RefCell::new(&mut self.v[range]),
-                    };
-                    slot.var.as_tensor().inplace_op2(&grad, &kernel)?;
-                }
-                Some((m, v)) => {
-                    let p = slot.var.as_tensor();
-                    let p = if scalars.apply_decay {
-                        (p * f64::from(scalars.decay))?
-                    } else {
-                        p.clone()
-                    };
-                    *m = (&*m + ((grad - &*m)? * f64::from(scalars.one_minus_beta1))?)?;
-                    *v = ((&*v * f64::from(scalars.beta2))?
-                        + ((grad * f64::from(scalars.one_minus_beta2))? * grad)?)?;
-                    let denom =
-                        ((v.sqrt()? / f64::from(scalars.bc2_sqrt))? + f64::from(scalars.eps))?;
-                    let update = ((&*m / denom)? * f64::from(scalars.neg_step_size))?;
-                    slot.var.set(&(p + update)?)?;
-                }
             }
+        };
+        for slot in &self.slots {
+            if slot.device.is_some() {
+                continue;
+            }
+            let Some(grad) = grads.get(slot.var.as_tensor()) else {
+                continue;
+            };
+            let grad = grad.contiguous()?;
+            let range = slot.offset..slot.offset + slot.len;
+            let kernel = AdamKernel {
+                s: scalars(slot.decay),
+                m: RefCell::new(&mut self.m[range.clone()]),
+                v: RefCell::new(&mut self.v[range]),
+            };
+            slot.var.as_tensor().inplace_op2(&grad, &kernel)?;
+        }
+        for group in &mut self.groups {
+            group.step(&self.slots, grads, scalars(group.decay))?;
         }
         Ok(())
     }
@@ -225,8 +258,16 @@ impl AdamW {
 
     fn moments(&self, slot: &Slot) -> Result<(Tensor, Tensor)> {
         let shape = slot.var.dims();
-        Ok(match &slot.device_moments {
-            Some((m, v)) => (m.to_device(&Device::Cpu)?, v.to_device(&Device::Cpu)?),
+        Ok(match slot.device {
+            Some((g, at)) => {
+                let group = &self.groups[g];
+                let part = |t: &Tensor| -> Result<Tensor> {
+                    Ok(t.narrow(0, at, slot.len)?
+                        .reshape(shape)?
+                        .to_device(&Device::Cpu)?)
+                };
+                (part(&group.m)?, part(&group.v)?)
+            }
             None => {
                 let r = slot.offset..slot.offset + slot.len;
                 (
@@ -303,23 +344,95 @@ impl AdamW {
                 wrong_shape,
             });
         }
-        for slot in &mut self.slots {
+        for slot in &self.slots {
+            if slot.device.is_some() {
+                continue;
+            }
             let m = tensors[&format!("m.{}", slot.name)].to_dtype(DType::F32)?;
             let v = tensors[&format!("v.{}", slot.name)].to_dtype(DType::F32)?;
-            match &mut slot.device_moments {
-                Some((dm, dv)) => {
-                    *dm = m.to_device(slot.var.device())?;
-                    *dv = v.to_device(slot.var.device())?;
-                }
-                None => {
-                    let r = slot.offset..slot.offset + slot.len;
-                    self.m[r.clone()].copy_from_slice(&m.flatten_all()?.to_vec1::<f32>()?);
-                    self.v[r].copy_from_slice(&v.flatten_all()?.to_vec1::<f32>()?);
-                }
-            }
+            let r = slot.offset..slot.offset + slot.len;
+            self.m[r.clone()].copy_from_slice(&m.flatten_all()?.to_vec1::<f32>()?);
+            self.v[r].copy_from_slice(&v.flatten_all()?.to_vec1::<f32>()?);
+        }
+        for group in &mut self.groups {
+            let flat = |prefix: &str| -> Result<Tensor> {
+                let parts = group
+                    .slots
+                    .iter()
+                    .map(|&i| {
+                        let s = &self.slots[i];
+                        Ok(tensors[&format!("{prefix}.{}", s.name)]
+                            .to_dtype(DType::F32)?
+                            .flatten_all()?)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let device = self.slots[group.slots[0]].var.device();
+                Ok(Tensor::cat(&parts, 0)?.to_device(device)?)
+            };
+            group.m = flat("m")?;
+            group.v = flat("v")?;
         }
         self.step = step;
         Ok(())
+    }
+}
+
+impl DeviceGroup {
+    /// One AdamW step over the group's parameters laid end to end: the element-wise maths of
+    /// the CPU kernel as tensor ops on the whole group, then one copy back per parameter. A
+    /// parameter without a gradient keeps its value and moments (its lane computes on zeros
+    /// and is then discarded), as torch skips it.
+    fn step(&mut self, slots: &[Slot], grads: &GradStore, s: AdamScalars) -> Result<()> {
+        let members: Vec<&Slot> = self.slots.iter().map(|&i| &slots[i]).collect();
+        let present: Vec<bool> = members
+            .iter()
+            .map(|m| grads.get(m.var.as_tensor()).is_some())
+            .collect();
+        if !present.contains(&true) {
+            return Ok(());
+        }
+        let flat_grads = members
+            .iter()
+            .map(|m| match grads.get(m.var.as_tensor()) {
+                Some(g) => g.flatten_all(),
+                None => Tensor::zeros(m.len, DType::F32, m.var.device()),
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let grad = Tensor::cat(&flat_grads, 0)?;
+        let params = members
+            .iter()
+            .map(|m| m.var.as_tensor().flatten_all())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let p = Tensor::cat(&params, 0)?;
+        let p = if s.apply_decay {
+            (p * f64::from(s.decay))?
+        } else {
+            p
+        };
+        let m = (&self.m + ((&grad - &self.m)? * f64::from(s.one_minus_beta1))?)?;
+        let v =
+            ((&self.v * f64::from(s.beta2))? + ((&grad * f64::from(s.one_minus_beta2))? * &grad)?)?;
+        let denom = ((v.sqrt()? / f64::from(s.bc2_sqrt))? + f64::from(s.eps))?;
+        let p = (p + ((&m / denom)? * f64::from(s.neg_step_size))?)?;
+        for ((slot, &has_grad), at) in members.iter().zip(&present).zip(self.offsets(slots)) {
+            if has_grad {
+                slot.var
+                    .set(&p.narrow(0, at, slot.len)?.reshape(slot.var.dims())?)?;
+            } else {
+                m.slice_set(&self.m.narrow(0, at, slot.len)?, 0, at)?;
+                v.slice_set(&self.v.narrow(0, at, slot.len)?, 0, at)?;
+            }
+        }
+        self.m = m;
+        self.v = v;
+        Ok(())
+    }
+
+    /// Each member's offset in the flat group.
+    fn offsets<'a>(&'a self, slots: &'a [Slot]) -> impl Iterator<Item = usize> + 'a {
+        self.slots
+            .iter()
+            .map(move |&i| slots[i].device.map_or(0, |(_, at)| at))
     }
 }
 
@@ -414,14 +527,14 @@ pub fn clip_grad_norm(params: &Params, grads: &mut GradStore, max_norm: f64) -> 
                 let per_tensor = n.sqrt() as f32;
                 sum_sq += f64::from(per_tensor) * f64::from(per_tensor);
             } else {
-                let n = g.to_dtype(DType::F64)?.sqr()?.sum_all()?.sqrt()?;
-                device_norms.push(n.to_dtype(DType::F32)?.reshape(1)?);
+                device_norms.push(g.to_dtype(DType::F64)?.sqr()?.sum_all()?.reshape(1)?);
             }
             present.push(var.as_tensor().clone());
         }
     }
     if !device_norms.is_empty() {
-        for per_tensor in Tensor::cat(&device_norms, 0)?.to_vec1::<f32>()? {
+        for n in Tensor::cat(&device_norms, 0)?.to_vec1::<f64>()? {
+            let per_tensor = n.sqrt() as f32;
             sum_sq += f64::from(per_tensor) * f64::from(per_tensor);
         }
     }

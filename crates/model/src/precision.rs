@@ -63,7 +63,12 @@ impl Precision {
         if self == Self::Tf32 && !device.is_cuda() {
             return Err(UnsupportedPrecision {
                 precision: self,
-                device: if device.is_cpu() { "cpu" } else { "this device" }.into(),
+                device: if device.is_cpu() {
+                    "cpu"
+                } else {
+                    "this device"
+                }
+                .into(),
             });
         }
         Ok(())

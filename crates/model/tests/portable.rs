@@ -77,11 +77,15 @@ fn training_dropout_draws_the_packed_stream_on_the_padded_layout() {
         let batch = Batch::from_rows(&ids, &types, &mask, &config, &Device::Cpu).unwrap();
         let mut rng = SeededRng::named(3, "dropout");
         let out = bert.forward(&batch, &mut Mode::Train(&mut rng)).unwrap();
-        let m = batch.attention_mask.unsqueeze(2).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+        let m = batch
+            .attention_mask
+            .unsqueeze(2)
+            .unwrap()
+            .to_dtype(candle_core::DType::F32)
+            .unwrap();
         let real = out.last_hidden_state().broadcast_mul(&m).unwrap();
-        let loss = (real.sqr().unwrap().sum_all().unwrap()
-            + out.pooler_output.sum_all().unwrap())
-        .unwrap();
+        let loss = (real.sqr().unwrap().sum_all().unwrap() + out.pooler_output.sum_all().unwrap())
+            .unwrap();
         let grads = loss.backward().unwrap();
         let g: Vec<Vec<f32>> = params
             .iter()

@@ -18,8 +18,8 @@ use multiberts_model::dropout::Mode;
 use multiberts_model::heads::{
     ClassificationHead, SpanPairHead, SpanPairs, bce_with_logits, cross_entropy, labels_tensor, mse,
 };
-use multiberts_model::optim::{AdamW, AdamWConfig, LinearSchedule, clip_grad_norm};
 use multiberts_model::kernel_path::kernel_path;
+use multiberts_model::optim::{AdamW, AdamWConfig, LinearSchedule, clip_grad_norm};
 use multiberts_model::params::{ParamBuilder, Params};
 use multiberts_model::precision::Precision;
 use multiberts_model::rng::SeededRng;

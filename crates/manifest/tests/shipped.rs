@@ -197,7 +197,7 @@ name = "demo-sentiment"
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("p.toml:9:13") && err.contains("\"fp16\" is not supported"),
+        err.contains("p.toml:8:13") && err.contains("\"fp16\" is not supported"),
         "{err}"
     );
 }

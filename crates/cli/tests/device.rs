@@ -249,3 +249,37 @@ fn an_unknown_kernel_path_is_refused() {
     );
     assert_fails_with(&out, "MULTIBERTS_KERNELS=\"portabel\" is not a kernel path");
 }
+
+/// Counts that must be at least 1 say so instead of silently meaning 1 (or "never").
+#[test]
+fn zero_counts_are_refused_with_their_flag() {
+    let (dir, id) = setup();
+    for (args, flag) in [
+        (vec!["sweep", "m.toml", "--jobs", "0"], "--jobs"),
+        (
+            vec!["sweep", "m.toml", "--threads-per-job", "0"],
+            "--threads-per-job",
+        ),
+        (
+            vec!["sweep", "m.toml", "--checkpoint-every", "0"],
+            "--checkpoint-every",
+        ),
+        (
+            vec![
+                "run-job",
+                "--manifest",
+                "m.toml",
+                "--job",
+                &id,
+                "--threads",
+                "0",
+            ],
+            "--threads",
+        ),
+    ] {
+        let out = multiberts(dir.path(), &args);
+        assert_fails_with(&out, "0 is too small; expected 1 or more");
+        assert!(text(&out).contains(flag), "{}", text(&out));
+    }
+    assert!(find_files(dir.path(), "job.json").is_empty());
+}

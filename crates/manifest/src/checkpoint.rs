@@ -196,6 +196,18 @@ impl RawCheckpoint {
             }
         }
 
+        let count = seeds.len().saturating_mul(steps.len());
+        if count > crate::MAX_JOBS {
+            return Err((
+                span,
+                format!(
+                    "this table expands to {count} checkpoints ({} seeds x {} steps); a manifest expands to at most {} jobs",
+                    seeds.len(),
+                    steps.len(),
+                    crate::MAX_JOBS
+                ),
+            ));
+        }
         let mut out = Vec::new();
         for &seed in &seeds {
             for &step in &steps {

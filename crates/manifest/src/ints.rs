@@ -10,6 +10,10 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntList(pub Vec<u64>);
 
+/// The most values one list may hold, and the most jobs a manifest may expand to
+/// ([`crate::MAX_JOBS`]): checked before anything is allocated.
+pub const MAX_LIST_VALUES: u64 = 1_000_000;
+
 const EXPECTED: &str =
     "an integer, a range like \"0..=24\", \"0..25\" or \"0..=200 by 20\", or a list of those";
 
@@ -55,7 +59,16 @@ pub fn parse_range(text: &str) -> Result<Vec<u64>, String> {
             "range {text:?} is empty; an exclusive range a..b needs a < b (or write \"{start}..={end}\")"
         ));
     };
-    Ok((start..=last).step_by(step as usize).collect())
+    // Counted before anything is allocated: "0..=4000000000" must be an error, not an abort.
+    // In u128: "0..=18446744073709551615" has one more value than a u64 can count.
+    let count = u128::from((last - start) / step) + 1;
+    if count > u128::from(MAX_LIST_VALUES) {
+        return Err(format!(
+            "range {text:?} has {count} values; a list holds at most {MAX_LIST_VALUES} (a manifest expands to at most that many jobs)"
+        ));
+    }
+    let step = usize::try_from(step).map_err(|_| bad())?;
+    Ok((start..=last).step_by(step).collect())
 }
 
 impl<'de> Deserialize<'de> for IntList {
@@ -79,14 +92,20 @@ impl<'de> Deserialize<'de> for IntList {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IntList, A::Error> {
                 let mut values: Vec<u64> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 while let Some(item) = seq.next_element::<IntItem>()? {
                     for v in item.0 {
-                        if values.contains(&v) {
+                        if !seen.insert(v) {
                             return Err(de::Error::custom(format!(
                                 "{v} appears twice; expected distinct values"
                             )));
                         }
                         values.push(v);
+                    }
+                    if values.len() as u64 > MAX_LIST_VALUES {
+                        return Err(de::Error::custom(format!(
+                            "the list has more than {MAX_LIST_VALUES} values; a manifest expands to at most that many jobs"
+                        )));
                     }
                 }
                 if values.is_empty() {

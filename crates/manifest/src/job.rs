@@ -18,6 +18,10 @@ use crate::manifest::TaskEntry;
 /// one window are left out instead of failing the job.
 pub const PROCEDURE_VERSION: u32 = 3;
 
+/// The most jobs one manifest may expand to; a manifest past it is refused with its count and
+/// the line that made it too large, before any job is built.
+pub const MAX_JOBS: usize = 1_000_000;
+
 /// Hex characters of the sha256 kept as a job id (48 bits: collisions are negligible even for
 /// hundreds of thousands of jobs).
 const ID_LEN: usize = 12;

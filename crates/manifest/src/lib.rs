@@ -21,7 +21,7 @@ pub use checkpoint::{Checkpoint, CheckpointSource, INIT_CONFIGS};
 pub use error::ManifestError;
 pub use hyper::{Hyper, Precision};
 pub use ints::{IntList, parse_range};
-pub use job::{Job, PROCEDURE_VERSION, canonical_string, job_id};
+pub use job::{Job, MAX_JOBS, PROCEDURE_VERSION, canonical_string, job_id};
 pub use manifest::{AUGMENTATIONS, DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};
 pub use selector::{SELECTOR_KEYS, Selector, SelectorError};
 pub use slurm::{DEFAULT_ARRAY_PARALLELISM, DEFAULT_SIGNAL_SECONDS, SlurmConfig, parse_time};

@@ -132,12 +132,7 @@ impl Manifest {
         let base_dir = path.parent().unwrap_or(Path::new("."));
 
         let name = raw.name.get_ref().clone();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            || name.starts_with('.')
-        {
+        if !is_file_name(&name) {
             return Err(invalid(
                 Some(raw.name.span()),
                 format!(
@@ -206,6 +201,7 @@ impl Manifest {
             ));
         }
         let mut tasks: Vec<TaskEntry> = Vec::new();
+        let mut total_jobs: usize = 0;
         for table in raw.tasks.get_ref() {
             let t = table.get_ref();
             let name = t.name.get_ref();
@@ -246,12 +242,7 @@ impl Manifest {
             let variant = match (&t.variant, &augment) {
                 (Some(v), _) => {
                     let name = v.get_ref();
-                    if name.is_empty()
-                        || name.starts_with('.')
-                        || !name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-                    {
+                    if !is_file_name(name) {
                         return Err(invalid(
                             Some(v.span()),
                             format!(
@@ -282,6 +273,25 @@ impl Manifest {
             }
             let mut hyper = defaults.clone();
             hyper.apply(t.hyper()).map_err(at)?;
+            // Counted before any job is built: the task that takes the total past the cap is
+            // the line to point at.
+            let task_jobs = checkpoints
+                .len()
+                .saturating_mul(hyper.learning_rates.len())
+                .saturating_mul(hyper.finetune_seeds.len());
+            total_jobs = total_jobs.saturating_add(task_jobs);
+            if total_jobs > crate::MAX_JOBS {
+                return Err(invalid(
+                    Some(t.name.span()),
+                    format!(
+                        "the manifest expands to at least {total_jobs} jobs by this task ({task_jobs} = {} checkpoints x {} learning rates x {} fine-tuning seeds); at most {} are allowed",
+                        checkpoints.len(),
+                        hyper.learning_rates.len(),
+                        hyper.finetune_seeds.len(),
+                        crate::MAX_JOBS
+                    ),
+                ));
+            }
             tasks.push(TaskEntry {
                 name: name.clone(),
                 variant,
@@ -363,6 +373,16 @@ fn eval_only_message(spec: &TaskSpec, registry: &TaskRegistry) -> String {
     }
 }
 
+/// Whether `name` can name a file or folder of the results tree: letters, digits, `-`, `_` and
+/// `.`, not empty and not starting with `.` (so no `/`, no `..`, nothing hidden).
+fn is_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 fn validate_analysis(
     table: &Spanned<RawAnalysis>,
     tasks: &[TaskEntry],
@@ -372,6 +392,14 @@ fn validate_analysis(
     use crate::analysis::AnalysisKind;
     let a = table.get_ref();
     let name = a.name.get_ref().clone();
+    if !is_file_name(&name) {
+        return Err((
+            a.name.span(),
+            format!(
+                "invalid analysis name {name:?}; expected letters, digits, `-`, `_` and `.` (it names report/<name>.json)"
+            ),
+        ));
+    }
     if earlier.iter().any(|e| e.name == name) {
         return Err((
             a.name.span(),

@@ -237,3 +237,49 @@ fn missing_file() {
         "{msg}"
     );
 }
+
+/// An analysis name becomes `report/<name>.json`: a name that would leave the report folder
+/// (absolute, `..`, a separator) or hide the file is refused where it is written.
+#[test]
+fn analysis_names_that_would_escape_the_report_folder() {
+    for bad in ["/tmp/x/abs", "../../../x", "a/b", "..", ".hidden", ""] {
+        let text =
+            format!("{GOOD}\n[[analyses]]\nname = {bad:?}\nkind = \"single\"\ntask = \"sst2\"\n");
+        assert_error(
+            &text,
+            15,
+            8,
+            &[
+                &format!("invalid analysis name {bad:?}"),
+                "it names report/<name>.json",
+            ],
+        );
+    }
+}
+
+/// Huge ranges and products are refused with their count before anything is allocated (they
+/// used to abort on a 32 GB allocation, overflow, or grind for minutes).
+#[test]
+fn huge_expansions_are_refused_with_their_count() {
+    for (range, count) in [
+        ("0..=4000000000", "4000000001"),
+        ("0..=18446744073709551615", "18446744073709551616"),
+        ("0..=2000000", "2000001"),
+    ] {
+        let text = GOOD.replace("seeds = \"0..=2\"", &format!("seeds = {range:?}"));
+        let err = error(&text);
+        assert!(
+            err.contains(&format!("has {count} values")) && err.contains("m.toml:9:"),
+            "{range}: {err}"
+        );
+    }
+    // Each list within the cap, the product past it: the task that crosses it is named.
+    let text = GOOD
+        .replace("seeds = \"0..=2\"", "seeds = \"0..=999\"")
+        .replace("finetune_seeds = \"0..=1\"", "finetune_seeds = \"0..=999\"");
+    let err = error(&text);
+    assert!(
+        err.contains("expands to at least") && err.contains("at most 1000000 are allowed"),
+        "{err}"
+    );
+}

@@ -19,6 +19,22 @@ use comfy_table::{ContentArrangement, Table, presets};
 
 use multiberts_manifest::{DEMO_PATH, Manifest};
 
+/// A clap value parser for counts that must be at least 1 (jobs, threads, steps): 0 would
+/// otherwise be read as 1 or as "never" without a word.
+pub(crate) fn at_least_one<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    let n: T = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if n < T::from(1) {
+        return Err(format!("{s} is too small; expected 1 or more"));
+    }
+    Ok(n)
+}
+
 /// Loads the manifest at `path`, or the embedded demo when none is given.
 pub(crate) fn load_manifest(path: Option<&Path>) -> anyhow::Result<Manifest> {
     match path {

@@ -31,7 +31,7 @@ pub struct RunJobArgs {
     #[command(flatten)]
     pub place: JobPlace,
     /// Worker threads (default: RAYON_NUM_THREADS, else all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least_one::<usize>)]
     pub threads: Option<usize>,
 }
 
@@ -46,7 +46,7 @@ pub struct JobPlace {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Save a resume checkpoint every N optimizer steps (and after every epoch).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::at_least_one::<u64>)]
     pub checkpoint_every: u64,
     /// Keep each finished job's last resume checkpoint in `<job dir>/state/` (its fine-tuned
     /// weights and optimizer moments, about 3x the model's size) instead of deleting it.

@@ -46,7 +46,7 @@ pub struct SweepArgs {
     pub manifest: Option<PathBuf>,
     /// Jobs run at once (default: cores / threads per job; on GPUs, GPUs × `--jobs-per-gpu`,
     /// which also caps this).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::at_least_one::<usize>)]
     pub jobs: Option<usize>,
     /// Jobs each GPU runs at once (default 1: one job per GPU). Local backend, GPU devices
     /// only.
@@ -58,7 +58,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub gpus: Option<Vec<usize>>,
     /// Threads per job.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::at_least_one::<usize>)]
     pub threads_per_job: usize,
     /// Extra attempts for a failing job.
     #[arg(long, default_value_t = 1)]

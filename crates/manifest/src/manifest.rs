@@ -392,11 +392,13 @@ fn validate_analysis(
     use crate::analysis::AnalysisKind;
     let a = table.get_ref();
     let name = a.name.get_ref().clone();
-    if !is_file_name(&name) {
+    // It names report/<name>.json: any text that stays one file name there (the report shows
+    // it as written), nothing that leaves the folder or hides the file.
+    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
         return Err((
             a.name.span(),
             format!(
-                "invalid analysis name {name:?}; expected letters, digits, `-`, `_` and `.` (it names report/<name>.json)"
+                "invalid analysis name {name:?}; it names report/<name>.json, so it must be one file name: not empty, no `/`, `\\` or NUL, not starting with `.`"
             ),
         ));
     }

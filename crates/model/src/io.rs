@@ -19,6 +19,16 @@ pub fn atomic_write(
         .ok_or_else(|| ModelError::file(path, "not a file path"))?
         .to_string_lossy()
         .into_owned();
+    // Said plainly here: a writer's own error would name its temporary file instead.
+    if !dir.is_dir() {
+        return Err(ModelError::file(
+            path,
+            format!(
+                "the folder {} does not exist; create it first or write elsewhere",
+                dir.display()
+            ),
+        ));
+    }
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     if let Err(message) = write(&tmp) {
         let _ = std::fs::remove_file(&tmp);

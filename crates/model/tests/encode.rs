@@ -151,3 +151,27 @@ fn input_errors_name_the_problem() {
     .to_string();
     assert!(err.contains("missing"), "{err}");
 }
+
+/// `--out` into a folder that does not exist names that folder, not a temporary file, and
+/// leaves nothing behind.
+#[test]
+fn an_output_in_a_missing_folder_names_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("missing/out.safetensors");
+    let err = encode_file(
+        &fixture(""),
+        &fixture("batch.json"),
+        Some("pairs"),
+        &out,
+        &Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("missing/out.safetensors")
+            && err.contains("does not exist; create it first")
+            && !err.contains("missing/."),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -10,9 +10,9 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntList(pub Vec<u64>);
 
-/// The most values one list may hold, and the most jobs a manifest may expand to
-/// ([`crate::MAX_JOBS`]): checked before anything is allocated.
-pub const MAX_LIST_VALUES: u64 = 1_000_000;
+/// The most values one list may hold: as many as the jobs a manifest may expand to
+/// ([`crate::MAX_JOBS`]), checked before anything is allocated.
+pub const MAX_LIST_VALUES: u64 = crate::MAX_JOBS as u64;
 
 const EXPECTED: &str =
     "an integer, a range like \"0..=24\", \"0..25\" or \"0..=200 by 20\", or a list of those";

@@ -84,8 +84,12 @@ fn random_batch(spec: &BenchSpec, config: &BertConfig, device: &Device) -> Resul
 /// Times `spec` on `device`. GPU work is synchronised before each clock reading, so the times
 /// are those of the finished work, not of its launch.
 pub fn run_bench(spec: &BenchSpec, device: &Device) -> Result<BenchResult> {
-    let config = config_for(&spec.size)
-        .ok_or_else(|| ModelError::Batch(format!("unknown model size `{}`", spec.size)))?;
+    let config = config_for(&spec.size).ok_or_else(|| {
+        ModelError::Batch(format!(
+            "unknown model size `{}`; expected tiny, minilm or base",
+            spec.size
+        ))
+    })?;
     if spec.steps == 0 || spec.batch == 0 || spec.seq < 4 {
         return Err(ModelError::Batch(
             "a benchmark needs steps >= 1, batch >= 1 and seq >= 4".into(),

@@ -51,7 +51,7 @@ pub fn kernel_path() -> KernelPath {
         PORTABLE => KernelPath::Portable,
         _ => {
             // An unknown value falls back to the default; `check_env` reports it.
-            let path = from_env().unwrap_or(KernelPath::TorchOrder);
+            let path = check_env().unwrap_or(KernelPath::TorchOrder);
             store(path);
             path
         }
@@ -60,10 +60,6 @@ pub fn kernel_path() -> KernelPath {
 
 /// Reads [`ENV_VAR`]: `Ok(TorchOrder)` when unset, an error naming the value when unknown.
 pub fn check_env() -> Result<KernelPath, String> {
-    from_env()
-}
-
-fn from_env() -> Result<KernelPath, String> {
     match std::env::var(ENV_VAR) {
         Err(_) => Ok(KernelPath::TorchOrder),
         Ok(v) => match v.trim().to_ascii_lowercase().as_str() {

@@ -56,9 +56,9 @@ struct Slot {
     decay: bool,
     offset: usize,
     len: usize,
-    /// The slot's decay group and its offset there, when its moments live on a device (off
+    /// The slot's offset in its decay group's flat moments, when they live on a device (off
     /// the CPU kernels); `None` on the CPU, where they live in the flat host buffers.
-    device: Option<(usize, usize)>,
+    device: Option<usize>,
 }
 
 /// The moments of one decay group off the CPU kernels, flat: its slots' values end to end.
@@ -88,8 +88,9 @@ impl AdamW {
     pub fn new(params: &Params, config: AdamWConfig) -> Result<Self> {
         let mut slots = Vec::with_capacity(params.len());
         let mut offset = 0;
-        // Elements of the decay (0) and no-decay (1) groups off the CPU kernels.
+        // Elements of the decay (index 0) and no-decay (1) groups off the CPU kernels.
         let mut group_lens = [0usize; 2];
+        let group_of = |decay: bool| usize::from(!decay);
         for (name, var) in params.iter() {
             if var.dtype() != DType::F32 {
                 return Err(ModelError::Batch(format!(
@@ -103,10 +104,9 @@ impl AdamW {
             let device = if crate::kernel_path::cpu_kernel(var.as_tensor()) {
                 None
             } else {
-                let g = usize::from(!decay);
-                let group_len = &mut group_lens[g];
+                let group_len = &mut group_lens[group_of(decay)];
                 *group_len += len;
-                Some((g, *group_len - len))
+                Some(*group_len - len)
             };
             slots.push(Slot {
                 name: name.to_owned(),
@@ -119,23 +119,17 @@ impl AdamW {
             offset += len;
         }
         let mut groups = Vec::new();
-        for (g, &len) in group_lens.iter().enumerate() {
+        for decay in [true, false] {
             let members: Vec<usize> = (0..slots.len())
-                .filter(|&i| slots[i].device.is_some_and(|(sg, _)| sg == g))
+                .filter(|&i| slots[i].decay == decay && slots[i].device.is_some())
                 .collect();
             let Some(&first) = members.first() else {
                 continue;
             };
+            let len = group_lens[group_of(decay)];
             let zeros = Tensor::zeros(len, DType::F32, slots[first].var.device())?;
-            // Group numbers in the slots are positions in `groups`.
-            let index = groups.len();
-            for &i in &members {
-                if let Some((sg, _)) = slots[i].device.as_mut() {
-                    *sg = index;
-                }
-            }
             groups.push(DeviceGroup {
-                decay: g == 0,
+                decay,
                 slots: members,
                 m: zeros.clone(),
                 v: zeros,
@@ -259,8 +253,12 @@ impl AdamW {
     fn moments(&self, slot: &Slot) -> Result<(Tensor, Tensor)> {
         let shape = slot.var.dims();
         Ok(match slot.device {
-            Some((g, at)) => {
-                let group = &self.groups[g];
+            Some(at) => {
+                let group = self
+                    .groups
+                    .iter()
+                    .find(|g| g.decay == slot.decay)
+                    .ok_or_else(|| ModelError::Batch(format!("no moments for {}", slot.name)))?;
                 let part = |t: &Tensor| -> Result<Tensor> {
                     Ok(t.narrow(0, at, slot.len)?
                         .reshape(shape)?
@@ -432,7 +430,7 @@ impl DeviceGroup {
     fn offsets<'a>(&'a self, slots: &'a [Slot]) -> impl Iterator<Item = usize> + 'a {
         self.slots
             .iter()
-            .map(move |&i| slots[i].device.map_or(0, |(_, at)| at))
+            .map(move |&i| slots[i].device.unwrap_or(0))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use multiberts_model::bench::{BenchSpec, config_for, run_bench};
+use multiberts_model::bench::{BenchSpec, run_bench};
 use multiberts_model::bert::PaddedPositions;
 use multiberts_model::device::parse_device;
 use multiberts_model::fixture_parity::check_fixture;
@@ -108,12 +108,6 @@ fn parity(args: ParityArgs) -> anyhow::Result<()> {
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let device = parse_device(&args.device)?;
-    if config_for(&args.size).is_none() {
-        anyhow::bail!(
-            "unknown size `{}`; expected tiny, minilm or base",
-            args.size
-        );
-    }
     let precision = Precision::parse(&args.precision).ok_or_else(|| {
         anyhow::anyhow!(
             "unknown precision `{}`; expected fp32, tf32 or bf16",

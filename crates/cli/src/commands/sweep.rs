@@ -354,7 +354,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
     let out = output_dir(&manifest, args.place.results_dir.as_deref());
     let jobs = manifest.jobs();
-    refuse_tf32_on_cpu(&jobs, device.spec().is_gpu() || args.gpus.is_some())?;
+    refuse_tf32_on_cpu(&jobs, device.is_gpu())?;
     // Checked once here: the children inherit the variable and would each fail on a typo.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     let results = out

@@ -85,19 +85,19 @@ fn random_batch(spec: &BenchSpec, config: &BertConfig, device: &Device) -> Resul
 /// are those of the finished work, not of its launch.
 pub fn run_bench(spec: &BenchSpec, device: &Device) -> Result<BenchResult> {
     let config = config_for(&spec.size).ok_or_else(|| {
-        ModelError::Batch(format!(
+        ModelError::Check(format!(
             "unknown model size `{}`; expected tiny, minilm or base",
             spec.size
         ))
     })?;
     if spec.steps == 0 || spec.batch == 0 || spec.seq < 4 {
-        return Err(ModelError::Batch(
+        return Err(ModelError::Check(
             "a benchmark needs steps >= 1, batch >= 1 and seq >= 4".into(),
         ));
     }
     spec.precision
         .check_device(device)
-        .map_err(|e| ModelError::Batch(e.to_string()))?;
+        .map_err(|e| ModelError::Check(e.to_string()))?;
     spec.precision.apply_to_cublas();
     let mut builder = ParamBuilder::fresh(device, 0);
     let bert = Bert::build(&config, &mut builder)?

@@ -18,6 +18,10 @@ pub enum ModelError {
     /// A batch is malformed (ragged rows, ids out of range, ...).
     #[error("invalid batch: {0}")]
     Batch(String),
+    /// A device check or benchmark cannot use what it was given (an unknown model size, a
+    /// fixture without a tensor it needs).
+    #[error("{0}")]
+    Check(String),
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {

@@ -87,7 +87,7 @@ impl ParityReport {
         let ours = ours.to_device(&Device::Cpu)?.to_dtype(DType::F64)?;
         let reference = reference.to_dtype(DType::F64)?;
         if ours.dims() != reference.dims() {
-            return Err(ModelError::Batch(format!(
+            return Err(ModelError::Check(format!(
                 "{name}: shape {:?}, the fixture has {:?}",
                 ours.dims(),
                 reference.dims()
@@ -145,7 +145,7 @@ impl Fixture {
     fn expected(&self, key: &str) -> Result<&Tensor> {
         self.expected
             .get(key)
-            .ok_or_else(|| ModelError::Batch(format!("the fixture has no `{key}`")))
+            .ok_or_else(|| ModelError::Check(format!("the fixture has no `{key}`")))
     }
 
     /// A named batch of `batch.json` on `device`, with its labels as class ids.
@@ -160,9 +160,9 @@ impl Fixture {
         let value = self
             .batches
             .get(name)
-            .ok_or_else(|| ModelError::Batch(format!("batch.json has no `{name}`")))?;
+            .ok_or_else(|| ModelError::Check(format!("batch.json has no `{name}`")))?;
         let rows: Rows = serde_json::from_value(value.clone())
-            .map_err(|e| ModelError::Batch(format!("batch.json `{name}`: {e}")))?;
+            .map_err(|e| ModelError::Check(format!("batch.json `{name}`: {e}")))?;
         let batch = Batch::from_rows(
             &rows.input_ids,
             &rows.token_type_ids,
@@ -257,7 +257,7 @@ pub fn check_fixture(dir: &Path, device: &Device) -> Result<ParityReport> {
     for (name, var) in m.params.iter() {
         let g = grads
             .get(var.as_tensor())
-            .ok_or_else(|| ModelError::Batch(format!("no gradient reached {name}")))?;
+            .ok_or_else(|| ModelError::Check(format!("no gradient reached {name}")))?;
         compare_param(&mut report, &fx, "grad.", name, g, Some(&grads), &m.params)?;
     }
     let norm = clip_grad_norm(&m.params, &mut grads, 1.0)?;
@@ -340,7 +340,7 @@ fn compare_param(
         let weight_grad = params
             .get(&weight_name)
             .and_then(|v| grads.get(v.as_tensor()))
-            .ok_or_else(|| ModelError::Batch(format!("no gradient reached {weight_name}")))?;
+            .ok_or_else(|| ModelError::Check(format!("no gradient reached {weight_name}")))?;
         let scale = max_abs(weight_grad)?;
         return report.push_scaled(label, ours, reference, scale);
     }

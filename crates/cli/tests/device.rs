@@ -48,10 +48,11 @@ fn a_gpu_on_the_cpu_build_is_refused_at_once_and_leaves_nothing() {
     }
     let (dir, id) = setup();
     let fix = "rebuild with `cargo build --release --features cuda`";
-    let run_job = ["run-job", "--manifest", "m.toml", "--job", &id];
+    // The device is checked before the job directory is even read.
+    let job_dir = format!("results/d/demo-sentiment/init-tiny-seed_0/{id}");
     let cases = [
         (
-            [&run_job[..], &["--device", "cuda"]].concat(),
+            vec!["run-job", &job_dir, "--settings", r#"{"device": "cuda"}"#],
             None,
             "cuda:0",
         ),
@@ -101,12 +102,9 @@ fn an_unknown_device_names_the_accepted_forms() {
     for args in [
         &[
             "run-job",
-            "--manifest",
-            "m.toml",
-            "--job",
-            &id,
-            "--device",
-            "tpu",
+            &format!("results/d/demo-sentiment/init-tiny-seed_0/{id}"),
+            "--settings",
+            r#"{"device": "tpu"}"#,
         ][..],
         &["sweep", "m.toml", "--device", "cuda:x"],
     ] {
@@ -161,7 +159,7 @@ fn slurm_scripts_run_each_job_on_the_sweeps_device() {
         .lines()
         .find(|l| l.contains(" run-job "))
         .unwrap_or_else(|| panic!("no run-job line in:\n{script}"));
-    assert!(line.contains(" --device cpu "), "{line}");
+    assert!(line.contains(r#""device":"cpu""#), "{line}");
     assert!(
         !dir.path().join("results").exists(),
         "a dry run writes nothing"
@@ -264,18 +262,7 @@ fn zero_counts_are_refused_with_their_flag() {
             vec!["sweep", "m.toml", "--checkpoint-every", "0"],
             "--checkpoint-every",
         ),
-        (
-            vec![
-                "run-job",
-                "--manifest",
-                "m.toml",
-                "--job",
-                &id,
-                "--threads",
-                "0",
-            ],
-            "--threads",
-        ),
+        (vec!["run-job", &id, "--threads", "0"], "--threads"),
     ] {
         let out = multiberts(dir.path(), &args);
         assert_fails_with(&out, "0 is too small; expected 1 or more");

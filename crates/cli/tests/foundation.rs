@@ -91,7 +91,7 @@ fn an_eval_only_task_is_refused_before_any_job_runs() {
     for args in [
         &["plan", manifest][..],
         &["sweep", manifest],
-        &["run-job", "--manifest", manifest, "--job", "0123456789ab"],
+        &["plan", manifest, "--write-jobs"],
     ] {
         let out = multiberts(args);
         assert!(!out.status.success(), "{args:?} succeeded");

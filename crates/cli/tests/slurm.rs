@@ -69,13 +69,24 @@ fn predictions(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// `run-job` of the test manifest into `results`.
-fn run_job(dir: &Path, job: &str, results: &str) -> String {
-    let args = ["run-job", "--manifest", "m.toml", "--job", job];
-    ok(multiberts(
+/// The job directory of `job` of the test manifest under `results`, with its job file
+/// written (`plan --write-jobs`).
+fn staged_job(dir: &Path, job: &str, results: &str) -> String {
+    let listed = ok(multiberts(
         dir,
-        &[&args[..], &["--results-dir", results]].concat(),
-    ))
+        &["plan", "m.toml", "--write-jobs", "--results-dir", results],
+    ));
+    listed
+        .lines()
+        .find(|l| l.ends_with(job))
+        .unwrap_or_else(|| panic!("no directory of job {job} in:\n{listed}"))
+        .to_string()
+}
+
+/// `run-job` of the test manifest's `job` into `results`.
+fn run_job(dir: &Path, job: &str, results: &str) -> String {
+    let job_dir = staged_job(dir, job, results);
+    ok(multiberts(dir, &["run-job", &job_dir]))
 }
 
 /// Polls `check` every 100 ms until it holds, failing after `limit` with `what`.
@@ -101,9 +112,14 @@ fn usr2_stops_a_job_at_a_step_boundary_and_a_rerun_resumes_bit_identically() {
     // Uninterrupted reference.
     run_job(dir.path(), &job, "ref");
     // Slowed down (changes no result), stopped with USR2 once it has saved a state.
+    let staged = staged_job(dir.path(), &job, "stopped");
     let mut child = Command::new(env!("CARGO_BIN_EXE_multiberts"))
-        .args(["run-job", "--manifest", "m.toml", "--job", &job])
-        .args(["--results-dir", "stopped", "--checkpoint-every", "2"])
+        .args([
+            "run-job",
+            &staged,
+            "--settings",
+            r#"{"checkpoint_every": 2}"#,
+        ])
         .current_dir(dir.path())
         .env("RUST_LOG", "warn")
         .env("MULTIBERTS_TEST_STEP_SLEEP_MS", "200")
@@ -166,7 +182,7 @@ fn dry_run_prints_scripts_and_sbatch_lines_and_submits_nothing() {
         "#SBATCH --constraint=a100",
         "#SBATCH --signal=B:USR2@120",
         "module load cuda",
-        "run-job --manifest",
+        "run-job \"$job_dir\" --settings",
         "sbatch --parsable --array=0-5%4 ",
         "--kill-on-invalid-dep=yes",
         "collect.sbatch",

@@ -10,6 +10,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub struct JobRecord {
     /// The canonical job object whose hash is the job id, exactly as the manifest expanded it.
     pub job: serde_json::Value,
+    /// The resolved job the sweep handed over (`multiberts_manifest::JobSpec`: task spec,
+    /// checkpoint path, data root); absent in records written before jobs travelled as files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<serde_json::Value>,
     /// How, where and from what the job ran.
     pub provenance: Provenance,
 }

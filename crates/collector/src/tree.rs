@@ -14,7 +14,8 @@ use crate::error::{CollectorError, Result, io_err};
 use crate::predictions::{self, PredictionRow};
 use crate::records::{DoneMarker, JobRecord, MetricsRecord};
 
-/// `job.json`: canonical job object and provenance.
+/// `job.json`: the job as the sweep handed it over (canonical object and resolved spec); once
+/// the job is done, also its provenance.
 pub const JOB_FILE: &str = "job.json";
 /// `metrics.json`: per-epoch dev metrics.
 pub const METRICS_FILE: &str = "metrics.json";
@@ -69,6 +70,46 @@ impl ResultsTree {
     /// `results/<manifest name>/`.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The results directory the tree lies in (`results/`).
+    pub fn results_dir(&self) -> &Path {
+        self.root.parent().unwrap_or(Path::new(""))
+    }
+
+    /// The tree and the job of a job directory given by its path
+    /// (`<results>/<manifest name>/<task>/<checkpoint>/<job id>`), wherever the tree lives: a
+    /// job directory moved with its tree to another results root is still the same job.
+    pub fn open_job(path: &Path) -> Result<(ResultsTree, JobDir)> {
+        let bad = |reason: &str| CollectorError::Invalid {
+            context: path.display().to_string(),
+            message: format!(
+                "not a job directory ({reason}); expected \
+                 <results>/<manifest name>/<task>/<checkpoint>/<job id> with a job.json"
+            ),
+        };
+        let names: Vec<String> = path
+            .components()
+            .rev()
+            .take(4)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let [job_id, checkpoint, task, name] = names.as_slice() else {
+            return Err(bad("too few path components"));
+        };
+        let root = path
+            .ancestors()
+            .nth(3)
+            .ok_or_else(|| bad("too few path components"))?;
+        let results_dir = root.parent().unwrap_or(Path::new(""));
+        let tree = ResultsTree::new(results_dir, name).map_err(|e| bad(&e.to_string()))?;
+        let dir = tree
+            .job(task, checkpoint, job_id)
+            .map_err(|e| bad(&e.to_string()))?;
+        if !path.join(JOB_FILE).is_file() {
+            return Err(bad("it has no job.json"));
+        }
+        Ok((tree, dir))
     }
 
     /// The directory of one job (not created).
@@ -185,7 +226,8 @@ pub struct JobStatus {
 /// What [`JobDir::clear_incomplete`] removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClearMode {
-    /// Everything but `state/`, so the runner can resume where it was killed.
+    /// Everything but `state/` and `job.json` (the job as the sweep handed it over), so the
+    /// runner can resume where it was killed.
     KeepResumeState,
     /// The whole directory: the job starts from scratch.
     Everything,
@@ -283,7 +325,7 @@ impl JobDir {
         let mut removed = false;
         for entry in fs::read_dir(&self.path).map_err(io_err(&self.path))? {
             let entry = entry.map_err(io_err(&self.path))?;
-            if entry.file_name() == STATE_DIR {
+            if entry.file_name() == STATE_DIR || entry.file_name() == JOB_FILE {
                 continue;
             }
             let p = entry.path();
@@ -304,6 +346,18 @@ impl JobDir {
     fn ensure_dir(&self) -> Result<()> {
         self.refuse_if_done()?;
         fs::create_dir_all(&self.path).map_err(io_err(&self.path))
+    }
+
+    /// Writes `job.json` before the job runs: the job handed over as a value (the sweep's
+    /// `multiberts_manifest::JobFile`). Refuses a done job.
+    pub fn write_job_file<T: serde::Serialize>(&self, file: &T) -> Result<()> {
+        self.ensure_dir()?;
+        atomic::write_json(&self.path.join(JOB_FILE), file)
+    }
+
+    /// Reads `job.json` as the job file the sweep wrote (done or not): what `run-job` runs.
+    pub fn read_job_file<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        atomic::read_json(&self.path.join(JOB_FILE))
     }
 
     /// Writes `job.json` atomically.

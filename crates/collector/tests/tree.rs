@@ -92,13 +92,15 @@ fn a_job_killed_before_done_is_not_done_and_never_read() {
         Err(CollectorError::NotDone { .. })
     ));
 
-    // Re-run: prepare clears the half-written files, keeps the resume state.
+    // Re-run: prepare clears the half-written files, keeps the resume state and the job file
+    // (the job as the sweep handed it over).
     killed.prepare().unwrap();
-    let left: Vec<String> = fs::read_dir(killed.path())
+    let mut left: Vec<String> = fs::read_dir(killed.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left, vec!["state".to_string()]);
+    left.sort();
+    assert_eq!(left, vec!["job.json".to_string(), "state".to_string()]);
     assert!(killed.state_dir().join("step-10.bin").is_file());
     assert!(killed.clear_incomplete(ClearMode::Everything).unwrap());
     assert!(!killed.path().exists());
@@ -185,4 +187,27 @@ fn names_that_are_not_one_safe_component_are_refused() {
     // The consolidated tables' directory is not mistaken for a task.
     fs::create_dir_all(dir.path().join("demo/predictions/x/y")).unwrap();
     assert!(tree.list_jobs().unwrap().is_empty());
+}
+
+#[test]
+fn a_job_file_survives_clearing_and_a_job_dir_opens_from_its_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = ResultsTree::new(&tmp.path().join("results"), "demo").unwrap();
+    let job = tree.job("sst2", "seed_0", "0123456789ab").unwrap();
+    let handed_over = serde_json::json!({"job": {"task": "sst2"}, "spec": {"id": "0123456789ab"}});
+    job.write_job_file(&handed_over).unwrap();
+    std::fs::write(job.path().join("metrics.json"), "{}").unwrap();
+    job.prepare().unwrap();
+    assert!(
+        !job.path().join("metrics.json").exists(),
+        "a stale attempt's file goes"
+    );
+    let back: serde_json::Value = job.read_job_file().unwrap();
+    assert_eq!(back, handed_over, "the job file the sweep wrote stays");
+
+    let (opened_tree, opened) = ResultsTree::open_job(job.path()).unwrap();
+    assert_eq!(opened_tree, tree);
+    assert_eq!(opened, job);
+    let err = ResultsTree::open_job(tree.root()).unwrap_err().to_string();
+    assert!(err.contains("not a job directory"), "{err}");
 }

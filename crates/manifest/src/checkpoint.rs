@@ -31,7 +31,7 @@ pub(crate) struct RawCheckpoint {
 }
 
 /// Where a checkpoint's weights come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckpointSource {
     /// A Hugging Face hub repository at a revision.
@@ -58,7 +58,7 @@ pub enum CheckpointSource {
 }
 
 /// One concrete checkpoint after expanding seeds and steps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// Short name used in the results tree and in tables (unique in a manifest).
     pub id: String,

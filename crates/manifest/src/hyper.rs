@@ -91,7 +91,7 @@ pub(crate) struct RawHyperRef<'a> {
 }
 
 /// Resolved hyper-parameters for one task (defaults, then the task's overrides).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hyper {
     /// Longest tokenized input; longer pairs are truncated `longest_first`.
     pub max_seq_len: u32,
@@ -126,7 +126,7 @@ pub struct Hyper {
 /// The numeric precision of a job's matmuls, as manifests spell it. The runner maps it onto
 /// `multiberts_model::precision::Precision`, which implements it (this crate stays free of
 /// candle).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Float32 everywhere (the default).

@@ -4,6 +4,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use multiberts_tasks::Augmentation;
+
 use crate::checkpoint::Checkpoint;
 use crate::hyper::{Hyper, Precision};
 use crate::manifest::TaskEntry;
@@ -37,7 +39,7 @@ pub struct Job {
     /// `variant` column.
     pub variant: String,
     /// Augmentation of the training split (e.g. `cda`), when the variant has one.
-    pub augment: Option<String>,
+    pub augment: Option<Augmentation>,
     /// The checkpoint fine-tuned.
     pub checkpoint: Checkpoint,
     /// The task's resolved hyper-parameters (its lists are the sweep, not this job's values).
@@ -109,7 +111,7 @@ fn canonical_object(task: &TaskEntry, checkpoint: &Checkpoint, lr: f64, seed: u6
             map.insert("variant".into(), Value::String(task.variant.clone()));
         }
         if let Some(a) = &task.augment {
-            map.insert("augment".into(), Value::String(a.clone()));
+            map.insert("augment".into(), Value::String(a.name().into()));
         }
         // Only when not the default, so fp32 jobs keep the ids they had before precisions.
         if hyper.precision != Precision::Fp32

@@ -12,6 +12,7 @@ mod error;
 mod hyper;
 mod ints;
 mod job;
+mod job_file;
 mod manifest;
 mod selector;
 mod slurm;
@@ -22,6 +23,9 @@ pub use error::ManifestError;
 pub use hyper::{Hyper, Precision};
 pub use ints::{IntList, parse_range};
 pub use job::{Job, MAX_JOBS, PROCEDURE_VERSION, canonical_string, job_id};
-pub use manifest::{AUGMENTATIONS, DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};
+pub use job_file::{JobFile, JobFileError, JobSpec};
+pub use manifest::{DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};
 pub use selector::{SELECTOR_KEYS, Selector, SelectorError};
-pub use slurm::{DEFAULT_ARRAY_PARALLELISM, DEFAULT_SIGNAL_SECONDS, SlurmConfig, parse_time};
+pub use slurm::{
+    DEFAULT_ARRAY_PARALLELISM, DEFAULT_SIGNAL_SECONDS, SlurmConfig, SlurmOverrides, parse_time,
+};

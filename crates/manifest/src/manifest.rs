@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
 use multiberts_tasks::diag::{Diagnostic, one_of};
-use multiberts_tasks::{TaskRegistry, TaskSpec};
+use multiberts_tasks::{Augmentation, TaskRegistry, TaskSpec};
 
 use crate::analysis::{Analysis, RawAnalysis};
 use crate::checkpoint::{Checkpoint, RawCheckpoint};
@@ -41,11 +41,6 @@ struct RawManifest {
     slurm: Option<Spanned<RawSlurm>>,
 }
 
-/// Training-data augmentations a `[[tasks]]` entry may ask for with `augment = "…"`:
-/// `cda` = counterfactual data augmentation (gendered words and names swapped, originals kept;
-/// `multiberts_tasks::cda`), applied to the training split only.
-pub const AUGMENTATIONS: &[&str] = &["cda"];
-
 /// One task of the sweep with its resolved hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskEntry {
@@ -54,8 +49,8 @@ pub struct TaskEntry {
     /// The variant (`""` for the task as specified). The same task may be listed once per
     /// variant; variants are compared with selectors such as `variant=cda`.
     pub variant: String,
-    /// Augmentation of the training split, one of [`AUGMENTATIONS`].
-    pub augment: Option<String>,
+    /// Augmentation of the training split (`augment = "cda"`).
+    pub augment: Option<Augmentation>,
     /// Defaults with this task's overrides applied.
     pub hyper: Hyper,
 }
@@ -224,17 +219,17 @@ impl Manifest {
                 ));
             }
             let augment = match &t.augment {
-                Some(a) if !AUGMENTATIONS.contains(&a.get_ref().as_str()) => {
-                    return Err(invalid(
+                Some(a) => Some(Augmentation::parse(a.get_ref()).ok_or_else(|| {
+                    let names: Vec<&str> = Augmentation::ALL.iter().map(|a| a.name()).collect();
+                    invalid(
                         Some(a.span()),
                         format!(
                             "unknown augmentation `{}`; expected one of {}",
                             a.get_ref(),
-                            one_of(AUGMENTATIONS)
+                            one_of(&names)
                         ),
-                    ));
-                }
-                Some(a) => Some(a.get_ref().clone()),
+                    )
+                })?),
                 None => None,
             };
             // A variant defaults to its augmentation's name, so `augment = "cda"` alone never
@@ -252,7 +247,7 @@ impl Manifest {
                     }
                     name.clone()
                 }
-                (None, Some(a)) => a.clone(),
+                (None, Some(a)) => a.name().to_string(),
                 (None, None) => String::new(),
             };
             if tasks

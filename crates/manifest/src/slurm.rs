@@ -79,45 +79,126 @@ impl Default for SlurmConfig {
     }
 }
 
+/// Command-line overrides of the `[slurm]` table (`sweep --backend slurm --partition …`):
+/// `None` keeps the table's value; extra arguments are added after the table's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlurmOverrides {
+    /// `--partition`.
+    pub partition: Option<String>,
+    /// `--time`.
+    pub time: Option<String>,
+    /// `--cpus-per-task`.
+    pub cpus_per_task: Option<u32>,
+    /// `--mem`.
+    pub mem: Option<String>,
+    /// `--gres`.
+    pub gres: Option<String>,
+    /// `--account`.
+    pub account: Option<String>,
+    /// `--qos`.
+    pub qos: Option<String>,
+    /// The `%N` throttle.
+    pub array_parallelism: Option<u32>,
+    /// Seconds of warning before the time limit.
+    pub signal_seconds: Option<u32>,
+    /// Raw sbatch arguments, after the table's.
+    pub extra_args: Vec<String>,
+}
+
+impl SlurmConfig {
+    /// This table with `o`'s values where given (validate the result: overrides are checked
+    /// like the manifest).
+    pub fn with_overrides(mut self, o: &SlurmOverrides) -> SlurmConfig {
+        for (field, value) in [
+            (&mut self.partition, &o.partition),
+            (&mut self.time, &o.time),
+            (&mut self.mem, &o.mem),
+            (&mut self.gres, &o.gres),
+            (&mut self.account, &o.account),
+            (&mut self.qos, &o.qos),
+        ] {
+            if value.is_some() {
+                field.clone_from(value);
+            }
+        }
+        self.cpus_per_task = o.cpus_per_task.or(self.cpus_per_task);
+        self.array_parallelism = o.array_parallelism.unwrap_or(self.array_parallelism);
+        self.signal_seconds = o.signal_seconds.unwrap_or(self.signal_seconds);
+        self.extra_args.extend(o.extra_args.iter().cloned());
+        self
+    }
+}
+
+/// A key of the `[slurm]` table, naming which value a check refused (so the manifest's error
+/// can point at it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Time,
+    Mem,
+    Word(usize),
+    ExtraArg(usize),
+    CpusPerTask,
+    ArrayParallelism,
+    SignalSeconds,
+}
+
 impl SlurmConfig {
     /// Checks the values that `sbatch` would otherwise reject only at submission time, and
     /// that the warning signal comes before the time limit.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(t) = &self.time {
-            let limit = parse_time(t)?;
-            if let Some(limit) = limit
-                && u64::from(self.signal_seconds) >= limit
-            {
-                return Err(format!(
+        self.check().map_err(|(_, message)| message)
+    }
+
+    /// The one set of checks, for the manifest (which points at the refused key) and for the
+    /// command-line overrides alike.
+    fn check(&self) -> Result<(), (Key, String)> {
+        let limit = match &self.time {
+            Some(t) => parse_time(t).map_err(|m| (Key::Time, m))?,
+            None => None,
+        };
+        if let Some(m) = &self.mem {
+            check_mem(m).map_err(|e| (Key::Mem, e))?;
+        }
+        for (i, (key, value)) in self.words().into_iter().enumerate() {
+            if let Some(v) = value {
+                check_word(key, v).map_err(|e| (Key::Word(i), e))?;
+            }
+        }
+        for (i, arg) in self.extra_args.iter().enumerate() {
+            check_arg(arg).map_err(|e| (Key::ExtraArg(i), e))?;
+        }
+        if self.cpus_per_task == Some(0) {
+            return Err((Key::CpusPerTask, "cpus_per_task must be at least 1".into()));
+        }
+        if self.array_parallelism == 0 {
+            return Err((
+                Key::ArrayParallelism,
+                "array_parallelism must be at least 1".into(),
+            ));
+        }
+        if let (Some(t), Some(limit)) = (&self.time, limit)
+            && u64::from(self.signal_seconds) >= limit
+        {
+            return Err((
+                Key::SignalSeconds,
+                format!(
                     "signal_seconds = {} is not below the time limit {t:?} ({limit} s); the \
                      warning must come before the limit",
                     self.signal_seconds
-                ));
-            }
-        }
-        if let Some(m) = &self.mem {
-            check_mem(m)?;
-        }
-        if self.cpus_per_task == Some(0) {
-            return Err("cpus_per_task must be at least 1".into());
-        }
-        if self.array_parallelism == 0 {
-            return Err("array_parallelism must be at least 1".into());
-        }
-        for (key, value) in [
-            ("partition", &self.partition),
-            ("gres", &self.gres),
-            ("account", &self.account),
-            ("qos", &self.qos),
-        ] {
-            if let Some(v) = value {
-                check_word(key, v)?;
-            }
-        }
-        for arg in &self.extra_args {
-            check_arg(arg)?;
+                ),
+            ));
         }
         Ok(())
+    }
+
+    /// The single-word keys, in the order [`Key::Word`] numbers them.
+    fn words(&self) -> [(&'static str, Option<&String>); 4] {
+        [
+            ("partition", self.partition.as_ref()),
+            ("gres", self.gres.as_ref()),
+            ("account", self.account.as_ref()),
+            ("qos", self.qos.as_ref()),
+        ]
     }
 }
 
@@ -193,41 +274,23 @@ pub fn parse_time(text: &str) -> Result<Option<u64>, String> {
 }
 
 impl RawSlurm {
-    /// Validates the table; errors point at the offending value.
+    /// Validates the table ([`SlurmConfig::validate`]'s checks); errors point at the offending
+    /// value.
     pub(crate) fn resolve(self, table: std::ops::Range<usize>) -> Result<SlurmConfig, SpanError> {
-        let at = |v: &Spanned<String>, check: &dyn Fn(&str) -> Result<(), String>| {
-            check(v.get_ref()).map_err(|msg| (v.span(), msg))
-        };
-        if let Some(t) = &self.time {
-            at(t, &|t| parse_time(t).map(|_| ()))?;
-        }
-        if let Some(m) = &self.mem {
-            at(m, &check_mem)?;
-        }
-        for (key, value) in [
-            ("partition", &self.partition),
-            ("gres", &self.gres),
-            ("account", &self.account),
-            ("qos", &self.qos),
-        ] {
-            if let Some(v) = value {
-                at(v, &|v| check_word(key, v))?;
-            }
-        }
-        for arg in &self.extra_args {
-            at(arg, &check_arg)?;
-        }
-        for (key, value) in [
-            ("cpus_per_task", &self.cpus_per_task),
-            ("array_parallelism", &self.array_parallelism),
-        ] {
-            if let Some(v) = value
-                && *v.get_ref() == 0
-            {
-                return Err((v.span(), format!("{key} must be at least 1")));
-            }
-        }
-        let signal_span = self.signal_seconds.as_ref().map(Spanned::span);
+        let span = |v: Option<std::ops::Range<usize>>| v.unwrap_or_else(|| table.clone());
+        let words = [&self.partition, &self.gres, &self.account, &self.qos]
+            .map(|v| v.as_ref().map(Spanned::span));
+        let spans = (
+            self.time.as_ref().map(Spanned::span),
+            self.mem.as_ref().map(Spanned::span),
+            self.extra_args
+                .iter()
+                .map(Spanned::span)
+                .collect::<Vec<_>>(),
+            self.cpus_per_task.as_ref().map(Spanned::span),
+            self.array_parallelism.as_ref().map(Spanned::span),
+            self.signal_seconds.as_ref().map(Spanned::span),
+        );
         let config = SlurmConfig {
             partition: self.partition.map(Spanned::into_inner),
             time: self.time.map(Spanned::into_inner),
@@ -249,10 +312,18 @@ impl RawSlurm {
                 .collect(),
             setup: self.setup,
         };
-        // What is left is the signal against the time limit.
-        config
-            .validate()
-            .map_err(|msg| (signal_span.unwrap_or(table), msg))?;
+        config.check().map_err(|(key, message)| {
+            let at = match key {
+                Key::Time => spans.0.clone(),
+                Key::Mem => spans.1.clone(),
+                Key::Word(i) => words[i].clone(),
+                Key::ExtraArg(i) => spans.2.get(i).cloned(),
+                Key::CpusPerTask => spans.3.clone(),
+                Key::ArrayParallelism => spans.4.clone(),
+                Key::SignalSeconds => spans.5.clone(),
+            };
+            (span(at), message)
+        })?;
         Ok(config)
     }
 }

@@ -83,6 +83,22 @@ pub enum ReportError {
         /// Why.
         message: String,
     },
+    /// A selector that does not parse or names an unknown key.
+    #[error(transparent)]
+    Selector(#[from] multiberts_manifest::SelectorError),
+    /// Reading stored predictions failed; the context says what was read.
+    #[error("{context}")]
+    Read {
+        /// What was being read.
+        context: String,
+        /// The cause.
+        #[source]
+        source: Box<ReportError>,
+    },
+    /// An analysis of stored predictions that cannot run as asked (no runs selected, sides
+    /// overlapping, a missing option); the message says what to change.
+    #[error("{0}")]
+    Request(String),
     /// Writing `summary.csv`.
     #[error("cannot write the CSV of {}: {source}", path.display())]
     Csv {

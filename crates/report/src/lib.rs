@@ -15,6 +15,7 @@ mod figure;
 mod figure_svg;
 mod latex;
 mod runs;
+mod stored;
 mod summary;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};
 pub use figure_svg::{DATA_STROKE, DOT_RADIUS};
 pub use latex::{latex_escape, summary_latex};
 pub use runs::{Runs, TableRun, problem, read_runs, row_field};
+pub use stored::{Outcome, StoredAnalysis, parse_selector, run_stored};
 pub use summary::{
     CSV_COLUMNS, SUMMARY_NBOOT, SummaryRow, summary_csv, summary_markdown, task_rows,
 };
@@ -201,4 +203,35 @@ pub fn report_from_tables(
         }
     }
     write_report(manifest, tree, &tasks, &coref)
+}
+
+/// Writes integers compactly, collapsing runs: `0..=4, 7, 9..=10`.
+pub fn format_ints(values: &[u64]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < values.len() {
+        let mut j = i;
+        while j + 1 < values.len() && values[j + 1] == values[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j - i >= 2 {
+            format!("{}..={}", values[i], values[j])
+        } else if j > i {
+            format!("{}, {}", values[i], values[j])
+        } else {
+            values[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn integer_runs_collapse() {
+        assert_eq!(super::format_ints(&[0, 1, 2, 3, 4]), "0..=4");
+        assert_eq!(super::format_ints(&[0, 1, 5, 7, 8, 9]), "0, 1, 5, 7..=9");
+        assert_eq!(super::format_ints(&[3]), "3");
+    }
 }

@@ -68,12 +68,10 @@ pub fn materialise_init(config: &str, seed: u64, cache: &Path) -> Result<PathBuf
     Ok(dir)
 }
 
-/// Resolves a checkpoint source to a local directory.
-pub fn resolve(
-    source: &CheckpointSource,
-    manifest_dir: &Path,
-    cache: &Path,
-) -> Result<ResolvedCheckpoint> {
+/// Resolves a checkpoint source to a local directory. A relative path is relative to the
+/// working directory (job files carry absolute ones: the sweep resolves them against the
+/// manifest's folder).
+pub fn resolve(source: &CheckpointSource, cache: &Path) -> Result<ResolvedCheckpoint> {
     match source {
         CheckpointSource::Init { config, seed } => Ok(ResolvedCheckpoint {
             dir: materialise_init(config, *seed, &cache.join("checkpoints"))?,
@@ -82,16 +80,11 @@ pub fn resolve(
         }),
         CheckpointSource::Path { path } => {
             let p = Path::new(path);
-            let p = if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                manifest_dir.join(p)
-            };
             let dir = if p.is_file() {
                 p.parent()
                     .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
             } else {
-                p
+                p.to_path_buf()
             };
             Ok(ResolvedCheckpoint {
                 dir,

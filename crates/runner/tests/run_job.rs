@@ -8,7 +8,7 @@ use std::path::Path;
 
 use multiberts_collector::{ResultsTree, read_predictions};
 use multiberts_manifest::{Job, Manifest};
-use multiberts_runner::{RunOptions, RunnerError, run_job};
+use multiberts_runner::{RunOptions, RunnerError};
 
 use common::job_dir;
 
@@ -59,21 +59,21 @@ fn killed_and_resumed_job_gives_bit_identical_predictions() {
     let job = only_job(&m);
 
     let a = tmp.path().join("a");
-    let full = run_job(&job, &m.registry, &options(&a, None)).unwrap();
+    let full = common::run(&m, &job, &a, &options(&a, None)).unwrap();
     assert_eq!(full.steps, 8, "64 examples / 16 per batch x 2 epochs");
     assert_eq!(full.resumed_from, None);
     let acc = full.dev["accuracy"];
     assert!((0.0..=1.0).contains(&acc));
 
     let b = tmp.path().join("b");
-    match run_job(&job, &m.registry, &options(&b, Some(5))) {
+    match common::run(&m, &job, &b, &options(&b, Some(5))) {
         Err(RunnerError::Aborted { step: 5, .. }) => {}
         other => panic!("expected an abort after step 5, got {other:?}"),
     }
     let dir_b = job_dir(&b, &job);
     assert!(!dir_b.join("DONE").exists());
     assert!(!dir_b.join("predictions.parquet").exists());
-    let resumed = run_job(&job, &m.registry, &options(&b, None)).unwrap();
+    let resumed = common::run(&m, &job, &b, &options(&b, None)).unwrap();
     assert_eq!(
         resumed.resumed_from,
         Some(4),
@@ -97,17 +97,65 @@ fn killed_and_resumed_job_gives_bit_identical_predictions() {
     // predictions then come from a fresh evaluation instead of the last epoch's, bit for bit
     // the same.
     let c = tmp.path().join("c");
-    match run_job(&job, &m.registry, &options(&c, Some(8))) {
+    match common::run(&m, &job, &c, &options(&c, Some(8))) {
         Err(RunnerError::Aborted { step: 8, .. }) => {}
         other => panic!("expected an abort after step 8, got {other:?}"),
     }
-    let resumed = run_job(&job, &m.registry, &options(&c, None)).unwrap();
+    let resumed = common::run(&m, &job, &c, &options(&c, None)).unwrap();
     assert_eq!(resumed.resumed_from, Some(8));
     let pc = std::fs::read(job_dir(&c, &job).join("predictions.parquet")).unwrap();
     assert_eq!(
         pa, pc,
         "predictions differ when only the final evaluation is redone"
     );
+
+    // A job directory is self-contained: killed mid-epoch in one results root, moved (the
+    // manifest deleted too) to another, it resumes there from its own job.json and state.
+    let d = tmp.path().join("d");
+    match common::run(&m, &job, &d, &options(&d, Some(6))) {
+        Err(RunnerError::Aborted { step: 6, .. }) => {}
+        other => panic!("expected an abort after step 6, got {other:?}"),
+    }
+    let moved_root = tmp.path().join("elsewhere").join("results");
+    let moved = job_dir(&moved_root, &job);
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(job_dir(&d, &job), &moved).unwrap();
+    std::fs::remove_dir_all(&d).unwrap();
+    std::fs::remove_file(tmp.path().join("m.toml")).unwrap();
+    let resumed = common::run_dir(&moved, &options(&moved_root, None)).unwrap();
+    assert_eq!(resumed.resumed_from, Some(6), "resumed from its own state");
+    assert_eq!(resumed.dir, moved);
+    let pd = std::fs::read(moved.join("predictions.parquet")).unwrap();
+    assert_eq!(pa, pd, "predictions differ after the move and resume");
+    assert!(
+        moved_root.join("t").join(".cache").is_dir(),
+        "the moved job uses the cache of the tree it now lies in"
+    );
+}
+
+#[test]
+fn a_job_file_edited_or_put_in_another_job_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path(), INIT, 1);
+    let job = only_job(&m);
+    let dir = job_dir(tmp.path(), &job);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut file = m.job_file(&job, None).unwrap();
+    file.spec.learning_rate = 0.5;
+    file.job["learning_rate"] = serde_json::json!(0.5);
+    std::fs::write(dir.join("job.json"), serde_json::to_vec(&file).unwrap()).unwrap();
+    let err = common::run_dir(&dir, &options(tmp.path(), None)).unwrap_err();
+    assert!(err.to_string().contains("was edited"), "{err}");
+
+    let other = dir.with_file_name("0123456789ab");
+    std::fs::create_dir_all(&other).unwrap();
+    let file = m.job_file(&job, None).unwrap();
+    std::fs::write(other.join("job.json"), serde_json::to_vec(&file).unwrap()).unwrap();
+    let err = common::run_dir(&other, &options(tmp.path(), None)).unwrap_err();
+    assert!(err.to_string().contains("but lies in"), "{err}");
+
+    let err = common::run_dir(tmp.path(), &options(tmp.path(), None)).unwrap_err();
+    assert!(err.to_string().contains("not a job directory"), "{err}");
 }
 
 #[test]
@@ -117,7 +165,7 @@ fn a_done_job_deletes_its_resume_state_unless_told_to_keep_it() {
     let job = only_job(&m);
 
     let a = tmp.path().join("a");
-    run_job(&job, &m.registry, &options(&a, None)).unwrap();
+    common::run(&m, &job, &a, &options(&a, None)).unwrap();
     let dir_a = job_dir(&a, &job);
     assert!(dir_a.join("DONE").is_file());
     assert!(
@@ -130,7 +178,7 @@ fn a_done_job_deletes_its_resume_state_unless_told_to_keep_it() {
         keep_state: true,
         ..options(&b, None)
     };
-    run_job(&job, &m.registry, &keep).unwrap();
+    common::run(&m, &job, &b, &keep).unwrap();
     let dir_b = job_dir(&b, &job);
     let state = multiberts_runner::state::load(&dir_b.join("state"), &job.id)
         .unwrap()
@@ -156,10 +204,10 @@ fn resume_state_is_saved_every_n_steps_inside_an_epoch() {
     let m = manifest(tmp.path(), INIT, 2);
     let job = only_job(&m);
     let a = tmp.path().join("a");
-    run_job(&job, &m.registry, &options(&a, None)).unwrap();
+    common::run(&m, &job, &a, &options(&a, None)).unwrap();
 
     let b = tmp.path().join("b");
-    match run_job(&job, &m.registry, &options(&b, Some(7))) {
+    match common::run(&m, &job, &b, &options(&b, Some(7))) {
         Err(RunnerError::Aborted { step: 7, .. }) => {}
         other => panic!("expected an abort after step 7, got {other:?}"),
     }
@@ -168,7 +216,7 @@ fn resume_state_is_saved_every_n_steps_inside_an_epoch() {
         .unwrap()
         .expect("a resume state");
     assert_eq!((state.step, state.epoch, state.batch), (6, 1, 2));
-    let resumed = run_job(&job, &m.registry, &options(&b, None)).unwrap();
+    let resumed = common::run(&m, &job, &b, &options(&b, None)).unwrap();
     assert_eq!(resumed.resumed_from, Some(6));
     assert_eq!(resumed.steps, 8);
     assert_eq!(
@@ -183,7 +231,7 @@ fn job_json_records_the_digest_of_a_generated_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path(), INIT, 1);
     let job = only_job(&m);
-    run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap();
+    common::run(&m, &job, tmp.path(), &options(tmp.path(), None)).unwrap();
     let weights = tmp
         .path()
         .join("t/.cache/checkpoints/init-tiny-seed_3/model.safetensors");
@@ -212,11 +260,11 @@ fn a_done_job_is_not_run_again() {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path(), INIT, 1);
     let job = only_job(&m);
-    let first = run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap();
+    let first = common::run(&m, &job, tmp.path(), &options(tmp.path(), None)).unwrap();
     assert!(!first.already_done);
     let done = job_dir(tmp.path(), &job).join("DONE");
     let before = std::fs::read(&done).unwrap();
-    let second = run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap();
+    let second = common::run(&m, &job, tmp.path(), &options(tmp.path(), None)).unwrap();
     assert!(second.already_done);
     assert_eq!(second.dev, first.dev);
     assert_eq!(std::fs::read(&done).unwrap(), before);
@@ -241,7 +289,7 @@ fn a_non_finite_loss_names_the_step_and_nothing_is_done() {
         1,
     );
     let job = only_job(&m);
-    let err = run_job(&job, &m.registry, &options(tmp.path(), None)).unwrap_err();
+    let err = common::run(&m, &job, tmp.path(), &options(tmp.path(), None)).unwrap_err();
     match &err {
         RunnerError::NonFiniteLoss { step: 1, .. } => {}
         other => panic!("expected a non-finite loss at step 1, got {other:?}"),

@@ -10,7 +10,6 @@ use multiberts_collector::read_predictions;
 use multiberts_manifest::Manifest;
 use multiberts_model::tokenizer::WordPieceTokenizer;
 use multiberts_runner::features::tokenize;
-use multiberts_runner::run_job;
 use multiberts_runner::spans::window;
 use multiberts_tasks::{CharSpan, TaskRegistry};
 
@@ -136,7 +135,7 @@ fn demo_coref_jobs_write_one_row_per_sentence_and_the_cda_variant() {
         .map(|e| e.choice.as_ref().unwrap().group.as_str())
         .collect();
     for job in &jobs {
-        let summary = run_job(job, &m.registry, &options(tmp.path())).unwrap();
+        let summary = common::run(&m, job, tmp.path(), &options(tmp.path())).unwrap();
         for metric in ["accuracy", "bias_r", "bias_slope"] {
             assert!(summary.dev.contains_key(metric), "{:?}", summary.dev);
         }

@@ -8,6 +8,7 @@
 //! [`status`] says which jobs are done, running, failed or pending, and [`merge_slurm`] adds
 //! Slurm's view.
 
+pub mod child;
 pub mod error;
 pub mod gpus;
 pub mod local;
@@ -16,6 +17,7 @@ pub mod record;
 pub mod slurm;
 pub mod status;
 
+pub use child::{ChildSettings, job_dir, stage_job};
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
 pub use local::{LocalOptions, SweepOutcome, default_jobs, run_local};

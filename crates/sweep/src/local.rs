@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::Job;
+use multiberts_manifest::JobFile;
+
+use crate::child::ChildSettings;
 
 use crate::error::{Result, SweepError};
 use crate::gpus::{GpuOptions, GpuSlots};
@@ -24,17 +26,18 @@ use crate::record::{FailedJob, SweepRecord, log_path, logs_dir};
 pub struct LocalOptions {
     /// The executable to run (`multiberts`), normally the current one.
     pub exe: PathBuf,
-    /// Arguments before `--job ID` (e.g. `run-job --manifest M --results-dir R`); with
-    /// [`gpus`](Self::gpus) they must not hold `--device`, which the pool adds per job.
-    pub args: Vec<OsString>,
+    /// Arguments before `run-job` (none for `multiberts`; a test's worker script).
+    pub prefix: Vec<OsString>,
+    /// What every child is told besides its job directory; with [`gpus`](Self::gpus) the pool
+    /// sets the device of each child to its GPU slot.
+    pub settings: ChildSettings,
     /// The manifest's results directory, `results/<name>`.
     pub output_dir: PathBuf,
     /// Jobs run at once (with [`gpus`](Self::gpus), also at most GPUs × jobs per GPU).
     pub jobs: usize,
-    /// Run the jobs on these GPUs: each child gets `--device cuda:<gpu>` (after
-    /// [`args`](Self::args), before `--job`) for the GPU with the fewest running jobs, and no
-    /// GPU runs more than `per_gpu` at once; a job's slot is freed when its child exits.
-    /// `None`: the device (if any) is in `args`.
+    /// Run the jobs on these GPUs: each child gets the device `cuda:<gpu>` of the GPU with
+    /// the fewest running jobs, and no GPU runs more than `per_gpu` at once; a job's slot is
+    /// freed when its child exits. `None`: every child runs on `settings.device`.
     pub gpus: Option<GpuOptions>,
     /// Threads given to each job (`RAYON_NUM_THREADS` of the child).
     pub threads_per_job: usize,
@@ -94,10 +97,11 @@ struct Running {
     gpu: Option<usize>,
 }
 
-fn describe(job: &Job) -> String {
+fn describe(job: &JobFile) -> String {
+    let s = &job.spec;
     format!(
         "{} {} {} lr={:e} seed={}",
-        job.id, job.task, job.checkpoint.id, job.learning_rate, job.finetune_seed
+        s.id, s.task.name, s.checkpoint.id, s.learning_rate, s.finetune_seed
     )
 }
 
@@ -116,8 +120,13 @@ fn exit_text(status: std::process::ExitStatus) -> String {
 }
 
 /// Runs every job of `jobs` that is not done, `opts.jobs` at a time (and on GPUs, at most
-/// `per_gpu` on each). Holds the results directory's lock throughout.
-pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Result<SweepOutcome> {
+/// `per_gpu` on each): writes the job's `job.json` into its directory, then starts
+/// `run-job` on that directory. Holds the results directory's lock throughout.
+pub fn run_local(
+    jobs: &[JobFile],
+    tree: &ResultsTree,
+    opts: &LocalOptions,
+) -> Result<SweepOutcome> {
     let mut slots = opts.gpus.as_ref().map(GpuSlots::new).transpose()?;
     let _lock = SweepLock::acquire(&opts.output_dir)?;
     let logs = logs_dir(&opts.output_dir);
@@ -131,8 +140,12 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
         ..SweepOutcome::default()
     };
     let mut queue: VecDeque<(usize, u32)> = VecDeque::new();
+    let mut dirs = Vec::with_capacity(jobs.len());
     for (i, job) in jobs.iter().enumerate() {
-        if tree.job(&job.task, &job.checkpoint.id, &job.id)?.is_done() {
+        let dir = crate::child::job_dir(tree, job)?;
+        let done = dir.is_done();
+        dirs.push(dir);
+        if done {
             outcome.already_done += 1;
         } else {
             queue.push_back((i, 1));
@@ -186,7 +199,10 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
             let Some((i, attempt)) = queue.pop_front() else {
                 break;
             };
-            let job = &jobs[i];
+            let job = &jobs[i].spec;
+            // The job handed over as a value: written before every start, so a re-run after
+            // a change of code or manifest location hands over the current one.
+            crate::child::stage_job(tree, &jobs[i])?;
             let log = log_path(&opts.output_dir, &job.id);
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -196,13 +212,12 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
             let err = file
                 .try_clone()
                 .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
+            let settings = match gpu {
+                Some(gpu) => opts.settings.on_device(format!("cuda:{gpu}")),
+                None => opts.settings.clone(),
+            };
             let mut cmd = Command::new(&opts.exe);
-            cmd.args(&opts.args);
-            if let Some(gpu) = gpu {
-                cmd.arg("--device").arg(format!("cuda:{gpu}"));
-            }
-            cmd.arg("--job")
-                .arg(&job.id)
+            cmd.args(settings.command_args(&opts.prefix, dirs[i].path()))
                 .env("RAYON_NUM_THREADS", opts.threads_per_job.max(1).to_string())
                 .stdin(Stdio::null())
                 .stdout(file)
@@ -220,7 +235,7 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
                 String::new()
             };
             let on = gpu.map_or_else(String::new, |g| format!(" on cuda:{g}"));
-            bar.set_message(format!("{}{on}{retry}", describe(job)));
+            bar.set_message(format!("{}{on}{retry}", describe(&jobs[i])));
             tracing::debug!(job = %job.id, gpu, attempt, "job started");
             bar.enable_steady_tick(Duration::from_millis(200));
             running.push(Running {
@@ -251,7 +266,7 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
             r.bar.finish_and_clear();
             multi.remove(&r.bar);
             changed = true;
-            let job = &jobs[r.job];
+            let job = &jobs[r.job].spec;
             let secs = r.started.elapsed().as_secs_f64();
             if status.success() {
                 overall.inc(1);
@@ -287,7 +302,10 @@ pub fn run_local(jobs: &[Job], tree: &ResultsTree, opts: &LocalOptions) -> Resul
             }
         }
         if changed {
-            record.running = running.iter().map(|r| jobs[r.job].id.clone()).collect();
+            record.running = running
+                .iter()
+                .map(|r| jobs[r.job].spec.id.clone())
+                .collect();
             record.write(&opts.output_dir)?;
             if !outcome.failed.is_empty() {
                 overall.set_message(format!("{} failed", outcome.failed.len()));

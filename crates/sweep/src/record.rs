@@ -74,3 +74,24 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
         .map(|l| (*l).to_string())
         .collect()
 }
+
+/// Most lines of a job log shown as its failure reason.
+const FAILURE_REASON_LINES: usize = 6;
+
+/// Why a job failed, from its log: the last `error:` line `run-job` printed (with what
+/// follows it), else the log's last lines (a panic, a kill).
+pub fn failure_reason(log: &Path) -> Vec<String> {
+    let lines: Vec<String> = tail(log, 40)
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| lines.len().saturating_sub(FAILURE_REASON_LINES));
+    lines[start..]
+        .iter()
+        .take(FAILURE_REASON_LINES)
+        .cloned()
+        .collect()
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use multiberts_collector::ResultsTree;
 use multiberts_collector::tree::DONE_FILE;
-use multiberts_manifest::{Job, Manifest};
+use multiberts_manifest::{JobFile, Manifest};
 use multiberts_sweep::{GpuOptions, LocalOptions, SweepError, SweepOutcome, run_local};
 
 /// Nine jobs (fine-tuning seeds 0 to 8).
@@ -35,23 +35,19 @@ fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
 
-/// Writes the worker script: called as `worker --device D --job ID`, it appends
-/// `start ID D TIME` to `events`, sleeps `sleep` seconds, appends `end ID D TIME`, then exits 1 when ID
-/// is `fail`, else creates the job's `DONE` marker (what the pool's "already done" check reads;
-/// a real run-job writes a JSON marker there) and exits 0. Each line is one `echo >>`, an
-/// O_APPEND write well under PIPE_BUF, so lines of concurrent workers never interleave.
-fn worker(
-    dir: &Path,
-    tree: &ResultsTree,
-    jobs: &[Job],
-    fail: Option<&str>,
-    sleep: f64,
-) -> Vec<String> {
+/// Writes the worker script: called as `worker run-job DIR --settings JSON`, it appends
+/// `start ID D TIME` to `events` (ID the job directory's name, D the settings' device), sleeps
+/// `sleep` seconds, appends `end ID D TIME`, then exits 1 when ID is `fail`, else creates the
+/// job's `DONE` marker (what the pool's "already done" check reads; a real run-job writes a
+/// JSON marker there) and exits 0. Each line is one `echo >>`, an O_APPEND write well under
+/// PIPE_BUF, so lines of concurrent workers never interleave.
+fn worker(dir: &Path, fail: Option<&str>, sleep: f64) -> Vec<String> {
     let events = dir.join("events.log");
     let mut script = format!(
         "#!/bin/sh\n\
-         [ \"$1\" = --device ] && [ \"$3\" = --job ] || {{ echo \"bad arguments: $*\"; exit 9; }}\n\
-         dev=\"$2\"; id=\"$4\"\n\
+         [ \"$1\" = run-job ] && [ \"$3\" = --settings ] || {{ echo \"bad arguments: $*\"; exit 9; }}\n\
+         id=$(basename \"$2\"); job_dir=\"$2\"\n\
+         dev=$(printf '%s' \"$4\" | sed 's/.*\"device\":\"\\([^\"]*\\)\".*/\\1/')\n\
          echo \"start $id $dev $(date +%s.%N)\" >> {ev}\n\
          sleep {sleep}\n\
          echo \"end $id $dev $(date +%s.%N)\" >> {ev}\n",
@@ -60,18 +56,7 @@ fn worker(
     if let Some(bad) = fail {
         script.push_str(&format!("[ \"$id\" = {bad} ] && exit 1\n"));
     }
-    script.push_str("case \"$id\" in\n");
-    for j in jobs {
-        let d = tree.job(&j.task, &j.checkpoint.id, &j.id).unwrap();
-        let d = d.path();
-        script.push_str(&format!(
-            "  {}) mkdir -p {} && touch {} ;;\n",
-            j.id,
-            quote(d),
-            quote(&d.join(DONE_FILE))
-        ));
-    }
-    script.push_str("esac\n");
+    script.push_str(&format!("touch \"$job_dir/{DONE_FILE}\"\n"));
     let path = dir.join("worker.sh");
     std::fs::write(&path, script).unwrap();
     vec![path.into_os_string().into_string().unwrap()]
@@ -130,18 +115,19 @@ fn sweep(
     per_gpu: usize,
     jobs: usize,
     fail: Option<usize>,
-) -> (tempfile::TempDir, Vec<Job>, SweepOutcome, Timeline) {
+) -> (tempfile::TempDir, Vec<JobFile>, SweepOutcome, Timeline) {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let all = m.jobs();
+    let all = m.job_files(None).unwrap();
     assert_eq!(all.len(), 9);
     let tree = ResultsTree::new(tmp.path(), "g").unwrap();
-    let fail = fail.map(|i| all[i].id.clone());
+    let fail = fail.map(|i| all[i].spec.id.clone());
     let sleep = if fail.is_some() { 0.1 } else { 0.3 };
-    let args = worker(tmp.path(), &tree, &all, fail.as_deref(), sleep);
+    let args = worker(tmp.path(), fail.as_deref(), sleep);
     let opts = LocalOptions {
         exe: "sh".into(),
-        args: args.into_iter().map(Into::into).collect(),
+        prefix: args.into_iter().map(Into::into).collect(),
+        settings: multiberts_sweep::ChildSettings::default(),
         output_dir: tmp.path().join("g"),
         jobs,
         gpus: Some(GpuOptions {
@@ -176,7 +162,11 @@ fn one_job_per_gpu_runs_as_many_jobs_as_gpus() {
         "every job ran once: {t:?}"
     );
     for j in &jobs {
-        assert!(t.starts.contains_key(&j.id), "{} never ran: {t:?}", j.id);
+        assert!(
+            t.starts.contains_key(&j.spec.id),
+            "{} never ran: {t:?}",
+            j.spec.id
+        );
     }
 }
 
@@ -208,7 +198,7 @@ fn a_failing_job_frees_its_gpu() {
     // One GPU: the jobs after the failing one can only run if its slot came back.
     let (_tmp, jobs, outcome, t) = sweep(&[1], 1, 100, Some(0));
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
-    assert_eq!(outcome.failed[0].id, jobs[0].id);
+    assert_eq!(outcome.failed[0].id, jobs[0].spec.id);
     assert_eq!(outcome.failed[0].status, "exit status 1");
     assert_eq!(outcome.succeeded.len(), 8, "{outcome:?}");
     assert_eq!(t.peak, 1, "{t:?}");
@@ -228,7 +218,8 @@ fn unusable_gpu_lists_are_refused_before_anything_runs() {
     ] {
         let opts = LocalOptions {
             exe: "false".into(),
-            args: vec![],
+            prefix: vec![],
+            settings: multiberts_sweep::ChildSettings::default(),
             output_dir: tmp.path().join("g"),
             jobs: 1,
             gpus: Some(GpuOptions { gpus, per_gpu }),
@@ -237,7 +228,7 @@ fn unusable_gpu_lists_are_refused_before_anything_runs() {
             keep_going: false,
             progress: false,
         };
-        match run_local(&m.jobs(), &tree, &opts) {
+        match run_local(&m.job_files(None).unwrap(), &tree, &opts) {
             Err(e @ SweepError::Gpus(_)) => assert!(e.to_string().contains(want), "{e}"),
             other => panic!("expected a GPU error, got {other:?}"),
         }

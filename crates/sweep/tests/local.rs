@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::{Job, Manifest};
+use multiberts_manifest::{JobFile, Manifest};
 use multiberts_sweep::{JobProgress, LocalOptions, SweepError, SweepLock, run_local, status};
 
 fn manifest(dir: &Path) -> Manifest {
@@ -25,27 +25,25 @@ name = "demo-sentiment"
     Manifest::from_file(&path).unwrap()
 }
 
-/// A worker that logs a line, fails for job ids listed in `fail`, and otherwise marks the job
-/// done by creating its directory and a `DONE` file (enough for the supervisor's check).
-fn options(out: &Path, jobs: &[Job], fail: &[&str], keep_going: bool) -> LocalOptions {
-    let mut script = String::from("echo \"running $2\"\n");
+/// A worker called as `run-job <job dir> --settings JSON`: it logs a line, fails for job ids
+/// listed in `fail`, and otherwise marks the job done by creating a `DONE` file in the job
+/// directory, which must hold the `job.json` the pool wrote (enough for the supervisor's
+/// check).
+fn options(out: &Path, fail: &[&str], keep_going: bool) -> LocalOptions {
+    let mut script = String::from(
+        "[ \"$1\" = run-job ] && [ \"$3\" = --settings ] || { echo \"bad arguments: $*\"; exit 9; }\n\
+         [ -f \"$2/job.json\" ] || { echo \"no job.json in $2\"; exit 8; }\n\
+         id=$(basename \"$2\")\n\
+         echo \"running $id\"\n",
+    );
     for id in fail {
-        script.push_str(&format!("[ \"$2\" = {id} ] && {{ echo boom; exit 3; }}\n"));
+        script.push_str(&format!("[ \"$id\" = {id} ] && {{ echo boom; exit 3; }}\n"));
     }
-    script.push_str("case \"$2\" in\n");
-    for j in jobs {
-        let dir = out.join(&j.task).join(&j.checkpoint.id).join(&j.id);
-        script.push_str(&format!(
-            "  {}) mkdir -p '{}' && touch '{}/DONE' ;;\n",
-            j.id,
-            dir.display(),
-            dir.display()
-        ));
-    }
-    script.push_str("esac\n");
+    script.push_str("touch \"$2/DONE\"\n");
     LocalOptions {
         exe: "sh".into(),
-        args: vec![OsString::from("-c"), script.into(), "sh".into()],
+        prefix: vec![OsString::from("-c"), script.into(), "sh".into()],
+        settings: multiberts_sweep::ChildSettings::default(),
         output_dir: out.to_path_buf(),
         jobs: 2,
         gpus: None,
@@ -60,16 +58,29 @@ fn options(out: &Path, jobs: &[Job], fail: &[&str], keep_going: bool) -> LocalOp
 fn runs_everything_then_has_nothing_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let jobs = m.jobs();
+    let jobs = m.job_files(None).unwrap();
     let tree = ResultsTree::new(tmp.path(), "s").unwrap();
     let out = tmp.path().join("s");
-    let opts = options(&out, &jobs, &[], false);
+    let opts = options(&out, &[], false);
     let first = run_local(&jobs, &tree, &opts).unwrap();
     assert_eq!(first.succeeded.len(), 3);
     assert!(first.all_done());
     let log =
-        std::fs::read_to_string(out.join("logs").join(format!("{}.log", jobs[0].id))).unwrap();
-    assert!(log.contains(&format!("running {}", jobs[0].id)), "{log}");
+        std::fs::read_to_string(out.join("logs").join(format!("{}.log", jobs[0].spec.id))).unwrap();
+    assert!(
+        log.contains(&format!("running {}", jobs[0].spec.id)),
+        "{log}"
+    );
+    // Each job was handed over as its job file, in its own directory.
+    for file in &jobs {
+        let s = &file.spec;
+        let dir = tree.job(&s.task.name, &s.checkpoint.id, &s.id).unwrap();
+        let on_disk: JobFile = dir.read_job_file().unwrap();
+        assert_eq!(
+            serde_json::to_value(&on_disk).unwrap(),
+            serde_json::to_value(file).unwrap()
+        );
+    }
     let second = run_local(&jobs, &tree, &opts).unwrap();
     assert_eq!(second.already_done, 3);
     assert!(second.succeeded.is_empty());
@@ -80,11 +91,11 @@ fn runs_everything_then_has_nothing_to_do() {
 fn failures_are_retried_then_reported_with_status_and_logs() {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let jobs = m.jobs();
+    let jobs = m.job_files(None).unwrap();
     let tree = ResultsTree::new(tmp.path(), "s").unwrap();
     let out = tmp.path().join("s");
-    let bad = jobs[0].id.clone();
-    let outcome = run_local(&jobs, &tree, &options(&out, &jobs, &[&bad], true)).unwrap();
+    let bad = jobs[0].spec.id.clone();
+    let outcome = run_local(&jobs, &tree, &options(&out, &[&bad], true)).unwrap();
     assert_eq!(outcome.failed.len(), 1);
     assert_eq!(outcome.failed[0].id, bad);
     assert_eq!(outcome.failed[0].attempts, 2, "one retry");
@@ -97,7 +108,7 @@ fn failures_are_retried_then_reported_with_status_and_logs() {
         "both attempts are logged: {log}"
     );
 
-    let progress = status(&jobs, &tree, &out).unwrap();
+    let progress = status(&m.jobs(), &tree, &out).unwrap();
     assert!(matches!(progress[0], JobProgress::Failed { .. }));
     assert_eq!(progress[1], JobProgress::Done);
 }
@@ -106,17 +117,17 @@ fn failures_are_retried_then_reported_with_status_and_logs() {
 fn fail_fast_starts_no_new_job_after_a_failure() {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let jobs = m.jobs();
+    let jobs = m.job_files(None).unwrap();
     let tree = ResultsTree::new(tmp.path(), "s").unwrap();
     let out = tmp.path().join("s");
-    let mut opts = options(&out, &jobs, &[&jobs[0].id], false);
+    let mut opts = options(&out, &[&jobs[0].spec.id], false);
     opts.jobs = 1;
     opts.retries = 0;
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
     assert_eq!(outcome.failed.len(), 1);
     assert_eq!(outcome.not_started, 2);
     assert!(!outcome.all_done());
-    let progress = status(&jobs, &tree, &out).unwrap();
+    let progress = status(&m.jobs(), &tree, &out).unwrap();
     assert_eq!(progress[1], JobProgress::Pending { started: false });
 }
 
@@ -124,16 +135,16 @@ fn fail_fast_starts_no_new_job_after_a_failure() {
 fn a_second_sweep_is_refused_while_one_holds_the_lock() {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let jobs = m.jobs();
+    let jobs = m.job_files(None).unwrap();
     let tree = ResultsTree::new(tmp.path(), "s").unwrap();
     let out = tmp.path().join("s");
     let held = SweepLock::acquire(&out).unwrap();
-    match run_local(&jobs, &tree, &options(&out, &jobs, &[], false)) {
+    match run_local(&jobs, &tree, &options(&out, &[], false)) {
         Err(SweepError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
         other => panic!("expected the lock to be refused, got {other:?}"),
     }
     drop(held);
     // A lock left by a process that is gone is taken over.
     std::fs::write(out.join(".sweep.lock"), "4294967\n").unwrap();
-    assert!(run_local(&jobs, &tree, &options(&out, &jobs, &[], false)).is_ok());
+    assert!(run_local(&jobs, &tree, &options(&out, &[], false)).is_ok());
 }

@@ -94,13 +94,14 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
     std::fs::write(dir.join("m.toml"), MANIFEST).unwrap();
     let manifest = Manifest::from_file(&dir.join("m.toml")).unwrap();
     let jobs = manifest.jobs();
+    let files = manifest.job_files(None).unwrap();
     assert_eq!(jobs.len(), 5);
     let results = dir.join("results");
     let tree = ResultsTree::new(&results, "s").unwrap();
     let out = results.join("s");
     let opts = |resubmit_failed: bool| SlurmOptions {
         exe: PathBuf::from("/opt/multiberts"),
-        run_job_args: vec![OsString::from("run-job")],
+        settings: multiberts_sweep::ChildSettings::default(),
         collect_args: Some(vec![OsString::from("collect")]),
         output_dir: out.clone(),
         workdir: dir.to_path_buf(),
@@ -111,7 +112,7 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
     };
 
     // 1. Five jobs, MaxArraySize 3: two arrays (100, 101) and a collect job (102).
-    let first = submit_slurm(&jobs, &tree, &opts(false)).unwrap();
+    let first = submit_slurm(&files, &tree, &opts(false)).unwrap();
     assert_eq!(first.submitted.len(), 5);
     let calls = sbatch_calls(dir);
     let sub1 = out.join("slurm/001");
@@ -132,7 +133,14 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
     assert_eq!(listed.lines().collect::<Vec<_>>(), ids);
     let script_text = std::fs::read_to_string(sub1.join("array.sbatch")).unwrap();
     assert!(script_text.contains("#SBATCH --partition=short\n"));
-    assert!(script_text.contains("/opt/multiberts run-job --threads"));
+    assert!(script_text.contains("/opt/multiberts run-job \"$job_dir\" --settings"));
+    // Each submitted job was handed over as its job file, and the array reads its directory.
+    let dirs = std::fs::read_to_string(sub1.join("job-dirs.txt")).unwrap();
+    assert_eq!(dirs.lines().count(), 5);
+    for (line, job) in dirs.lines().zip(&jobs) {
+        assert!(line.ends_with(&job.id), "{line}");
+        assert!(Path::new(line).join("job.json").is_file(), "{line}");
+    }
 
     // 2. Job 2 is done; Slurm runs job 0, job 1 failed, jobs 3 and 4 wait in array 101.
     let j2 = tree
@@ -152,7 +160,7 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
          Restarts=0 ExitCode=1:0\n",
     )
     .unwrap();
-    let again = submit_slurm(&jobs, &tree, &opts(false)).unwrap();
+    let again = submit_slurm(&files, &tree, &opts(false)).unwrap();
     assert_eq!(again.already_done, 1);
     assert_eq!(again.active.len(), 3);
     assert_eq!(again.failed_skipped, [jobs[1].id.clone()]);
@@ -186,7 +194,7 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
 
     // 4. --resubmit-failed: only job 1, in submission 002, whose collect job also waits for
     //    the arrays still running.
-    let resubmit = submit_slurm(&jobs, &tree, &opts(true)).unwrap();
+    let resubmit = submit_slurm(&files, &tree, &opts(true)).unwrap();
     assert_eq!(resubmit.submitted, [jobs[1].id.clone()]);
     assert_eq!(resubmit.resubmitted, 1);
     let calls = sbatch_calls(dir);

@@ -11,6 +11,7 @@
 //! ([`SpanPair`]), choice items ([`Choice`], Winogender's two candidates per sentence) and
 //! metadata; [`cda`] makes their counterfactual (gender-swapped) twins for training.
 
+mod augment;
 pub mod cda;
 pub mod diag;
 mod error;
@@ -23,6 +24,7 @@ pub mod synthetic;
 mod synthetic_coref;
 pub mod winogender;
 
+pub use augment::Augmentation;
 pub use error::TaskError;
 pub use example::{CharSpan, Choice, Example, FileDigest, Label, SpanPair, SplitData};
 pub use load::{DATA_DIR_ENV, data_root};

@@ -193,6 +193,15 @@ impl<'de> Deserialize<'de> for SplitSource {
                     ))),
                 }
             }
+            // JSON (a job file's task spec) gives non-negative integers as u64.
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SplitSource, E> {
+                match usize::try_from(v) {
+                    Ok(n) if n > 0 => Ok(SplitSource::Generated(n)),
+                    _ => Err(E::custom(format!(
+                        "a generated split needs a positive example count, found {v}"
+                    ))),
+                }
+            }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<SplitSource, A::Error> {
                 let mut files = Vec::new();
                 while let Some(file) = seq.next_element::<String>()? {
@@ -308,8 +317,9 @@ struct RawTaskSpec {
     sources: Spanned<Vec<Spanned<Source>>>,
 }
 
-/// A validated task spec.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A validated task spec. It serialises (and deserialises, for a job's `job.json`, which
+/// carries the spec its job was planned with) field for field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpec {
     /// The task's name, as manifests refer to it (`sst2`, `mnli`, …).
     pub name: String,
@@ -327,10 +337,10 @@ pub struct TaskSpec {
     pub eval_split: String,
     /// An evaluation-only task (Winogender): its sources need no `train_split`, and it cannot
     /// be fine-tuned on by itself; a task such as `gap-winogender` trains elsewhere.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub eval_only: bool,
     /// Where the task comes from, for humans.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub homepage: Option<String>,
     /// Alternative layouts of the data, in order of preference.
     pub sources: Vec<Source>,

@@ -15,8 +15,7 @@ use multiberts_collector::{ConsolidateOptions, LrGroup, LrRule, ResultsTree, con
 use multiberts_manifest::{Analysis, Manifest};
 use multiberts_report::{CorefData, Written, coref_data};
 
-use super::load_manifest;
-use super::run_job::output_dir;
+use super::{load_manifest, results_tree};
 
 /// Which runs a consolidated table keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,13 +67,13 @@ pub enum GroupChoice {
 /// Runs `multiberts collect`.
 pub fn run(args: CollectArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
-    let out = output_dir(&manifest, args.results_dir.as_deref());
+    let tree = results_tree(&manifest, args.results_dir.as_deref())?;
     let group = match args.group_by {
         GroupChoice::Step => LrGroup::Step,
         GroupChoice::Checkpoint => LrGroup::Checkpoint,
     };
     let summary =
-        collect_and_report_with(&manifest, &out, args.rule, group, args.data_dir.as_deref())?;
+        collect_and_report_with(&manifest, &tree, args.rule, group, args.data_dir.as_deref())?;
     println!("summary table: {}", summary.display());
     Ok(())
 }
@@ -110,13 +109,12 @@ pub(crate) fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> L
 /// manifest's `data_dir`.
 pub(crate) fn collect_and_report_with(
     manifest: &Manifest,
-    out: &Path,
+    tree: &ResultsTree,
     choice: RuleChoice,
     group: LrGroup,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
-    let (results, name) = split_output(out)?;
-    let tree = ResultsTree::new(&results, &name)?;
+    let out = tree.root();
     let mut collected = Vec::new();
     let mut coref: BTreeMap<String, CorefData> = BTreeMap::new();
     // Only this manifest's jobs: folders of jobs from an earlier version of the manifest stay on
@@ -128,7 +126,7 @@ pub(crate) fn collect_and_report_with(
     for task_name in multiberts_report::task_names(manifest) {
         let rule = rule_for(manifest, task_name, choice);
         let c = consolidate_task_of(
-            &tree,
+            tree,
             task_name,
             ConsolidateOptions { rule, group },
             &include,
@@ -177,7 +175,7 @@ pub(crate) fn collect_and_report_with(
             out.join("upstream").join("glue").display()
         );
     }
-    let written = multiberts_report::write_report(manifest, &tree, &collected, &coref)?;
+    let written = multiberts_report::write_report(manifest, tree, &collected, &coref)?;
     print_analyses(manifest, &written);
     println!("summary CSV: {}", written.summary_csv.display());
     println!("summary LaTeX: {}", written.summary_tex.display());
@@ -197,13 +195,5 @@ pub(crate) fn print_analyses(manifest: &Manifest, written: &Written) {
             a.task,
             out.report.render()
         );
-    }
-}
-
-/// `results/<name>` as (`results`, `name`).
-pub(crate) fn split_output(out: &Path) -> anyhow::Result<(PathBuf, String)> {
-    match (out.parent(), out.file_name()) {
-        (Some(p), Some(n)) => Ok((p.to_path_buf(), n.to_string_lossy().into_owned())),
-        _ => anyhow::bail!("bad results directory {}", out.display()),
     }
 }

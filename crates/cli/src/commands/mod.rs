@@ -35,6 +35,17 @@ where
     Ok(n)
 }
 
+/// The results tree of `manifest`: under `results_dir` when given (`--results-dir`,
+/// `MULTIBERTS_RESULTS`), else under the manifest's `results_dir`. Built once per command and
+/// passed down.
+pub(crate) fn results_tree(
+    manifest: &Manifest,
+    results_dir: Option<&Path>,
+) -> anyhow::Result<multiberts_collector::ResultsTree> {
+    let dir = results_dir.unwrap_or(&manifest.results_dir);
+    Ok(multiberts_collector::ResultsTree::new(dir, &manifest.name)?)
+}
+
 /// Loads the manifest at `path`, or the embedded demo when none is given.
 pub(crate) fn load_manifest(path: Option<&Path>) -> anyhow::Result<Manifest> {
     match path {
@@ -62,33 +73,4 @@ pub(crate) fn format_list(items: impl IntoIterator<Item = String>) -> String {
     items.into_iter().collect::<Vec<_>>().join(", ")
 }
 
-/// Writes integers compactly, collapsing runs: `0..=4, 7, 9..=10`.
-pub(crate) fn format_ints(values: &[u64]) -> String {
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < values.len() {
-        let mut j = i;
-        while j + 1 < values.len() && values[j + 1] == values[j] + 1 {
-            j += 1;
-        }
-        parts.push(if j - i >= 2 {
-            format!("{}..={}", values[i], values[j])
-        } else if j > i {
-            format!("{}, {}", values[i], values[j])
-        } else {
-            values[i].to_string()
-        });
-        i = j + 1;
-    }
-    parts.join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn integer_runs_collapse() {
-        assert_eq!(super::format_ints(&[0, 1, 2, 3, 4]), "0..=4");
-        assert_eq!(super::format_ints(&[0, 1, 5, 7, 8, 9]), "0, 1, 5, 7..=9");
-        assert_eq!(super::format_ints(&[3]), "3");
-    }
-}
+pub(crate) use multiberts_report::format_ints;

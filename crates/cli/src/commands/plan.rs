@@ -20,7 +20,8 @@ use super::{format_ints, format_list, load_manifest, new_table};
     multiberts plan                                  # the embedded demo (manifests/demo.toml)\n  \
     multiberts plan manifests/multiberts-glue.toml   # 4000 jobs\n  \
     multiberts plan manifests/multiberts-glue.toml --list | head\n  \
-    multiberts plan manifests/multiberts-glue.toml --json | jq '.jobs[0]'")]
+    multiberts plan manifests/multiberts-glue.toml --json | jq '.jobs[0]'\n  \
+    multiberts plan manifests/my.toml --write-jobs | head -1 | xargs multiberts run-job")]
 pub struct PlanArgs {
     /// The manifest (default: the embedded demo, manifests/demo.toml).
     pub manifest: Option<PathBuf>,
@@ -30,11 +31,26 @@ pub struct PlanArgs {
     /// Print the plan as JSON: every job with its id and canonical object.
     #[arg(long)]
     pub json: bool,
+    /// Write each unfinished job's `job.json` into its directory, as `sweep` does before it
+    /// starts a job, and print the directories, one per line: `multiberts run-job DIR` runs
+    /// one of them by hand (on a debug node, under a profiler).
+    #[arg(long, conflicts_with_all = ["json", "list"])]
+    pub write_jobs: bool,
+    /// With --write-jobs: the results directory (default: the manifest's `results_dir`).
+    #[arg(long, env = "MULTIBERTS_RESULTS", requires = "write_jobs")]
+    pub results_dir: Option<PathBuf>,
+    /// With --write-jobs: the data root the jobs read (default: MULTIBERTS_DATA, then the
+    /// manifest's `data_dir`).
+    #[arg(long, requires = "write_jobs")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Runs `multiberts plan`.
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
+    if args.write_jobs {
+        return write_jobs(&manifest, &args);
+    }
     let jobs = manifest.jobs();
     if args.json {
         println!(
@@ -60,6 +76,27 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         println!("{} jobs", jobs.len());
     } else {
         print_summary(&manifest, &jobs);
+    }
+    Ok(())
+}
+
+/// `plan --write-jobs`: hands every unfinished job over as its job file, printing its
+/// directory.
+fn write_jobs(manifest: &Manifest, args: &PlanArgs) -> anyhow::Result<()> {
+    let tree = super::results_tree(manifest, args.results_dir.as_deref())?;
+    let data_root =
+        multiberts_tasks::data_root(args.data_dir.as_deref(), manifest.data_dir.as_deref());
+    let mut done = 0;
+    for file in manifest.job_files(data_root.as_deref())? {
+        let (dir, written) = multiberts_sweep::stage_job(&tree, &file)?;
+        if written {
+            println!("{}", dir.path().display());
+        } else {
+            done += 1;
+        }
+    }
+    if done > 0 {
+        eprintln!("{done} done jobs left out");
     }
     Ok(())
 }

@@ -2,11 +2,8 @@
 
 use std::path::PathBuf;
 
-use multiberts_collector::ResultsTree;
-
-use super::collect::{print_analyses, split_output};
-use super::load_manifest;
-use super::run_job::output_dir;
+use super::collect::print_analyses;
+use super::{load_manifest, results_tree};
 
 /// Regenerate the report from the already consolidated predictions tables.
 ///
@@ -34,9 +31,7 @@ pub struct ReportArgs {
 /// Runs `multiberts report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
-    let out = output_dir(&manifest, args.results_dir.as_deref());
-    let (results, name) = split_output(&out)?;
-    let tree = ResultsTree::new(&results, &name)?;
+    let tree = results_tree(&manifest, args.results_dir.as_deref())?;
     let written =
         multiberts_report::report_from_tables(&manifest, &tree, args.data_dir.as_deref())?;
     print_analyses(&manifest, &written);

@@ -1,76 +1,39 @@
-//! `multiberts run-job`: fine-tune one job of a manifest (what `sweep` runs in each child).
+//! `multiberts run-job`: run one job from its directory (what `sweep` runs in each child).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
-use multiberts_manifest::Manifest;
 use multiberts_model::device::DeviceRequest;
-use multiberts_runner::{RunOptions, run_job};
-
-use super::load_manifest;
+use multiberts_runner::{RunOptions, open_job_dir, run_job};
+use multiberts_sweep::ChildSettings;
 
 /// Environment variable of the test hook that stops a job right after a given step, as if it
 /// had been killed there.
 pub const ABORT_ENV: &str = "MULTIBERTS_ABORT_AFTER_STEP";
 
-/// Fine-tune and evaluate one job of a manifest, writing its results directory.
+/// Fine-tune and evaluate one job from its directory, which holds the `job.json` the sweep
+/// wrote (the job as a value: the manifest is not read again).
 ///
 /// Resumes from the job's last resume checkpoint when an earlier attempt was interrupted;
 /// does nothing for a job that is already done. `multiberts sweep` runs this in one child
 /// process per job.
 #[derive(Debug, clap::Args)]
 pub struct RunJobArgs {
-    /// The manifest (default: the embedded demo).
-    #[arg(long)]
-    pub manifest: Option<PathBuf>,
-    /// The job id (see `multiberts plan --list`).
-    #[arg(long)]
-    pub job: String,
-    /// Where results and data live, and the resume interval.
-    #[command(flatten)]
-    pub place: JobPlace,
+    /// The job's directory: `<results>/<manifest name>/<task>/<checkpoint>/<job id>`.
+    pub dir: PathBuf,
+    /// What the sweep tells every job, as JSON: `{"checkpoint_every": 100, "keep_state":
+    /// false, "device": "cpu"}` (keys may be left out; those are the defaults).
+    #[arg(long, value_parser = ChildSettings::from_json, default_value = "{}")]
+    pub settings: ChildSettings,
     /// Worker threads (default: RAYON_NUM_THREADS, else all cores).
     #[arg(long, value_parser = super::at_least_one::<usize>)]
     pub threads: Option<usize>,
 }
 
-/// Options every job needs, shared by `run-job` and `sweep` (which forwards them to each
-/// child), so the two cannot drift apart.
-#[derive(Debug, Clone, clap::Args)]
-pub struct JobPlace {
-    /// Results directory (default: the manifest's `results_dir`, else `results`).
-    #[arg(long, env = "MULTIBERTS_RESULTS")]
-    pub results_dir: Option<PathBuf>,
-    /// Data root (default: MULTIBERTS_DATA, then the manifest's `data_dir`).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Save a resume checkpoint every N optimizer steps (and after every epoch).
-    #[arg(long, default_value_t = 100, value_parser = super::at_least_one::<u64>)]
-    pub checkpoint_every: u64,
-    /// Keep each finished job's last resume checkpoint in `<job dir>/state/` (its fine-tuned
-    /// weights and optimizer moments, about 3x the model's size) instead of deleting it.
-    #[arg(long)]
-    pub keep_state: bool,
-    /// Where jobs train: `cpu`, `cuda` or `cuda:N`; a GPU needs a build with `--features cuda`.
-    /// Not part of the job id. For one job (`run-job`) `cuda` is `cuda:0`; `sweep`'s local
-    /// pool takes `cuda` as every visible GPU, one job on each (see `--jobs-per-gpu`,
-    /// `--gpus`), and `cuda:N` as GPU N alone.
-    #[arg(long, env = "MULTIBERTS_DEVICE", default_value = "cpu")]
-    pub device: DeviceRequest,
-}
-
-/// The sweep's folder for `manifest`, with an optional results-directory override.
-pub(crate) fn output_dir(manifest: &Manifest, results_dir: Option<&Path>) -> PathBuf {
-    match results_dir {
-        Some(r) => r.join(&manifest.name),
-        None => manifest.output_dir(),
-    }
-}
-
 /// Sets the worker-thread count for candle and rayon (before either starts its pool).
-pub(crate) fn set_threads(threads: Option<usize>) -> usize {
-    if let Some(n) = threads.filter(|&n| n > 0) {
+fn set_threads(threads: Option<usize>) -> usize {
+    if let Some(n) = threads {
         // SAFETY: called at start-up, before any other thread exists.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
     }
@@ -86,20 +49,14 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     let threads = set_threads(args.threads);
     // A misspelt MULTIBERTS_KERNELS must not silently test the wrong path.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
+    let device: DeviceRequest = args
+        .settings
+        .device
+        .parse()
+        .context("--settings has a bad device")?;
     // Before anything is read or written: a device this build or machine lacks leaves no trace.
-    let device = args.place.device.spec().open()?;
-    let manifest = load_manifest(args.manifest.as_deref())?;
-    let job = manifest
-        .jobs()
-        .into_iter()
-        .find(|j| j.id == args.job)
-        .with_context(|| {
-            format!(
-                "manifest {} has no job `{}` (list them with `multiberts plan --list`)",
-                manifest.path.display(),
-                args.job
-            )
-        })?;
+    let device = device.spec().open()?;
+    let (dir, file, cache_dir) = open_job_dir(&args.dir)?;
     let abort_after_step = match std::env::var(ABORT_ENV) {
         Ok(v) => Some(
             v.parse::<u64>()
@@ -107,26 +64,18 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
         ),
         Err(_) => None,
     };
-    let manifest_dir = manifest
-        .path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let options = RunOptions {
-        output_dir: output_dir(&manifest, args.place.results_dir.as_deref()),
-        manifest_dir,
-        data_root: multiberts_tasks::data_root(
-            args.place.data_dir.as_deref(),
-            manifest.data_dir.as_deref(),
-        ),
-        checkpoint_every: args.place.checkpoint_every,
-        keep_state: args.place.keep_state,
+        cache_dir,
+        checkpoint_every: args.settings.checkpoint_every,
+        keep_state: args.settings.keep_state,
         abort_after_step,
         threads,
         device,
     };
+    let job = &file.spec;
     tracing::info!(
         job = %job.id,
-        task = %job.task,
+        task = %job.task.name,
         checkpoint = %job.checkpoint.id,
         learning_rate = job.learning_rate,
         finetune_seed = job.finetune_seed,
@@ -134,8 +83,8 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
         device = %multiberts_runner::device::device_name(&options.device),
         "run-job"
     );
-    let summary = run_job(&job, &manifest.registry, &options)
-        .with_context(|| format!("job {} failed", job.id))?;
+    let summary =
+        run_job(&file, &dir, &options).with_context(|| format!("job {} failed", job.id))?;
     let score = summary
         .dev
         .get(&summary.primary_metric)

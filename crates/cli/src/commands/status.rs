@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use multiberts_collector::ResultsTree;
 use multiberts_sweep::slurm::{SlurmCli, SlurmView, slurm_view};
 use multiberts_sweep::{JobProgress, merge_slurm, status};
 
 use super::load_manifest;
-use super::run_job::output_dir;
+use super::results_tree;
 
 /// Show which jobs of a manifest are done, running, failed or pending; failed jobs with the
 /// last lines of their logs.
@@ -30,11 +29,8 @@ pub struct StatusArgs {
 /// Runs `multiberts status`.
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
-    let out = output_dir(&manifest, args.results_dir.as_deref());
-    let results = out
-        .parent()
-        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
-    let tree = ResultsTree::new(&results, &manifest.name)?;
+    let tree = results_tree(&manifest, args.results_dir.as_deref())?;
+    let out = tree.root();
     let jobs = manifest.jobs();
     let mut progress = status(&jobs, &tree, &out)?;
     let view = slurm_view(&out, &SlurmCli, true).unwrap_or_else(|e| {

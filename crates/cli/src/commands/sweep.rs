@@ -9,18 +9,53 @@ use anyhow::Context;
 
 use clap::ValueEnum;
 use multiberts_collector::{LrGroup, ResultsTree};
-use multiberts_manifest::{Manifest, SlurmConfig};
+use multiberts_manifest::{JobFile, Manifest, SlurmConfig, SlurmOverrides};
 use multiberts_model::device::{
     CUDA_VISIBLE_DEVICES, DeviceRequest, DeviceSpec, visible_gpu_count,
 };
 use multiberts_sweep::slurm::{
     SlurmCli, SlurmOptions, StateClass, SubmitOutcome, absolute, slurm_view, submit_slurm,
 };
-use multiberts_sweep::{GpuOptions, LocalOptions, default_jobs, run_local};
+use multiberts_sweep::{ChildSettings, GpuOptions, LocalOptions, default_jobs, run_local};
 
 use super::collect::{RuleChoice, collect_and_report_with};
-use super::load_manifest;
-use super::run_job::{JobPlace, output_dir};
+use super::{load_manifest, results_tree};
+
+/// Where results and data live, and what every job is told (the sweep hands it to each
+/// `run-job` child as one [`ChildSettings`]).
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobPlace {
+    /// Results directory (default: the manifest's `results_dir`, else `results`).
+    #[arg(long, env = "MULTIBERTS_RESULTS")]
+    pub results_dir: Option<PathBuf>,
+    /// Data root (default: MULTIBERTS_DATA, then the manifest's `data_dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Save a resume checkpoint every N optimizer steps (and after every epoch).
+    #[arg(long, default_value_t = 100, value_parser = super::at_least_one::<u64>)]
+    pub checkpoint_every: u64,
+    /// Keep each finished job's last resume checkpoint in `<job dir>/state/` (its fine-tuned
+    /// weights and optimizer moments, about 3x the model's size) instead of deleting it.
+    #[arg(long)]
+    pub keep_state: bool,
+    /// Where jobs train: `cpu`, `cuda` or `cuda:N`; a GPU needs a build with `--features cuda`.
+    /// Not part of the job id. The local pool takes `cuda` as every visible GPU, one job on
+    /// each (see `--jobs-per-gpu`, `--gpus`), and `cuda:N` as GPU N alone; on Slurm `cuda` is
+    /// the GPU of each job's allocation.
+    #[arg(long, env = "MULTIBERTS_DEVICE", default_value = "cpu")]
+    pub device: DeviceRequest,
+}
+
+impl JobPlace {
+    /// What each child is told, on `device`.
+    fn settings(&self, device: DeviceSpec) -> ChildSettings {
+        ChildSettings {
+            checkpoint_every: self.checkpoint_every,
+            keep_state: self.keep_state,
+            device: device.to_string(),
+        }
+    }
+}
 
 /// Run every job of a manifest in a local pool of worker processes, then collect the
 /// predictions, run the manifest's analyses and write `results/<name>/report/summary.md`.
@@ -152,88 +187,25 @@ impl SlurmArgs {
             || !self.sbatch_args.is_empty()
     }
 
-    /// The manifest's `[slurm]` table with these overrides.
-    fn apply(&self, mut config: SlurmConfig) -> SlurmConfig {
-        let set = |field: &mut Option<String>, value: &Option<String>| {
-            if value.is_some() {
-                field.clone_from(value);
-            }
-        };
-        set(&mut config.partition, &self.partition);
-        set(&mut config.time, &self.time);
-        set(&mut config.mem, &self.mem);
-        set(&mut config.gres, &self.gres);
-        set(&mut config.account, &self.account);
-        set(&mut config.qos, &self.qos);
-        if self.cpus_per_task.is_some() {
-            config.cpus_per_task = self.cpus_per_task;
+    /// The overrides of the manifest's `[slurm]` table these options make.
+    fn overrides(&self) -> SlurmOverrides {
+        SlurmOverrides {
+            partition: self.partition.clone(),
+            time: self.time.clone(),
+            cpus_per_task: self.cpus_per_task,
+            mem: self.mem.clone(),
+            gres: self.gres.clone(),
+            account: self.account.clone(),
+            qos: self.qos.clone(),
+            array_parallelism: self.array_parallelism,
+            signal_seconds: self.signal_seconds,
+            extra_args: self.sbatch_args.clone(),
         }
-        if let Some(n) = self.array_parallelism {
-            config.array_parallelism = n;
-        }
-        if let Some(n) = self.signal_seconds {
-            config.signal_seconds = n;
-        }
-        config.extra_args.extend(self.sbatch_args.iter().cloned());
-        config
     }
 }
 
 /// Failed jobs whose reasons the sweep's summary prints.
 const FAILURE_REASONS_SHOWN: usize = 5;
-/// Most lines of a job log shown as its failure reason.
-const FAILURE_REASON_LINES: usize = 6;
-
-/// Why a job failed, from its log: the last `error:` line `run-job` printed (with what
-/// follows it), else the log's last lines (a panic, a kill).
-fn failure_reason(log: &Path) -> Vec<String> {
-    let lines: Vec<String> = multiberts_sweep::record::tail(log, 40)
-        .into_iter()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    let start = lines
-        .iter()
-        .rposition(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| lines.len().saturating_sub(FAILURE_REASON_LINES));
-    lines[start..]
-        .iter()
-        .take(FAILURE_REASON_LINES)
-        .cloned()
-        .collect()
-}
-
-/// `run-job` and the options every child needs (`--job` is added per job, and `--device` too
-/// when `device` is `None`: the local pool's GPU slots).
-fn run_job_args(
-    manifest: Option<&Path>,
-    results: &Path,
-    place: &JobPlace,
-    device: Option<DeviceSpec>,
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["run-job".into()];
-    if let Some(m) = manifest {
-        args.push("--manifest".into());
-        args.push(m.into());
-    }
-    args.push("--results-dir".into());
-    args.push(results.into());
-    if let Some(d) = &place.data_dir {
-        args.push("--data-dir".into());
-        args.push(d.into());
-    }
-    args.push("--checkpoint-every".into());
-    args.push(place.checkpoint_every.to_string().into());
-    if place.keep_state {
-        args.push("--keep-state".into());
-    }
-    // Always explicit (here or by the pool), so that a MULTIBERTS_DEVICE in the children's
-    // environment (sbatch exports the submitting shell's) cannot move them elsewhere.
-    if let Some(device) = device {
-        args.push("--device".into());
-        args.push(device.to_string().into());
-    }
-    args
-}
 
 /// Checks `--jobs-per-gpu` and `--gpus` against the backend and the device, and returns the
 /// device the sweep runs on: `--gpus` makes it a GPU.
@@ -323,14 +295,14 @@ fn gpu_list_text(gpus: &[usize]) -> String {
 
 /// TF32 is a mode of NVIDIA GPUs: a CPU sweep with `precision = "tf32"` jobs fails here,
 /// naming the tasks, instead of once in every job.
-fn refuse_tf32_on_cpu(jobs: &[multiberts_manifest::Job], on_gpu: bool) -> anyhow::Result<()> {
+fn refuse_tf32_on_cpu(jobs: &[JobFile], on_gpu: bool) -> anyhow::Result<()> {
     if on_gpu {
         return Ok(());
     }
     let mut tasks: Vec<&str> = jobs
         .iter()
-        .filter(|j| j.hyper.precision == multiberts_manifest::Precision::Tf32)
-        .map(|j| j.task.as_str())
+        .filter(|j| j.spec.hyper.precision == multiberts_manifest::Precision::Tf32)
+        .map(|j| j.spec.task.name.as_str())
         .collect();
     tasks.dedup();
     if tasks.is_empty() {
@@ -352,24 +324,65 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         .map_or(device.spec(), |&g| DeviceSpec::Cuda(g))
         .check_supported()?;
     let manifest = load_manifest(args.manifest.as_deref())?;
-    let out = output_dir(&manifest, args.place.results_dir.as_deref());
-    let jobs = manifest.jobs();
+    let tree = results_tree(&manifest, args.place.results_dir.as_deref())?;
+    let data_root =
+        multiberts_tasks::data_root(args.place.data_dir.as_deref(), manifest.data_dir.as_deref());
+    let jobs = manifest.job_files(data_root.as_deref())?;
     refuse_tf32_on_cpu(&jobs, device.is_gpu())?;
     // Checked once here: the children inherit the variable and would each fail on a typo.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
-    let results = out
-        .parent()
-        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
-    let tree = ResultsTree::new(&results, &manifest.name)?;
-
     let exe = std::env::current_exe().context("cannot find the multiberts executable")?;
     if args.backend == Backend::Slurm {
-        return run_slurm(&args, &manifest, &results, &tree, exe);
+        return run_slurm(&args, &manifest, &tree, &jobs, exe);
     }
     if args.slurm.any() {
         anyhow::bail!("Slurm options (--dry-run, --partition, ...) need --backend slurm");
     }
-    refuse_while_in_slurm(&out)?;
+    refuse_while_in_slurm(tree.root())?;
+    let options = local_options(&args, device, tree.root(), exe)?;
+    let outcome = run_local(&jobs, &tree, &options)?;
+    print_outcome(&outcome);
+    if outcome.interrupted {
+        anyhow::bail!("interrupted; run the same command again to resume");
+    }
+    if !outcome.all_done() {
+        anyhow::bail!(
+            "{} of {} jobs are not done; see `multiberts status{}`",
+            outcome.total - outcome.already_done - outcome.succeeded.len(),
+            outcome.total,
+            manifest_arg(&args)
+        );
+    }
+    if args.no_collect {
+        return Ok(());
+    }
+    let summary = collect_and_report_with(
+        &manifest,
+        &tree,
+        args.rule,
+        LrGroup::Step,
+        args.place.data_dir.as_deref(),
+    )?;
+    println!("\nthe table is in {}", summary.display());
+    Ok(())
+}
+
+/// ` <manifest>` as the user gave it, for commands suggested in messages.
+fn manifest_arg(args: &SweepArgs) -> String {
+    args.manifest
+        .as_ref()
+        .map(|m| format!(" {}", m.display()))
+        .unwrap_or_default()
+}
+
+/// The local pool's options: which GPUs (checked to exist), how many jobs at once, what each
+/// child is told; prints the plan.
+fn local_options(
+    args: &SweepArgs,
+    device: DeviceRequest,
+    out: &Path,
+    exe: PathBuf,
+) -> anyhow::Result<LocalOptions> {
     let gpus =
         local_gpus(device, args.gpus.as_deref(), visible_gpu_count())?.map(|gpus| GpuOptions {
             gpus,
@@ -386,14 +399,44 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             device.spec().open()?;
         }
     }
-    // On GPUs the pool adds `--device cuda:<gpu>` per job.
-    let child_args = run_job_args(
-        args.manifest.as_deref(),
-        &results,
-        &args.place,
-        gpus.is_none().then(|| device.spec()),
+    let parallel = parallel_jobs(args, gpus.as_ref());
+    let on = match &gpus {
+        Some(g) => format!(
+            "GPU{} {} ({} job{} per GPU)",
+            if g.gpus.len() == 1 { "" } else { "s" },
+            gpu_list_text(&g.gpus),
+            g.per_gpu,
+            if g.per_gpu == 1 { "" } else { "s" }
+        ),
+        None => device.spec().to_string(),
+    };
+    eprintln!(
+        "sweep {}: {} at a time, {} thread(s) each, on {on}; logs in {}",
+        out.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        parallel,
+        args.threads_per_job,
+        out.join("logs").display()
     );
-    let parallel = match &gpus {
+    Ok(LocalOptions {
+        exe,
+        prefix: Vec::new(),
+        // On GPUs the pool gives each child the device of its slot.
+        settings: args.place.settings(device.spec()),
+        output_dir: out.to_path_buf(),
+        jobs: parallel,
+        gpus,
+        threads_per_job: args.threads_per_job,
+        retries: args.retries,
+        keep_going: args.keep_going,
+        progress: std::io::stderr().is_terminal(),
+    })
+}
+
+/// Jobs at once: `--jobs` (capped by the GPU slots), else every GPU slot, else cores / threads
+/// per job.
+fn parallel_jobs(args: &SweepArgs, gpus: Option<&GpuOptions>) -> usize {
+    match gpus {
         Some(g) => {
             let capacity = g.capacity();
             if let Some(n) = args.jobs.filter(|&n| n > capacity) {
@@ -408,38 +451,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             .jobs
             .unwrap_or_else(|| default_jobs(args.threads_per_job)),
     }
-    .max(1);
-    let on = match &gpus {
-        Some(g) => format!(
-            "GPU{} {} ({} job{} per GPU)",
-            if g.gpus.len() == 1 { "" } else { "s" },
-            gpu_list_text(&g.gpus),
-            g.per_gpu,
-            if g.per_gpu == 1 { "" } else { "s" }
-        ),
-        None => device.spec().to_string(),
-    };
-    let options = LocalOptions {
-        exe,
-        args: child_args,
-        output_dir: out.clone(),
-        jobs: parallel,
-        gpus,
-        threads_per_job: args.threads_per_job.max(1),
-        retries: args.retries,
-        keep_going: args.keep_going,
-        progress: std::io::stderr().is_terminal(),
-    };
-    let todo = jobs.len();
-    eprintln!(
-        "sweep {}: {} jobs, {} at a time, {} thread(s) each, on {on}; logs in {}",
-        manifest.name,
-        todo,
-        parallel,
-        options.threads_per_job,
-        out.join("logs").display()
-    );
-    let outcome = run_local(&jobs, &tree, &options)?;
+    .max(1)
+}
+
+/// What the local pool did, with the first failures' reasons read from their logs.
+fn print_outcome(outcome: &multiberts_sweep::SweepOutcome) {
     let ran = outcome.succeeded.len();
     if outcome.already_done == outcome.total {
         println!("nothing to do: all {} jobs are done", outcome.total);
@@ -462,39 +478,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         );
         // Shown here so that a failure reads without opening the log; the first few only.
         if i < FAILURE_REASONS_SHOWN {
-            for line in failure_reason(&f.log) {
+            for line in multiberts_sweep::record::failure_reason(&f.log) {
                 println!("      {line}");
             }
         } else if i == FAILURE_REASONS_SHOWN {
             println!("      (`multiberts status --tail N` shows the logs of the others)");
         }
     }
-    if outcome.interrupted {
-        anyhow::bail!("interrupted; run the same command again to resume");
-    }
-    if !outcome.all_done() {
-        anyhow::bail!(
-            "{} of {} jobs are not done; see `multiberts status{}`",
-            outcome.total - outcome.already_done - ran,
-            outcome.total,
-            args.manifest
-                .as_ref()
-                .map(|m| format!(" {}", m.display()))
-                .unwrap_or_default()
-        );
-    }
-    if args.no_collect {
-        return Ok(());
-    }
-    let summary = collect_and_report_with(
-        &manifest,
-        &out,
-        args.rule,
-        LrGroup::Step,
-        args.place.data_dir.as_deref(),
-    )?;
-    println!("\nthe table is in {}", summary.display());
-    Ok(())
 }
 
 /// A local sweep must not write the job directories that Slurm jobs of the same results
@@ -530,8 +520,8 @@ fn refuse_while_in_slurm(out: &Path) -> anyhow::Result<()> {
 fn run_slurm(
     args: &SweepArgs,
     manifest: &Manifest,
-    results: &Path,
     tree: &ResultsTree,
+    jobs: &[JobFile],
     exe: PathBuf,
 ) -> anyhow::Result<()> {
     if args.jobs.is_some() || args.keep_going {
@@ -539,44 +529,41 @@ fn run_slurm(
             "--jobs and --keep-going are for the local backend; Slurm runs every job on its own (throttle with --array-parallelism)"
         );
     }
-    // Jobs run elsewhere (another node, another working directory): absolute paths only.
-    let manifest_path = args.manifest.as_deref().map(absolute);
-    let results = absolute(results);
-    let place = JobPlace {
-        data_dir: args.place.data_dir.as_deref().map(absolute),
-        ..args.place.clone()
-    };
-    let output = results.join(&manifest.name);
+    // Jobs run elsewhere (another node, another working directory): absolute paths only (the
+    // job files' checkpoint paths and data root already are).
+    let tree = ResultsTree::new(&absolute(tree.results_dir()), &manifest.name)?;
     let collect_args = (!args.no_collect).then(|| {
         let mut c: Vec<OsString> = vec!["collect".into()];
-        if let Some(m) = &manifest_path {
-            c.push(m.into());
+        if let Some(m) = &args.manifest {
+            c.push(absolute(m).into());
         }
         c.push("--results-dir".into());
-        c.push(results.clone().into());
+        c.push(tree.results_dir().into());
         if let Some(rule) = args.rule.to_possible_value() {
             c.push("--rule".into());
             c.push(rule.get_name().into());
         }
         c
     });
-    let config = args.slurm.apply(manifest.slurm.clone());
+    let config = manifest
+        .slurm
+        .clone()
+        .with_overrides(&args.slurm.overrides());
     // One GPU per array task: `cuda` is `cuda:0`, the GPU Slurm gave the task.
     let device = args.place.device.spec();
     warn_gpu_without_gres(device, &config);
     let options = SlurmOptions {
         exe,
-        run_job_args: run_job_args(manifest_path.as_deref(), &results, &place, Some(device)),
+        settings: args.place.settings(device),
         collect_args,
-        output_dir: output.clone(),
+        output_dir: tree.root().to_path_buf(),
         workdir: std::env::current_dir().context("cannot read the working directory")?,
         name: manifest.name.clone(),
         config,
         resubmit_failed: args.slurm.resubmit_failed,
         dry_run: args.slurm.dry_run,
     };
-    let jobs = manifest.jobs();
-    let outcome = submit_slurm(&jobs, tree, &options)?;
+    let outcome = submit_slurm(jobs, &tree, &options)?;
     print_submission(manifest, &outcome, args);
     Ok(())
 }
@@ -805,26 +792,20 @@ mod tests {
     }
 
     #[test]
-    fn children_get_an_explicit_device_unless_the_pool_adds_it() {
-        let args = parse(&["--device", "cuda"]);
-        let with = |d| {
-            run_job_args(None, Path::new("r"), &args.place, d)
-                .into_iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+    fn children_are_told_an_explicit_device() {
+        let args = parse(&[
+            "--device",
+            "cuda",
+            "--checkpoint-every",
+            "7",
+            "--keep-state",
+        ]);
         // Slurm: `cuda` is the task's own GPU, cuda:0.
-        let slurm = with(Some(args.place.device.spec()));
-        assert!(slurm.ends_with(" --device cuda:0"), "{slurm}");
-        assert!(with(Some(DeviceSpec::Cpu)).ends_with(" --device cpu"));
-        let pool = with(None);
-        assert!(!pool.contains("--device"), "{pool}");
-        for a in [&slurm, &pool] {
-            assert!(
-                !a.contains("--gpus") && !a.contains("--jobs-per-gpu"),
-                "{a}"
-            );
-        }
+        let slurm = args.place.settings(args.place.device.spec());
+        assert_eq!(slurm.device, "cuda:0");
+        assert_eq!((slurm.checkpoint_every, slurm.keep_state), (7, true));
+        let cpu = parse(&[]).place.settings(DeviceSpec::Cpu);
+        assert_eq!(cpu.device, "cpu");
+        assert_eq!(cpu.checkpoint_every, 100);
     }
 }

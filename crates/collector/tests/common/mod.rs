@@ -41,6 +41,7 @@ pub fn rows(s: &Spec, n: i64) -> Vec<PredictionRow> {
 pub fn record(s: &Spec) -> JobRecord {
     JobRecord {
         job: serde_json::json!({"task": s.task, "checkpoint": s.checkpoint, "lr": s.lr, "seed": s.ft_seed}),
+        spec: None,
         provenance: Provenance {
             checkpoint_sha256: Some("ab".repeat(32)),
             data_sha256: BTreeMap::from([("dev.tsv".to_string(), "cd".repeat(32))]),

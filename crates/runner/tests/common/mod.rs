@@ -1,11 +1,12 @@
 //! Helpers shared by the runner's end-to-end tests (`mod common;` in a test file): a manifest
-//! named `t` written into a temporary folder, run options, and where a job's outputs land.
+//! named `t` written into a temporary folder, run options, where a job's outputs land, and a
+//! job run as the sweep runs it (its job file written into its directory first).
 
 use std::path::{Path, PathBuf};
 
 use multiberts_collector::ResultsTree;
 use multiberts_manifest::{Job, Manifest};
-use multiberts_runner::RunOptions;
+use multiberts_runner::{RunOptions, RunSummary, RunnerError};
 
 /// Writes `text` (a manifest whose `name` is `t`) to `dir/m.toml` and loads it, so relative
 /// paths and generated checkpoints resolve against `dir`.
@@ -15,12 +16,11 @@ pub fn write_manifest(dir: &Path, text: &str) -> Manifest {
     Manifest::from_file(&path).unwrap()
 }
 
-/// Options that write the sweep `t` under `out`, on one thread, with no mid-epoch states.
+/// Options for the sweep `t` under `out` (its cache in `out/t/.cache`), on one thread, with
+/// no mid-epoch states.
 pub fn options(out: &Path) -> RunOptions {
     RunOptions {
-        output_dir: out.join("t"),
-        manifest_dir: out.to_path_buf(),
-        data_root: None,
+        cache_dir: out.join("t").join(".cache"),
         checkpoint_every: 0,
         keep_state: false,
         abort_after_step: None,
@@ -37,4 +37,34 @@ pub fn job_dir(out: &Path, job: &Job) -> PathBuf {
         .unwrap()
         .path()
         .to_path_buf()
+}
+
+/// Runs `job` of `m` as a sweep does: writes its job file into its directory under `out`
+/// (sweep `t`, unless the job is done), then runs the job from that directory.
+pub fn run(
+    m: &Manifest,
+    job: &Job,
+    out: &Path,
+    opts: &RunOptions,
+) -> Result<RunSummary, RunnerError> {
+    let dir = ResultsTree::new(out, "t")
+        .unwrap()
+        .job(&job.task, &job.checkpoint.id, &job.id)
+        .unwrap();
+    if !dir.is_done() {
+        dir.write_job_file(&m.job_file(job, m.data_dir.as_deref()).unwrap())
+            .unwrap();
+    }
+    run_dir(dir.path(), opts)
+}
+
+/// Runs the job of a job directory, as `multiberts run-job <dir>` does (cache of the tree the
+/// directory lies in).
+pub fn run_dir(path: &Path, opts: &RunOptions) -> Result<RunSummary, RunnerError> {
+    let (dir, file, cache) = multiberts_runner::open_job_dir(path)?;
+    let opts = RunOptions {
+        cache_dir: cache,
+        ..opts.clone()
+    };
+    multiberts_runner::run_job(&file, &dir, &opts)
 }

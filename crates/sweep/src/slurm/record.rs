@@ -1,5 +1,5 @@
 //! Submissions on record: `results/<name>/slurm/<NNN>/` holds the job list (`jobs.txt`, one
-//! job id per line; line i is array index i), the scripts, and `submission.json` with the Slurm
+//! job id per line; line i is array index i), their directories (`job-dirs.txt`), the scripts, and `submission.json` with the Slurm
 //! ids. Status and later submissions read them to find each job's latest Slurm task.
 
 use std::path::{Path, PathBuf};
@@ -12,6 +12,8 @@ use crate::error::{Result, SweepError};
 pub const SUBMISSION_FILE: &str = "submission.json";
 /// The job list's file name.
 pub const JOBS_FILE: &str = "jobs.txt";
+/// The job directories, line for line with the job list (what each array task runs).
+pub const DIRS_FILE: &str = "job-dirs.txt";
 /// The array script's file name.
 pub const ARRAY_SCRIPT: &str = "array.sbatch";
 /// The collect script's file name.

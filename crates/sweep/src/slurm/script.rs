@@ -1,11 +1,13 @@
-//! The sbatch scripts of a submission: a job array whose task `i` runs `multiberts run-job` for
-//! line `offset + i` of the submission's job list, and a collect job.
+//! The sbatch scripts of a submission: a job array whose task `i` runs `multiberts run-job` on
+//! the job directory of line `offset + i` of the submission's job list, and a collect job.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use multiberts_manifest::SlurmConfig;
+
+use crate::child::{ChildSettings, RUN_JOB, SETTINGS_FLAG};
 
 /// Exit status of `run-job` when it stopped on USR2 with its state saved (the runner's
 /// `STOPPED_EXIT_CODE`; repeated here because the sweep crate does not link the runner).
@@ -79,12 +81,14 @@ fn setup_lines(out: &mut String, ctx: &ScriptContext<'_>) {
     }
 }
 
-/// The array script. Task `i` runs the job on line `$1 + i + 1` of `jobs_file` (`$1`, the
-/// chunk's offset, lets one script serve arrays split at `MaxArraySize`).
+/// The array script. Task `i` runs the job on line `$1 + i + 1` of `jobs_file` (its id) and
+/// `dirs_file` (its directory, holding the `job.json` the sweep wrote); `$1`, the chunk's
+/// offset, lets one script serve arrays split at `MaxArraySize`.
 pub fn array_script(
     ctx: &ScriptContext<'_>,
     jobs_file: &Path,
-    run_job_args: &[OsString],
+    dirs_file: &Path,
+    settings: &ChildSettings,
 ) -> String {
     let c = ctx.config;
     let mut s = String::from("#!/bin/bash\n");
@@ -126,15 +130,18 @@ pub fn array_script(
         directive(&mut s, a);
     }
     let jobs = path_str(jobs_file);
+    let dirs = path_str(dirs_file);
     let _ = write!(
         s,
         r#"
 jobs_file={jobs}
+dirs_file={dirs}
 offset="${{1:-0}}"
 line=$((SLURM_ARRAY_TASK_ID + offset + 1))
 MULTIBERTS_JOB="$(sed -n "${{line}}p" "$jobs_file")"
-if [ -z "$MULTIBERTS_JOB" ]; then
-  echo "multiberts: no job on line $line of $jobs_file" >&2
+job_dir="$(sed -n "${{line}}p" "$dirs_file")"
+if [ -z "$MULTIBERTS_JOB" ] || [ -z "$job_dir" ]; then
+  echo "multiberts: no job on line $line of $jobs_file and $dirs_file" >&2
   exit 2
 fi
 export MULTIBERTS_JOB
@@ -142,11 +149,11 @@ echo "multiberts: job $MULTIBERTS_JOB as Slurm job $SLURM_JOB_ID (array task ${{
 "#
     );
     setup_lines(&mut s, ctx);
-    let mut cmd = path_str(ctx.exe);
-    for a in run_job_args {
-        cmd.push(' ');
-        cmd.push_str(&quote_os(a));
-    }
+    let cmd = format!(
+        "{} {RUN_JOB} \"$job_dir\" {SETTINGS_FLAG} {}",
+        path_str(ctx.exe),
+        shell_quote(&settings.to_json())
+    );
     let _ = write!(
         s,
         r#"
@@ -155,7 +162,7 @@ echo "multiberts: job $MULTIBERTS_JOB as Slurm job $SLURM_JOB_ID (array task ${{
 # the next step with status {code}, and this script requeues it; the next run resumes.
 stop=0
 trap 'stop=1; kill -USR2 "$pid" 2>/dev/null' USR2
-{cmd} --threads "${{SLURM_CPUS_PER_TASK:-1}}" --job "$MULTIBERTS_JOB" &
+{cmd} --threads "${{SLURM_CPUS_PER_TASK:-1}}" &
 pid=$!
 while :; do
   wait "$pid"
@@ -250,8 +257,16 @@ mod tests {
             config: &config,
             exe: Path::new("/bin/multiberts"),
         };
-        let args: Vec<OsString> = vec!["run-job".into(), "--results-dir".into(), "/r".into()];
-        let s = array_script(&ctx, Path::new("/r/demo/slurm/001/jobs.txt"), &args);
+        let settings = ChildSettings {
+            device: "cuda:0".into(),
+            ..ChildSettings::default()
+        };
+        let s = array_script(
+            &ctx,
+            Path::new("/r/demo/slurm/001/jobs.txt"),
+            Path::new("/r/demo/slurm/001/job-dirs.txt"),
+            &settings,
+        );
         for needle in [
             "#SBATCH --chdir='/work dir'\n",
             "#SBATCH --partition=gpu\n",
@@ -264,7 +279,8 @@ mod tests {
             "#SBATCH --gres=gpu:1\n",
             "#SBATCH --constraint=a100\n",
             "module load cuda\n",
-            "/bin/multiberts run-job --results-dir /r --threads",
+            "dirs_file=/r/demo/slurm/001/job-dirs.txt\n",
+            "/bin/multiberts run-job \"$job_dir\" --settings '{\"checkpoint_every\":100,\"keep_state\":false,\"device\":\"cuda:0\"}' --threads",
             "scontrol requeue \"$SLURM_JOB_ID\"",
             "[ \"$status\" = 75 ]",
         ] {

@@ -6,13 +6,15 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::{Job, SlurmConfig};
+use multiberts_manifest::{JobFile, SlurmConfig};
+
+use crate::child::ChildSettings;
 
 use crate::error::{Result, SweepError};
 use crate::lock::SweepLock;
 use crate::slurm::cli::{DEFAULT_MAX_ARRAY_SIZE, SlurmCli, StateClass};
 use crate::slurm::record::{
-    ARRAY_SCRIPT, ArrayRecord, COLLECT_SCRIPT, JOBS_FILE, SubmissionRecord, next_label,
+    ARRAY_SCRIPT, ArrayRecord, COLLECT_SCRIPT, DIRS_FILE, JOBS_FILE, SubmissionRecord, next_label,
     slurm_log_dir, submissions_dir, write_record,
 };
 use crate::slurm::script::{ScriptContext, array_script, collect_script, shell_quote};
@@ -23,8 +25,9 @@ use crate::slurm::view::slurm_view;
 pub struct SlurmOptions {
     /// The `multiberts` executable (absolute: jobs run it from the compute nodes).
     pub exe: PathBuf,
-    /// `run-job` and its options, without `--job` and `--threads` (absolute paths).
-    pub run_job_args: Vec<OsString>,
+    /// What every `run-job` is told besides its job directory (`--threads` comes from
+    /// `SLURM_CPUS_PER_TASK`).
+    pub settings: ChildSettings,
     /// `collect` and its options; `None` submits no collect job.
     pub collect_args: Option<Vec<OsString>>,
     /// The manifest's results directory, `results/<name>` (absolute).
@@ -89,7 +92,7 @@ fn command_text(args: &[&OsStr]) -> String {
 /// Submits the jobs of `jobs` that need it (see the module doc). Holds the results
 /// directory's lock while it submits (not in a dry run).
 pub fn submit_slurm(
-    jobs: &[Job],
+    jobs: &[JobFile],
     tree: &ResultsTree,
     opts: &SlurmOptions,
 ) -> Result<SubmitOutcome> {
@@ -112,11 +115,15 @@ pub fn submit_slurm(
         slurm_reachable: view.reachable,
         ..SubmitOutcome::default()
     };
-    for job in jobs {
-        if tree.job(&job.task, &job.checkpoint.id, &job.id)?.is_done() {
+    let mut to_submit = Vec::new();
+    for file in jobs {
+        let job = &file.spec;
+        let dir = crate::child::job_dir(tree, file)?;
+        if dir.is_done() {
             outcome.already_done += 1;
             continue;
         }
+        let before = outcome.submitted.len();
         match view.jobs.get(&job.id).and_then(|j| j.class()) {
             Some(StateClass::Active) => outcome.active.push(job.id.clone()),
             Some(StateClass::Failed) if !opts.resubmit_failed => {
@@ -128,6 +135,9 @@ pub fn submit_slurm(
             }
             // Never submitted, forgotten by Slurm, or completed without a DONE marker.
             Some(StateClass::Completed) | None => outcome.submitted.push(job.id.clone()),
+        }
+        if outcome.submitted.len() > before {
+            to_submit.push((file, dir));
         }
     }
     if outcome.submitted.is_empty() {
@@ -159,11 +169,12 @@ pub fn submit_slurm(
         exe: &opts.exe,
     };
     let jobs_path = dir.join(JOBS_FILE);
+    let dirs_path = dir.join(DIRS_FILE);
     let array_path = dir.join(ARRAY_SCRIPT);
     let collect_path = dir.join(COLLECT_SCRIPT);
     outcome.scripts.push((
         array_path.clone(),
-        array_script(&ctx, &jobs_path, &opts.run_job_args),
+        array_script(&ctx, &jobs_path, &dirs_path, &opts.settings),
     ));
     if let Some(args) = &opts.collect_args {
         outcome
@@ -177,6 +188,14 @@ pub fn submit_slurm(
             std::fs::create_dir_all(d)
                 .map_err(|e| SweepError::file(d, format!("cannot create directory: {e}")))?;
         }
+        // Each job handed over as a value, before anything can start it.
+        let mut dirs = String::new();
+        for (file, job_dir) in &to_submit {
+            crate::child::stage_job(tree, file)?;
+            dirs.push_str(&job_dir.path().to_string_lossy());
+            dirs.push('\n');
+        }
+        multiberts_collector::atomic::write_bytes(&dirs_path, dirs.as_bytes())?;
         let mut list = outcome.submitted.join("\n");
         list.push('\n');
         multiberts_collector::atomic::write_bytes(&jobs_path, list.as_bytes())?;

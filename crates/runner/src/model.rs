@@ -1,0 +1,163 @@
+//! The model a job fine-tunes: the checkpoint's BERT with the task's head, its logits for a
+//! batch of features, and its predictions on a split.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use multiberts_model::batch::Batch;
+use multiberts_model::bert::{Bert, PaddedPositions};
+use multiberts_model::checkpoint::load_checkpoint;
+use multiberts_model::config::BertConfig;
+use multiberts_model::dropout::Mode;
+use multiberts_model::params::{ParamBuilder, Params};
+use multiberts_model::precision::Precision;
+
+use crate::error::{Result, RunnerError};
+use crate::features::Feature;
+use crate::head::{Head, HeadKind};
+
+/// The model being fine-tuned.
+pub(crate) struct Model {
+    pub(crate) bert: Bert,
+    head: Head,
+    kind: HeadKind,
+    pub(crate) params: Params,
+    config: BertConfig,
+}
+
+/// A loaded model and the digest of the weights file it came from.
+pub(crate) struct Loaded {
+    /// The model.
+    pub(crate) model: Model,
+    /// sha256 of the checkpoint's weights file. A generated init is recorded too: its file is
+    /// a pure function of (config, seed), so the digest identifies exactly what was
+    /// fine-tuned.
+    pub(crate) checkpoint_sha256: Option<String>,
+}
+
+impl Model {
+    /// Loads the checkpoint in `dir` onto `device` and adds the head of `kind`; weights the
+    /// checkpoint lacks are initialised from `seed`. `vocab_size` is the tokenizer's, checked
+    /// against the model's embeddings.
+    pub(crate) fn load(
+        dir: &Path,
+        device: &Device,
+        kind: HeadKind,
+        seed: u64,
+        precision: Precision,
+        vocab_size: usize,
+    ) -> Result<Loaded> {
+        let loaded = load_checkpoint(dir, device)?;
+        let config_path = loaded
+            .config_path
+            .clone()
+            .ok_or_else(|| RunnerError::file(dir, "no config.json beside the weights"))?;
+        let config = BertConfig::from_file(&config_path)
+            .map_err(multiberts_model::error::ModelError::from)?;
+        if vocab_size > config.vocab_size {
+            return Err(RunnerError::file(
+                dir.join("vocab.txt"),
+                format!(
+                    "the vocabulary has {vocab_size} tokens but the model only {} embeddings",
+                    config.vocab_size
+                ),
+            ));
+        }
+        let mut builder = ParamBuilder::from_tensors(&loaded.tensors, device, seed);
+        // Padded positions feed nothing the heads read ([CLS] and the spans are real tokens),
+        // so they are skipped: 25-40 % less work on typical batches (docs/bench/model.md).
+        let bert = Bert::build(&config, &mut builder)?
+            .with_padded_positions(PaddedPositions::Skip)
+            .with_precision(precision);
+        let (head, other_heads) = kind.build(&config, &mut builder)?;
+        let (params, report) = builder.finish(&[other_heads])?;
+        tracing::debug!(initialised = ?report.initialised, "model built");
+        Ok(Loaded {
+            model: Model {
+                bert,
+                head,
+                kind,
+                params,
+                config,
+            },
+            checkpoint_sha256: loaded.files.first().map(|f| f.sha256.clone()),
+        })
+    }
+
+    /// The head this model has.
+    pub(crate) fn kind(&self) -> HeadKind {
+        self.kind
+    }
+
+    /// Logits of the examples `idx` of `features`: `[B, labels]`, or `[B]` for span pairs.
+    pub(crate) fn logits(
+        &self,
+        features: &[Feature],
+        idx: &[usize],
+        device: &Device,
+        mode: &mut Mode<'_>,
+    ) -> Result<Tensor> {
+        let batch = make_batch(features, idx, &self.config, device)?;
+        let out = self.bert.forward(&batch, mode)?;
+        self.head.forward(&out, features, idx, mode)
+    }
+
+    /// Class scores and predictions of the model on `features`, in order, in eval mode, in
+    /// batches of `batch_size` (see [`HeadKind::outputs`]).
+    pub(crate) fn predict(
+        &self,
+        features: &[Feature],
+        batch_size: usize,
+        device: &Device,
+    ) -> Result<Predictions> {
+        let mut scores = Vec::with_capacity(features.len());
+        let mut preds = Vec::with_capacity(features.len());
+        let all: Vec<usize> = (0..features.len()).collect();
+        for chunk in all.chunks(batch_size.max(1)) {
+            let mut mode = Mode::Eval;
+            let logits = self.logits(features, chunk, device, &mut mode)?;
+            self.kind.outputs(&logits, &mut scores, &mut preds)?;
+        }
+        Ok(Predictions { scores, preds })
+    }
+}
+
+/// A model's outputs on a split, one entry per feature.
+#[derive(Debug, Clone)]
+pub(crate) struct Predictions {
+    /// Class scores.
+    pub(crate) scores: Vec<Vec<f32>>,
+    /// Predicted class or value.
+    pub(crate) preds: Vec<f64>,
+}
+
+/// A batch of the examples `idx`, padded to its longest member (dynamic padding).
+fn make_batch(
+    features: &[Feature],
+    idx: &[usize],
+    config: &BertConfig,
+    device: &Device,
+) -> Result<Batch> {
+    let t = idx
+        .iter()
+        .map(|&i| features[i].ids.len())
+        .max()
+        .unwrap_or(1);
+    let mut ids = Vec::with_capacity(idx.len());
+    let mut types = Vec::with_capacity(idx.len());
+    let mut mask = Vec::with_capacity(idx.len());
+    for &i in idx {
+        let f = &features[i];
+        let pad = t - f.ids.len();
+        let mut row: Vec<i64> = f.ids.iter().map(|&v| i64::from(v)).collect();
+        row.resize(t, 0);
+        ids.push(row);
+        let mut row: Vec<i64> = f.type_ids.iter().map(|&v| i64::from(v)).collect();
+        row.resize(t, 0);
+        types.push(row);
+        let mut row = vec![1i64; f.ids.len()];
+        row.extend(std::iter::repeat_n(0, pad));
+        mask.push(row);
+    }
+    Ok(Batch::from_rows(&ids, &types, &mask, config, device)?)
+}

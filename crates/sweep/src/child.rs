@@ -1,0 +1,119 @@
+//! How a sweep starts one job: `multiberts run-job <job dir> --settings <json>`. The job
+//! itself travels as the job directory's `job.json` (written by the sweep just before); what
+//! is not part of the job (device, resume interval, whether to keep the resume state) travels
+//! as one serialised [`ChildSettings`], so the sweep and `run-job` cannot drift apart.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use multiberts_collector::{JobDir, ResultsTree};
+use multiberts_manifest::JobFile;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// The subcommand a sweep's children run.
+pub const RUN_JOB: &str = "run-job";
+/// The option that carries [`ChildSettings`] as JSON.
+pub const SETTINGS_FLAG: &str = "--settings";
+
+/// Everything a sweep tells each `run-job` child besides the job directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChildSettings {
+    /// Save a resume checkpoint every N optimizer steps (and after every epoch).
+    pub checkpoint_every: u64,
+    /// Keep each finished job's last resume checkpoint in `<job dir>/state/`.
+    pub keep_state: bool,
+    /// Where the job trains: `cpu`, `cuda:N`. Always explicit, so that a `MULTIBERTS_DEVICE`
+    /// in the child's environment (sbatch exports the submitting shell's) cannot move it.
+    pub device: String,
+}
+
+impl Default for ChildSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint_every: 100,
+            keep_state: false,
+            device: "cpu".into(),
+        }
+    }
+}
+
+impl ChildSettings {
+    /// The settings as one JSON argument.
+    pub fn to_json(&self) -> String {
+        // A struct of strings, integers and booleans always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses the JSON argument; the error says which key is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| {
+            format!(
+                "{SETTINGS_FLAG} {text:?} is not valid: {e} (expected a JSON object with keys \
+                 checkpoint_every, keep_state, device)"
+            )
+        })
+    }
+
+    /// These settings on another device (a GPU slot of the local pool).
+    pub fn on_device(&self, device: impl Into<String>) -> Self {
+        Self {
+            device: device.into(),
+            ..self.clone()
+        }
+    }
+
+    /// `<prefix…> run-job <job dir> --settings <json>`: the child's arguments.
+    pub fn command_args(&self, prefix: &[OsString], job_dir: &Path) -> Vec<OsString> {
+        let mut args = prefix.to_vec();
+        args.push(RUN_JOB.into());
+        args.push(job_dir.into());
+        args.push(SETTINGS_FLAG.into());
+        args.push(self.to_json().into());
+        args
+    }
+}
+
+/// The directory of `file`'s job in `tree`.
+pub fn job_dir(tree: &ResultsTree, file: &JobFile) -> Result<JobDir> {
+    let s = &file.spec;
+    Ok(tree.job(&s.task.name, &s.checkpoint.id, &s.id)?)
+}
+
+/// Hands a job over: writes `file` as the `job.json` of its directory in `tree` (creating the
+/// directory) unless the job is done. Returns the directory and whether it was written.
+pub fn stage_job(tree: &ResultsTree, file: &JobFile) -> Result<(JobDir, bool)> {
+    let dir = job_dir(tree, file)?;
+    if dir.is_done() {
+        return Ok((dir, false));
+    }
+    dir.write_job_file(file)?;
+    Ok((dir, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_unknown_keys_are_refused() {
+        let s = ChildSettings {
+            checkpoint_every: 7,
+            keep_state: true,
+            device: "cuda:1".into(),
+        };
+        assert_eq!(ChildSettings::from_json(&s.to_json()), Ok(s.clone()));
+        assert_eq!(ChildSettings::from_json("{}"), Ok(ChildSettings::default()));
+        let err = ChildSettings::from_json(r#"{"devcie":"cpu"}"#).unwrap_err();
+        assert!(err.contains("devcie") && err.contains("expected"), "{err}");
+        let args = s.on_device("cuda:0").command_args(&[], Path::new("r/j"));
+        let text: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(text[..3], ["run-job", "r/j", "--settings"]);
+        assert!(text[3].contains(r#""device":"cuda:0""#), "{}", text[3]);
+    }
+}

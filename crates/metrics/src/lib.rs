@@ -3,6 +3,9 @@
 //! A bootstrap resample is a vector of counts over examples; every metric here is computed
 //! from per-example statistics and those counts, never from a copied array. No candle.
 //!
+//! [`squad`] has SQuAD's per-question exact match and F1, bit-identical to the official
+//! evaluation script.
+//!
 //! Degenerate inputs (an empty resample, a zero variance, a class that never occurs where the
 //! metric needs it) give `f64::NAN`: the metric is undefined there, and callers such as the
 //! bootstrap report exclude NaN draws and count them. Malformed inputs (length mismatch, a label
@@ -13,6 +16,7 @@ mod error;
 mod metric;
 mod moments;
 mod ranks;
+pub mod squad;
 pub mod winogender;
 
 pub use confusion::Confusion;

@@ -52,6 +52,17 @@ pub enum TaskError {
         /// The paths tried, comma-separated.
         tried: String,
     },
+    /// A SQuAD question is inconsistent: a gold answer's `answer_start` does not point at its
+    /// text in the context, its id repeats, or `is_impossible` disagrees with its answers.
+    #[error("{}: question {question_id}: {message}", path.display())]
+    SquadQuestion {
+        /// The file.
+        path: PathBuf,
+        /// The question's `id`.
+        question_id: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
     /// The chosen source has no such split.
     #[error("task `{task}` has no split `{split}` (it has {available})")]
     UnknownSplit {

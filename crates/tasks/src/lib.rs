@@ -6,6 +6,8 @@
 //! [`TaskSpec::load_split`] reads a split into [`Example`]s; malformed data is an error that
 //! names the file, the line and column, and what was expected.
 //!
+//! SQuAD v1.1/v2.0 files read into typed questions with [`squad::read_squad`].
+//!
 //! Coreference (span-pair) tasks read Winogender ([`winogender`]), GAP, jiant edge-probing
 //! JSON (OntoNotes), SuperGLUE WSC and WinoBias into examples with two character spans
 //! ([`SpanPair`]), choice items ([`Choice`], Winogender's two candidates per sentence) and
@@ -20,6 +22,7 @@ mod load;
 mod readers;
 mod registry;
 mod spec;
+pub mod squad;
 pub mod synthetic;
 mod synthetic_coref;
 pub mod winogender;

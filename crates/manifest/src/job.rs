@@ -62,7 +62,7 @@ impl Job {
             id,
             task: task.name.clone(),
             variant: task.variant.clone(),
-            augment: task.augment.clone(),
+            augment: task.augment,
             checkpoint: checkpoint.clone(),
             hyper: hyper.clone(),
             learning_rate: lr,

@@ -250,7 +250,7 @@ impl Trainer<'_> {
     fn save_or_stop(&mut self, step: u64, epoch_end: bool) -> Result<()> {
         let stop = crate::stop::requested();
         let every = self.opts.checkpoint_every;
-        if stop || epoch_end || (every > 0 && step % every == 0) {
+        if stop || epoch_end || (every > 0 && step.is_multiple_of(every)) {
             self.st.dropout_rng = self.dropout_rng.state();
             state::save(
                 &self.dir.state_dir(),

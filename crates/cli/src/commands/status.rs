@@ -32,14 +32,14 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let tree = results_tree(&manifest, args.results_dir.as_deref())?;
     let out = tree.root();
     let jobs = manifest.jobs();
-    let mut progress = status(&jobs, &tree, &out)?;
-    let view = slurm_view(&out, &SlurmCli, true).unwrap_or_else(|e| {
+    let mut progress = status(&jobs, &tree, out)?;
+    let view = slurm_view(out, &SlurmCli, true).unwrap_or_else(|e| {
         tracing::warn!("cannot read Slurm's view ({e}); showing DONE markers and local records");
         SlurmView::default()
     });
     let slurm = view.has_submissions();
     if slurm {
-        merge_slurm(&jobs, &mut progress, &view, &out);
+        merge_slurm(&jobs, &mut progress, &view, out);
     }
     let mut header = vec!["task", "done", "running"];
     if slurm {

@@ -101,6 +101,23 @@ pub enum RunnerError {
 }
 
 impl RunnerError {
+    /// A data error about example `index` of `examples` (task `task`, split `split`).
+    pub fn data(
+        task: &str,
+        split: &str,
+        examples: &[multiberts_tasks::Example],
+        index: usize,
+        message: String,
+    ) -> Self {
+        RunnerError::Data {
+            task: task.into(),
+            split: split.into(),
+            index,
+            id: examples[index].id.clone(),
+            message,
+        }
+    }
+
     /// A file error with a message.
     pub fn file(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         RunnerError::File {

@@ -66,13 +66,7 @@ impl EvalLayout {
     /// choice item when the examples carry `choice`. `labels[i]` is example i's label as a
     /// number. Errors name the example when the items are malformed.
     pub fn new(task: &str, split: &str, examples: &[Example], labels: &[f64]) -> Result<Self> {
-        let bad = |i: usize, message: String| RunnerError::Data {
-            task: task.into(),
-            split: split.into(),
-            index: i,
-            id: examples[i].id.clone(),
-            message,
-        };
+        let bad = |i: usize, message: String| RunnerError::data(task, split, examples, i, message);
         let with_choice = examples.iter().filter(|e| e.choice.is_some()).count();
         if with_choice == 0 {
             return Ok(Self {

@@ -75,13 +75,7 @@ impl HeadKind {
     /// Checks and converts the gold labels of `examples` (`task`/`split` name the data in
     /// errors).
     pub(crate) fn targets(self, task: &str, split: &str, examples: &[Example]) -> Result<Targets> {
-        let bad = |i: usize, message: String| RunnerError::Data {
-            task: task.into(),
-            split: split.into(),
-            index: i,
-            id: examples[i].id.clone(),
-            message,
-        };
+        let bad = |i: usize, message: String| RunnerError::data(task, split, examples, i, message);
         let num_labels = match self {
             Self::Regression => {
                 return examples

@@ -1,23 +1,27 @@
-//! Loading BERT weights from checkpoint files: safetensors, PyTorch zip pickles (the MultiBERTs
-//! hub format) and pre-1.6 legacy (non-zip) PyTorch pickles.
+//! Reading BERT checkpoint files, without a tensor library: safetensors, PyTorch zip pickles
+//! (the MultiBERTs hub format) and pre-1.6 legacy (non-zip) PyTorch pickles.
 //!
-//! The result is a flat map from Hugging Face `BertModel` parameter names (without the `bert.`
-//! prefix) to f32 tensors, plus the sha256 of every file read. Checking the names and shapes
-//! against a config is the model builder's job; this module only reads and normalises.
+//! [`WeightsFile::read`] finds the weights file of a checkpoint directory, reads it with the
+//! sha256 of every file (for provenance) and tells its format from its first bytes;
+//! [`WeightsFile::tensors`] decodes it into [`RawTensor`]s (name, dtype, shape, little-endian
+//! bytes). Tensor names are mapped to Hugging Face `BertModel` names with [`normalize_name`].
+//! Turning raw tensors into candle tensors, and checking names and shapes against a config, is
+//! `multiberts-model`'s job (`multiberts_model::checkpoint::load_checkpoint`).
+//!
+//! [`pickle`] is a small, safe reader for the part of Python's pickle format `torch.save` writes.
 
 mod names;
+pub mod pickle;
 mod raw;
 mod safetensors_file;
 mod torch;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
 use sha2::{Digest, Sha256};
 
 pub use names::normalize_name;
-pub use raw::StorageDtype;
+pub use raw::{RawTensor, StorageDtype};
 
 /// Weight file names looked for in a checkpoint directory, in order of preference.
 pub const WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
@@ -42,23 +46,19 @@ pub enum CheckpointFormat {
     TorchLegacy,
 }
 
-/// The tensors of a checkpoint, under normalised names, with the digests of the files read.
+/// A checkpoint's weights file, read into memory, with the digests of the files read.
 #[derive(Debug)]
-pub struct LoadedCheckpoint {
-    /// Parameter name (HF `BertModel` style, no `bert.` prefix) to tensor. Floating-point
-    /// tensors are f32; integer tensors (if any survive normalisation) are i64, bool/u8 are u8.
-    pub tensors: HashMap<String, Tensor>,
+pub struct WeightsFile {
+    /// The weights file's bytes.
+    pub bytes: Vec<u8>,
     /// Every file read, with its sha256: the weights file and, if present, `config.json`.
     pub files: Vec<FileDigest>,
     /// The `config.json` beside the weights, if there is one.
     pub config_path: Option<PathBuf>,
     /// The weights file that was read.
     pub weights_path: PathBuf,
-    /// The format it was read as.
+    /// The format it is read as.
     pub format: CheckpointFormat,
-    /// Names in the file that were dropped on purpose (`cls.*` heads, `position_ids` buffers),
-    /// as they appear in the file.
-    pub ignored: Vec<String>,
 }
 
 /// Why a checkpoint could not be loaded. Every variant names the file concerned.
@@ -126,7 +126,7 @@ pub enum CheckpointError {
         /// Which pickle (e.g. `pytorch_model/data.pkl` or `legacy pickle 4 of 5`).
         part: String,
         /// The decoder's error.
-        source: crate::pickle::PickleError,
+        source: pickle::PickleError,
     },
     /// A tensor has a dtype this loader does not convert.
     #[error("{path}: tensor {tensor}: unsupported dtype {dtype}")]
@@ -167,15 +167,15 @@ pub enum CheckpointError {
         /// The second original name.
         second: String,
     },
-    /// candle refused to build a tensor.
+    /// The tensor library (candle, in `multiberts-model`) refused to build a tensor.
     #[error("{path}: tensor {tensor}: {source}")]
     Candle {
         /// The file.
         path: PathBuf,
         /// The tensor's name in the file.
         tensor: String,
-        /// candle's error (boxed: it is large).
-        source: Box<candle_core::Error>,
+        /// The tensor library's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -188,78 +188,52 @@ impl CheckpointError {
     }
 }
 
-/// Loads a checkpoint from a weights file or from a directory holding `model.safetensors`
-/// (preferred) or `pytorch_model.bin`, with `config.json` beside it.
-///
-/// The format is detected from the file's first bytes, not its name. Tensor names are
-/// normalised with [`normalize_name`]; dropped names are listed in
-/// [`LoadedCheckpoint::ignored`]. Tensors are created on `device`.
-pub fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedCheckpoint, CheckpointError> {
-    let weights_path = resolve_weights_file(path)?;
-    let dir = weights_path.parent().unwrap_or(Path::new("."));
-    let config = dir.join("config.json");
-    let config_path = config.is_file().then_some(config);
+impl WeightsFile {
+    /// Reads the weights file of a checkpoint: `path` itself if it is a file, else
+    /// `model.safetensors` (preferred) or `pytorch_model.bin` in the directory `path`, with the
+    /// `config.json` beside it (only hashed here). The format is detected from the file's first
+    /// bytes, not its name.
+    pub fn read(path: &Path) -> Result<Self, CheckpointError> {
+        let weights_path = resolve_weights_file(path)?;
+        let dir = weights_path.parent().unwrap_or(Path::new("."));
+        let config = dir.join("config.json");
+        let config_path = config.is_file().then_some(config);
 
-    let bytes = read_file(&weights_path)?;
-    let mut files = vec![digest(&weights_path, &bytes)];
-    if let Some(config) = &config_path {
-        let config_bytes = read_file(config)?;
-        files.push(digest(config, &config_bytes));
-    }
-
-    let format = detect_format(&weights_path, &bytes)?;
-    tracing::info!(
-        path = %weights_path.display(),
-        ?format,
-        bytes = bytes.len(),
-        sha256 = %files[0].sha256,
-        "reading checkpoint"
-    );
-    let raw = match format {
-        CheckpointFormat::Safetensors => safetensors_file::read(&weights_path, &bytes)?,
-        CheckpointFormat::TorchZip => torch::read_zip(&weights_path, &bytes)?,
-        CheckpointFormat::TorchLegacy => torch::read_legacy(&weights_path, &bytes)?,
-    };
-
-    let mut tensors = HashMap::with_capacity(raw.len());
-    let mut originals: HashMap<String, String> = HashMap::with_capacity(raw.len());
-    let mut ignored = Vec::new();
-    for t in raw {
-        let Some(name) = normalize_name(&t.name) else {
-            ignored.push(t.name);
-            continue;
-        };
-        if let Some(first) = originals.get(&name) {
-            return Err(CheckpointError::DuplicateTensor {
-                path: weights_path.clone(),
-                name,
-                first: first.clone(),
-                second: t.name,
-            });
+        let bytes = read_file(&weights_path)?;
+        let mut files = vec![digest(&weights_path, &bytes)];
+        if let Some(config) = &config_path {
+            let config_bytes = read_file(config)?;
+            files.push(digest(config, &config_bytes));
         }
-        let tensor = t
-            .to_tensor(device)
-            .map_err(|source| CheckpointError::Candle {
-                path: weights_path.clone(),
-                tensor: t.name.clone(),
-                source: Box::new(source),
-            })?;
-        originals.insert(name.clone(), t.name);
-        tensors.insert(name, tensor);
+
+        let format = detect_format(&weights_path, &bytes)?;
+        tracing::info!(
+            path = %weights_path.display(),
+            ?format,
+            bytes = bytes.len(),
+            sha256 = %files[0].sha256,
+            "reading checkpoint"
+        );
+        Ok(Self {
+            bytes,
+            files,
+            config_path,
+            weights_path,
+            format,
+        })
     }
-    tracing::debug!(
-        tensors = tensors.len(),
-        ignored = ignored.len(),
-        "checkpoint loaded"
-    );
-    Ok(LoadedCheckpoint {
-        tensors,
-        files,
-        config_path,
-        weights_path,
-        format,
-        ignored,
-    })
+
+    /// Every tensor of the file, in file order, under the names the file gives them
+    /// (safetensors tensors borrow the file's bytes; torch tensors are copied out of their
+    /// storages).
+    pub fn tensors(&self) -> Result<Vec<RawTensor<'_>>, CheckpointError> {
+        let (path, bytes) = (&self.weights_path, &self.bytes);
+        Ok(match self.format {
+            CheckpointFormat::Safetensors => safetensors_file::read(path, bytes)?,
+            CheckpointFormat::TorchZip => torch::read_zip(path, bytes)?,
+            CheckpointFormat::TorchLegacy => torch::read_legacy(path, bytes)?,
+        })
+    }
 }
 
 /// The weights file `path` stands for: `path` itself if it is a file, else the first of

@@ -14,7 +14,9 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 /// Normalised name → (shape, f32 bytes) of every tensor kept.
-fn read(file: &str) -> (CheckpointFormat, BTreeMap<String, (Vec<usize>, Vec<u8>)>) {
+type Tensors = BTreeMap<String, (Vec<usize>, Vec<u8>)>;
+
+fn read(file: &str) -> (CheckpointFormat, Tensors) {
     let weights = WeightsFile::read(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     let tensors = weights.tensors().unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut out = BTreeMap::new();

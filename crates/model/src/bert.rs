@@ -1,19 +1,27 @@
 //! The BERT encoder with Hugging Face parameter names (`embeddings.*`, `encoder.layer.N.*`,
 //! `pooler.dense.*`, as in `BertModel` without the `bert.` prefix), trainable end to end.
+//!
+//! One file in reading order, as candle-transformers' models are: the building blocks
+//! ([`Linear`], [`LayerNorm`]), the embeddings, one encoder layer (self-attention, then the
+//! feed-forward block, each with a residual and a LayerNorm), then the model ([`Bert`]: the
+//! layers and the pooler). The config is [`BertConfig`]; the ops come from [`crate::kernels`],
+//! the parameters from a [`ParamBuilder`] (a checkpoint or a seeded initialisation).
 
 use candle_core::{D, Tensor};
 
 use crate::batch::Batch;
-use crate::bmm::bmm;
 use crate::config::BertConfig;
-use crate::dropout::{Mode, dropout, dropout_add, dropout_add_kept, dropout_kept};
 use crate::error::{ModelError, Result};
-use crate::fused;
-use crate::init::Init;
-use crate::ops;
-use crate::packing::TokenIndex;
-use crate::params::ParamBuilder;
+use crate::kernels::bmm::bmm;
+use crate::kernels::dropout::{Mode, dropout, dropout_add, dropout_add_kept, dropout_kept};
+use crate::kernels::fused;
+use crate::kernels::ops;
+use crate::kernels::packing::TokenIndex;
+use crate::params::{Init, ParamBuilder};
 use crate::precision::Precision;
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks.
 
 /// `y = x Wᵀ + b` with a torch-layout weight `[out, in]`.
 #[derive(Debug, Clone)]
@@ -117,6 +125,10 @@ impl LayerNorm {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Embeddings.
+
+/// Word + token-type + position embeddings, then LayerNorm and dropout.
 #[derive(Debug, Clone)]
 struct Embeddings {
     word: Tensor,
@@ -125,6 +137,95 @@ struct Embeddings {
     norm: LayerNorm,
 }
 
+impl Embeddings {
+    fn build(config: &BertConfig, b: &mut ParamBuilder<'_>) -> Result<Self> {
+        let h = config.hidden_size;
+        let std = config.initializer_range;
+        let eps = config.layer_norm_eps;
+        Ok(Self {
+            word: b.required(
+                "embeddings.word_embeddings.weight",
+                &[config.vocab_size, h],
+                Init::Embedding {
+                    std,
+                    pad_row: Some(config.pad_token_id),
+                },
+            )?,
+            position: b.required(
+                "embeddings.position_embeddings.weight",
+                &[config.max_position_embeddings, h],
+                Init::Embedding { std, pad_row: None },
+            )?,
+            token_type: b.required(
+                "embeddings.token_type_embeddings.weight",
+                &[config.type_vocab_size, h],
+                Init::Embedding { std, pad_row: None },
+            )?,
+            norm: LayerNorm::build(b, "embeddings.LayerNorm", h, eps)?,
+        })
+    }
+
+    fn detached(&self) -> Self {
+        Self {
+            word: self.word.detach(),
+            position: self.position.detach(),
+            token_type: self.token_type.detach(),
+            norm: self.norm.detached(),
+        }
+    }
+
+    /// The embeddings of the positions `index` keeps, packed `[N, H]`, with dropout masks drawn
+    /// for `kept` rows when the layout is padded but the stream is the packed one.
+    fn forward(
+        &self,
+        batch: &Batch,
+        (index, kept): (&TokenIndex, Option<&TokenIndex>),
+        c: &BertConfig,
+        mode: &mut Mode<'_>,
+    ) -> Result<Tensor> {
+        let (bsz, t) = batch.dims()?;
+        let h = c.hidden_size;
+        let device = batch.input_ids.device();
+        let (ids, types) = (
+            batch.input_ids.flatten_all()?,
+            batch.token_type_ids.flatten_all()?,
+        );
+        let (ids, types) = if index.is_all() {
+            (ids, types)
+        } else {
+            let rows = index.rows_tensor(device)?;
+            (ids.index_select(&rows, 0)?, types.index_select(&rows, 0)?)
+        };
+        let words = self.word.index_select(&ids, 0)?;
+        let type_emb = self.token_type.index_select(&types, 0)?;
+        // Same summation order as HF: (word + type) + position.
+        let emb = if index.is_all() {
+            // Every row uses positions 0..T: broadcast instead of gathering B copies.
+            (words + type_emb)?
+                .reshape((bsz, t, h))?
+                .broadcast_add(&self.position.narrow(0, 0, t)?)?
+                .reshape((bsz * t, h))?
+        } else {
+            let positions = self
+                .position
+                .index_select(&index.positions_tensor(device)?, 0)?;
+            ((words + type_emb)? + positions)?
+        };
+        hidden_dropout(
+            &self.norm.forward(&emb)?,
+            None,
+            c.hidden_dropout_prob,
+            mode,
+            kept,
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One encoder layer.
+
+/// Self-attention (query, key, value, output projection) and the feed-forward block
+/// (intermediate, output), each followed by dropout, the residual and a LayerNorm.
 #[derive(Debug, Clone)]
 struct Layer {
     query: Linear,
@@ -136,6 +237,111 @@ struct Layer {
     output: Linear,
     out_norm: LayerNorm,
 }
+
+impl Layer {
+    fn build(config: &BertConfig, b: &mut ParamBuilder<'_>, i: usize) -> Result<Self> {
+        let h = config.hidden_size;
+        let std = config.initializer_range;
+        let eps = config.layer_norm_eps;
+        let p = format!("encoder.layer.{i}");
+        let i_dim = config.intermediate_size;
+        Ok(Self {
+            query: Linear::build(b, &format!("{p}.attention.self.query"), h, h, std, false)?,
+            key: Linear::build(b, &format!("{p}.attention.self.key"), h, h, std, false)?,
+            value: Linear::build(b, &format!("{p}.attention.self.value"), h, h, std, false)?,
+            attn_out: Linear::build(b, &format!("{p}.attention.output.dense"), h, h, std, false)?,
+            attn_norm: LayerNorm::build(b, &format!("{p}.attention.output.LayerNorm"), h, eps)?,
+            intermediate: Linear::build(
+                b,
+                &format!("{p}.intermediate.dense"),
+                h,
+                i_dim,
+                std,
+                false,
+            )?,
+            output: Linear::build(b, &format!("{p}.output.dense"), i_dim, h, std, false)?,
+            out_norm: LayerNorm::build(b, &format!("{p}.output.LayerNorm"), h, eps)?,
+        })
+    }
+
+    fn detached(&self) -> Self {
+        Self {
+            query: self.query.detached(),
+            key: self.key.detached(),
+            value: self.value.detached(),
+            attn_out: self.attn_out.detached(),
+            attn_norm: self.attn_norm.detached(),
+            intermediate: self.intermediate.detached(),
+            output: self.output.detached(),
+            out_norm: self.out_norm.detached(),
+        }
+    }
+
+    /// One encoder layer on the packed tokens `x` `[N, H]` (`index`), with dropout masks drawn
+    /// for `kept` rows when the layout is padded but the stream is the packed one.
+    fn forward(
+        &self,
+        x: &Tensor,
+        (index, kept): (&TokenIndex, Option<&TokenIndex>),
+        mask: &Tensor,
+        (c, p): (&BertConfig, Precision),
+        mode: &mut Mode<'_>,
+    ) -> Result<Tensor> {
+        let nh = c.num_attention_heads;
+        let d = c.head_dim();
+        let q = index.to_heads(&self.query.forward_in(x, p)?, nh)?;
+        let k = index.to_heads(&self.key.forward_in(x, p)?, nh)?;
+        let v = index.to_heads(&self.value.forward_in(x, p)?, nh)?;
+        let product = |a: &Tensor, b: &Tensor| -> Result<Tensor> {
+            Ok(if p.is_reduced() {
+                p.matmul(a, b)?
+            } else {
+                bmm(a, b)?
+            })
+        };
+        let scores = product(&q, &k.t()?)?;
+        let probs = ops::masked_softmax(&scores, mask, 1.0 / (d as f64).sqrt())?;
+        let probs = dropout(&probs, c.attention_probs_dropout_prob, mode)?;
+        let ctx = index.from_heads(&product(&probs, &v)?)?;
+        let attn = self.attn_out.forward_in(&ctx, p)?;
+        let a = self.attn_norm.forward(&hidden_dropout(
+            &attn,
+            Some(x),
+            c.hidden_dropout_prob,
+            mode,
+            kept,
+        )?)?;
+        let inter = ops::gelu(&self.intermediate.forward_in(&a, p)?)?;
+        let out = self.output.forward_in(&inter, p)?;
+        self.out_norm.forward(&hidden_dropout(
+            &out,
+            Some(&a),
+            c.hidden_dropout_prob,
+            mode,
+            kept,
+        )?)
+    }
+}
+
+/// Dropout of a hidden state `[rows, H]` (plus `residual` when given), with the mask drawn for
+/// the `kept` rows only when the layout is padded but the stream is the packed one.
+fn hidden_dropout(
+    x: &Tensor,
+    residual: Option<&Tensor>,
+    p: f64,
+    mode: &mut Mode<'_>,
+    kept: Option<&TokenIndex>,
+) -> Result<Tensor> {
+    Ok(match (residual, kept) {
+        (None, None) => dropout(x, p, mode)?,
+        (None, Some(k)) => dropout_kept(x, p, mode, k)?,
+        (Some(r), None) => dropout_add(x, r, p, mode)?,
+        (Some(r), Some(k)) => dropout_add_kept(x, r, p, mode, k)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model.
 
 /// What the encoder returns.
 #[derive(Debug, Clone)]
@@ -171,23 +377,6 @@ pub enum PaddedPositions {
     Skip,
 }
 
-/// Dropout of a hidden state `[rows, H]` (plus `residual` when given), with the mask drawn for
-/// the `kept` rows only when the layout is padded but the stream is the packed one.
-fn hidden_dropout(
-    x: &Tensor,
-    residual: Option<&Tensor>,
-    p: f64,
-    mode: &mut Mode<'_>,
-    kept: Option<&TokenIndex>,
-) -> Result<Tensor> {
-    Ok(match (residual, kept) {
-        (None, None) => dropout(x, p, mode)?,
-        (None, Some(k)) => dropout_kept(x, p, mode, k)?,
-        (Some(r), None) => dropout_add(x, r, p, mode)?,
-        (Some(r), Some(k)) => dropout_add_kept(x, r, p, mode, k)?,
-    })
-}
-
 /// The BERT encoder plus pooler.
 #[derive(Debug, Clone)]
 pub struct Bert {
@@ -207,56 +396,10 @@ impl Bert {
         config.validate("model config")?;
         let h = config.hidden_size;
         let std = config.initializer_range;
-        let eps = config.layer_norm_eps;
-        let embeddings = Embeddings {
-            word: b.required(
-                "embeddings.word_embeddings.weight",
-                &[config.vocab_size, h],
-                Init::Embedding {
-                    std,
-                    pad_row: Some(config.pad_token_id),
-                },
-            )?,
-            position: b.required(
-                "embeddings.position_embeddings.weight",
-                &[config.max_position_embeddings, h],
-                Init::Embedding { std, pad_row: None },
-            )?,
-            token_type: b.required(
-                "embeddings.token_type_embeddings.weight",
-                &[config.type_vocab_size, h],
-                Init::Embedding { std, pad_row: None },
-            )?,
-            norm: LayerNorm::build(b, "embeddings.LayerNorm", h, eps)?,
-        };
+        let embeddings = Embeddings::build(config, b)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{i}");
-            let i_dim = config.intermediate_size;
-            layers.push(Layer {
-                query: Linear::build(b, &format!("{p}.attention.self.query"), h, h, std, false)?,
-                key: Linear::build(b, &format!("{p}.attention.self.key"), h, h, std, false)?,
-                value: Linear::build(b, &format!("{p}.attention.self.value"), h, h, std, false)?,
-                attn_out: Linear::build(
-                    b,
-                    &format!("{p}.attention.output.dense"),
-                    h,
-                    h,
-                    std,
-                    false,
-                )?,
-                attn_norm: LayerNorm::build(b, &format!("{p}.attention.output.LayerNorm"), h, eps)?,
-                intermediate: Linear::build(
-                    b,
-                    &format!("{p}.intermediate.dense"),
-                    h,
-                    i_dim,
-                    std,
-                    false,
-                )?,
-                output: Linear::build(b, &format!("{p}.output.dense"), i_dim, h, std, false)?,
-                out_norm: LayerNorm::build(b, &format!("{p}.output.LayerNorm"), h, eps)?,
-            });
+            layers.push(Layer::build(config, b, i)?);
         }
         let pooler = Linear::build(b, "pooler.dense", h, h, std, true)?;
         Ok(Self {
@@ -274,29 +417,10 @@ impl Bert {
     /// frees each intermediate as soon as it is used. Use it for evaluation and `encode`;
     /// gradients cannot flow through it.
     pub fn inference_view(&self) -> Self {
-        let e = &self.embeddings;
         Self {
             config: self.config.clone(),
-            embeddings: Embeddings {
-                word: e.word.detach(),
-                position: e.position.detach(),
-                token_type: e.token_type.detach(),
-                norm: e.norm.detached(),
-            },
-            layers: self
-                .layers
-                .iter()
-                .map(|l| Layer {
-                    query: l.query.detached(),
-                    key: l.key.detached(),
-                    value: l.value.detached(),
-                    attn_out: l.attn_out.detached(),
-                    attn_norm: l.attn_norm.detached(),
-                    intermediate: l.intermediate.detached(),
-                    output: l.output.detached(),
-                    out_norm: l.out_norm.detached(),
-                })
-                .collect(),
+            embeddings: self.embeddings.detached(),
+            layers: self.layers.iter().map(Layer::detached).collect(),
             pooler: self.pooler.detached(),
             padded: self.padded,
             precision: self.precision,
@@ -347,7 +471,6 @@ impl Bert {
                 c.max_position_embeddings
             )));
         }
-        let h = c.hidden_size;
         let e = &self.embeddings;
         let (index, kept) = match self.padded {
             PaddedPositions::Skip => {
@@ -355,7 +478,7 @@ impl Bert {
                 if real.is_all() || real.is_empty() {
                     // Nothing to skip, or nothing left: the plain layout.
                     (TokenIndex::all(bsz, t), None)
-                } else if crate::kernel_path::cpu_kernel(&e.word) {
+                } else if crate::kernels::cpu_kernel(&e.word) {
                     (real, None)
                 } else {
                     // Off the CPU kernels (a GPU), packing costs index scatters that are slower
@@ -368,43 +491,17 @@ impl Bert {
             PaddedPositions::Compute => (TokenIndex::all(bsz, t), None),
         };
         let kept = kept.as_ref();
-        let device = batch.input_ids.device();
-        let (ids, types) = (
-            batch.input_ids.flatten_all()?,
-            batch.token_type_ids.flatten_all()?,
-        );
-        let (ids, types) = if index.is_all() {
-            (ids, types)
-        } else {
-            let rows = index.rows_tensor(device)?;
-            (ids.index_select(&rows, 0)?, types.index_select(&rows, 0)?)
-        };
-        let words = e.word.index_select(&ids, 0)?;
-        let type_emb = e.token_type.index_select(&types, 0)?;
-        // Same summation order as HF: (word + type) + position.
-        let emb = if index.is_all() {
-            // Every row uses positions 0..T: broadcast instead of gathering B copies.
-            (words + type_emb)?
-                .reshape((bsz, t, h))?
-                .broadcast_add(&e.position.narrow(0, 0, t)?)?
-                .reshape((bsz * t, h))?
-        } else {
-            let positions = e
-                .position
-                .index_select(&index.positions_tensor(device)?, 0)?;
-            ((words + type_emb)? + positions)?
-        };
-        let mut x = hidden_dropout(
-            &e.norm.forward(&emb)?,
-            None,
-            c.hidden_dropout_prob,
-            mode,
-            kept,
-        )?;
+        let mut x = e.forward(batch, (&index, kept), c, mode)?;
         let mut hidden_states = Vec::with_capacity(self.layers.len() + 1);
         hidden_states.push(index.unpack(&x)?);
         for layer in &self.layers {
-            x = self.layer_forward(layer, &x, (&index, kept), &batch.attention_mask, mode)?;
+            x = layer.forward(
+                &x,
+                (&index, kept),
+                &batch.attention_mask,
+                (c, self.precision),
+                mode,
+            )?;
             hidden_states.push(index.unpack(&x)?);
         }
         let last = &hidden_states[hidden_states.len() - 1];
@@ -416,53 +513,6 @@ impl Bert {
         })
     }
 
-    /// One encoder layer on the packed tokens `x` `[N, H]` (`index`), with dropout masks drawn
-    /// for `kept` rows when the layout is padded but the stream is the packed one.
-    fn layer_forward(
-        &self,
-        l: &Layer,
-        x: &Tensor,
-        (index, kept): (&TokenIndex, Option<&TokenIndex>),
-        mask: &Tensor,
-        mode: &mut Mode<'_>,
-    ) -> Result<Tensor> {
-        let c = &self.config;
-        let p = self.precision;
-        let nh = c.num_attention_heads;
-        let d = c.head_dim();
-        let q = index.to_heads(&l.query.forward_in(x, p)?, nh)?;
-        let k = index.to_heads(&l.key.forward_in(x, p)?, nh)?;
-        let v = index.to_heads(&l.value.forward_in(x, p)?, nh)?;
-        let product = |a: &Tensor, b: &Tensor| -> Result<Tensor> {
-            Ok(if p.is_reduced() {
-                p.matmul(a, b)?
-            } else {
-                bmm(a, b)?
-            })
-        };
-        let scores = product(&q, &k.t()?)?;
-        let probs = ops::masked_softmax(&scores, mask, 1.0 / (d as f64).sqrt())?;
-        let probs = dropout(&probs, c.attention_probs_dropout_prob, mode)?;
-        let ctx = index.from_heads(&product(&probs, &v)?)?;
-        let attn = l.attn_out.forward_in(&ctx, p)?;
-        let a = l.attn_norm.forward(&hidden_dropout(
-            &attn,
-            Some(x),
-            c.hidden_dropout_prob,
-            mode,
-            kept,
-        )?)?;
-        let inter = ops::gelu(&l.intermediate.forward_in(&a, p)?)?;
-        let out = l.output.forward_in(&inter, p)?;
-        l.out_norm.forward(&hidden_dropout(
-            &out,
-            Some(&a),
-            c.hidden_dropout_prob,
-            mode,
-            kept,
-        )?)
-    }
-
     /// Zeroes the gradient of the `[PAD]` word-embedding row, as `nn.Embedding(padding_idx=…)`
     /// does, so that row stays zero under training.
     pub fn zero_pad_gradient(&self, grads: &mut candle_core::backprop::GradStore) -> Result<()> {
@@ -471,7 +521,7 @@ impl Bert {
         };
         let pad = self.config.pad_token_id;
         // The store holds the only handle to the gradient it built: zero the row in place.
-        if crate::inplace::zero_row(g, pad)? {
+        if crate::kernels::inplace::zero_row(g, pad)? {
             return Ok(());
         }
         let rows = g.dim(0)?;

@@ -10,9 +10,9 @@ use candle_core::{D, DType, Device, Tensor};
 
 use crate::bert::Linear;
 use crate::config::BertConfig;
-use crate::dropout::{Mode, dropout};
 use crate::error::{ModelError, Result};
-use crate::ops;
+use crate::kernels::dropout::{Mode, dropout};
+use crate::kernels::ops;
 use crate::params::ParamBuilder;
 
 /// `classifier(dropout(pooled))`, HF's sequence-classification head (parameters
@@ -73,9 +73,9 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     if max >= c as f64 {
         return Err(ModelError::Batch(format!("label {max} is outside 0..{c}")));
     }
-    if crate::kernel_path::cpu_kernel(logits) {
+    if crate::kernels::cpu_kernel(logits) {
         let ids = labels.to_dtype(DType::U32)?.to_vec1::<u32>()?;
-        return Ok(crate::xent::cross_entropy(logits, ids)?);
+        return Ok(crate::kernels::xent::cross_entropy(logits, ids)?);
     }
     Ok(candle_nn::loss::cross_entropy(logits, labels)?)
 }

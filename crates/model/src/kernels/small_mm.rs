@@ -142,7 +142,7 @@ pub(crate) fn matmul_into(
 /// `a · b` for rank-2 tensors, in MKL's order on the CPU with f32 (candle's matmul elsewhere).
 /// Records no gradient: for use inside analytic backward passes.
 pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let cpu_f32 = |t: &Tensor| crate::kernel_path::cpu_kernel(t) && t.rank() == 2;
+    let cpu_f32 = |t: &Tensor| crate::kernels::cpu_kernel(t) && t.rank() == 2;
     if cpu_f32(a) && cpu_f32(b) {
         a.apply_op2_no_bwd(b, &MklOrder)
     } else {

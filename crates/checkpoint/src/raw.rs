@@ -1,8 +1,6 @@
-//! A tensor as read from a file, before conversion to a candle tensor.
+//! A tensor as read from a file, before conversion to a tensor library's tensor.
 
 use std::borrow::Cow;
-
-use candle_core::{DType, Device, Tensor};
 
 /// The element type of a stored tensor, as the file declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,45 +75,14 @@ impl StorageDtype {
 }
 
 /// A tensor's name, dtype, shape and contiguous little-endian row-major bytes.
-pub(crate) struct RawTensor<'a> {
+#[derive(Debug, Clone)]
+pub struct RawTensor<'a> {
+    /// The name the file gives it (see [`crate::normalize_name`]).
     pub name: String,
+    /// The element type the file declares.
     pub dtype: StorageDtype,
+    /// The shape.
     pub shape: Vec<usize>,
+    /// The elements, contiguous, row-major, little-endian.
     pub data: Cow<'a, [u8]>,
-}
-
-impl RawTensor<'_> {
-    /// Converts to a candle tensor on `device`: floats become f32 (f64 is rounded to nearest,
-    /// f16/bf16 widen exactly), integers i64, bool/u8 u8.
-    pub fn to_tensor(&self, device: &Device) -> candle_core::Result<Tensor> {
-        let cpu = Device::Cpu;
-        let shape = self.shape.as_slice();
-        let t = match self.dtype {
-            StorageDtype::F32 => Tensor::from_raw_buffer(&self.data, DType::F32, shape, &cpu)?,
-            StorageDtype::F64 => Tensor::from_raw_buffer(&self.data, DType::F64, shape, &cpu)?
-                .to_dtype(DType::F32)?,
-            StorageDtype::F16 => Tensor::from_raw_buffer(&self.data, DType::F16, shape, &cpu)?
-                .to_dtype(DType::F32)?,
-            StorageDtype::BF16 => Tensor::from_raw_buffer(&self.data, DType::BF16, shape, &cpu)?
-                .to_dtype(DType::F32)?,
-            StorageDtype::I64 => Tensor::from_raw_buffer(&self.data, DType::I64, shape, &cpu)?,
-            StorageDtype::I32 | StorageDtype::I16 | StorageDtype::I8 => {
-                let size = self.dtype.size();
-                let values: Vec<i64> = self
-                    .data
-                    .chunks_exact(size)
-                    .map(|c| match c.len() {
-                        4 => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                        2 => i64::from(i16::from_le_bytes([c[0], c[1]])),
-                        _ => i64::from(c[0] as i8),
-                    })
-                    .collect();
-                Tensor::from_vec(values, shape, &cpu)?
-            }
-            StorageDtype::U8 | StorageDtype::Bool => {
-                Tensor::from_raw_buffer(&self.data, DType::U8, shape, &cpu)?
-            }
-        };
-        t.to_device(device)
-    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::packing::TokenIndex;
+use crate::kernels::packing::TokenIndex;
 use crate::rng::SeededRng;
 
 /// Whether a forward pass trains (dropout on, masks drawn from the stream) or evaluates.
@@ -54,7 +54,7 @@ pub fn dropout_add(y: &Tensor, residual: &Tensor, p: f64, mode: &mut Mode<'_>) -
 }
 
 fn is_cpu_f32(x: &Tensor) -> bool {
-    crate::kernel_path::cpu_kernel(x)
+    crate::kernels::cpu_kernel(x)
 }
 
 /// The kept elements (1) of one dropout draw and the scale applied to them.

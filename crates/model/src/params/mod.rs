@@ -1,5 +1,5 @@
 //! Trainable parameters by Hugging Face name, and the builder that fills them from a
-//! checkpoint's name → tensor map or from a seeded initialisation.
+//! checkpoint's name → tensor map or from a seeded initialisation ([`Init`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -7,7 +7,10 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor, Var};
 
 use crate::error::{ModelError, Result};
-use crate::init::Init;
+
+mod init;
+
+pub use init::Init;
 
 /// Named trainable parameters, in creation order (which is the order of `named_parameters()` in
 /// Hugging Face models, so iteration is deterministic).

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 /// `a · b` for `a` `[..., m, k]` and `b` `[..., k, n]` with the same leading (batch) dims.
 pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let cpu_f32 = crate::kernel_path::cpu_kernel;
+    let cpu_f32 = crate::kernels::cpu_kernel;
     if a.rank() >= 3 && cpu_f32(a) && cpu_f32(b) {
         a.apply_op2(b, Bmm)
     } else {

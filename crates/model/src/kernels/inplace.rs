@@ -13,7 +13,7 @@ use rayon::prelude::*;
 const CHUNK: usize = 1 << 14;
 
 fn fits(t: &Tensor) -> bool {
-    crate::kernel_path::cpu_kernel(t) && t.is_contiguous()
+    crate::kernels::cpu_kernel(t) && t.is_contiguous()
 }
 
 /// `Σ x²` accumulated in f64 (per fixed chunk, chunks added in order).

@@ -7,8 +7,8 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
-use crate::ops::contiguous_f32;
-use crate::torch_cpu::sleef_expf;
+use crate::kernels::contiguous_f32;
+use crate::kernels::torch_cpu::sleef_expf;
 
 /// Mean cross-entropy of f32 CPU `logits` `[B, C]` against `labels` (each `< C`, checked by
 /// the caller), differentiable in the logits.

@@ -12,27 +12,11 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::torch_cpu;
-
-/// Rows per rayon task: small rows are not worth a task each.
-pub(crate) fn min_rows(width: usize) -> usize {
-    (4096 / width.max(1)).max(1)
-}
-
-pub(crate) fn contiguous_f32<'a>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    op: &str,
-) -> Result<&'a [f32]> {
-    let slice = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&slice[start..end]),
-        None => candle_core::bail!("{op}: input must be contiguous"),
-    }
-}
+use crate::kernels::torch_cpu;
+use crate::kernels::{contiguous_f32, min_rows};
 
 fn use_kernel(x: &Tensor) -> bool {
-    crate::kernel_path::cpu_kernel(x)
+    crate::kernels::cpu_kernel(x)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,119 +140,9 @@ impl CustomOp2 for SoftmaxBwd {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Layer normalisation.
+// Layer normalisation: with its affine part in [`super::fused`], where both kernels live.
 
-/// LayerNorm over the last dimension: `(x − mean) / sqrt(var + eps) · weight + bias`, with the
-/// biased variance, as torch computes it. Differentiable in `x`, `weight` and `bias`.
-pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
-    crate::fused::layer_norm(x, weight, bias, eps)
-}
-
-/// `(x − mean) / sqrt(var + eps)` over the last dimension (the affine-free part of LayerNorm).
-pub fn normalize(x: &Tensor, eps: f64) -> Result<Tensor> {
-    if use_kernel(x) {
-        x.contiguous()?.apply_op1(Normalize { eps })
-    } else {
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let xc = x.broadcast_sub(&mean)?;
-        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-        xc.broadcast_div(&(var + eps)?.sqrt()?)
-    }
-}
-
-struct Normalize {
-    eps: f64,
-}
-
-/// Mean and 1/sqrt(var + eps) of one row, accumulated in f64 so that long rows stay accurate.
-pub(crate) fn row_stats(x: &[f32], eps: f64) -> (f32, f32) {
-    let n = x.len() as f64;
-    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = x
-        .iter()
-        .map(|&v| {
-            let d = f64::from(v) - mean;
-            d * d
-        })
-        .sum::<f64>()
-        / n;
-    (mean as f32, (1.0 / (var + eps).sqrt()) as f32)
-}
-
-impl CustomOp1 for Normalize {
-    fn name(&self) -> &'static str {
-        "multiberts-normalize"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(storage, layout, self.name())?;
-        let n = layout.shape().dims()[layout.shape().rank() - 1];
-        let eps = self.eps;
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(n)
-            .zip(x.par_chunks(n))
-            .with_min_len(min_rows(n))
-            .for_each(|(y, xr)| {
-                let (mean, rstd) = row_stats(xr, eps);
-                for (yi, &xi) in y.iter_mut().zip(xr) {
-                    *yi = (xi - mean) * rstd;
-                }
-            });
-        Ok((CpuStorage::F32(out), layout.shape().clone()))
-    }
-
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let g = grad_res.contiguous()?;
-        Ok(Some(
-            arg.apply_op2_no_bwd(&g, &NormalizeBwd { eps: self.eps })?,
-        ))
-    }
-}
-
-/// `dx = rstd · (g − mean(g) − x̂ · mean(g · x̂))` row by row; inputs are (x, g).
-struct NormalizeBwd {
-    eps: f64,
-}
-
-impl CustomOp2 for NormalizeBwd {
-    fn name(&self) -> &'static str {
-        "multiberts-normalize-bwd"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(s1, l1, self.name())?;
-        let g = contiguous_f32(s2, l2, self.name())?;
-        let n = l1.shape().dims()[l1.shape().rank() - 1];
-        let eps = self.eps;
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(n)
-            .zip(x.par_chunks(n).zip(g.par_chunks(n)))
-            .with_min_len(min_rows(n))
-            .for_each(|(dx, (xr, gr))| {
-                let (mean, rstd) = row_stats(xr, eps);
-                let mut sum_g = 0f64;
-                let mut sum_gx = 0f64;
-                for (&xi, &gi) in xr.iter().zip(gr) {
-                    let xh = (xi - mean) * rstd;
-                    sum_g += f64::from(gi);
-                    sum_gx += f64::from(gi * xh);
-                }
-                let mean_g = (sum_g / n as f64) as f32;
-                let mean_gx = (sum_gx / n as f64) as f32;
-                for ((d, &xi), &gi) in dx.iter_mut().zip(xr).zip(gr) {
-                    let xh = (xi - mean) * rstd;
-                    *d = rstd * (gi - mean_g - xh * mean_gx);
-                }
-            });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-}
+pub use super::fused::{layer_norm, normalize};
 
 // ---------------------------------------------------------------------------------------------
 // tanh.

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use safetensors::SafeTensors;
 
-use super::CheckpointError;
-use super::raw::{RawTensor, StorageDtype};
+use crate::error::CheckpointError;
+use crate::raw::{RawTensor, StorageDtype};
 
 /// Reads every tensor of a safetensors file held in `bytes`, in file order.
 pub(crate) fn read<'a>(

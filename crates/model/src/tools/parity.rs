@@ -18,9 +18,9 @@ use crate::batch::Batch;
 use crate::bert::Bert;
 use crate::checkpoint::load_checkpoint;
 use crate::config::BertConfig;
-use crate::dropout::Mode;
 use crate::error::{ModelError, Result};
 use crate::heads::{ClassificationHead, cross_entropy, labels_tensor};
+use crate::kernels::dropout::Mode;
 use crate::optim::{AdamW, AdamWConfig, clip_grad_norm};
 use crate::params::{ParamBuilder, Params};
 

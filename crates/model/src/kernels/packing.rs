@@ -12,7 +12,7 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::ops::contiguous_f32;
+use crate::kernels::contiguous_f32;
 
 /// The kept positions of a `[B, T]` batch, in row-major order.
 #[derive(Debug, Clone)]
@@ -109,7 +109,7 @@ impl TokenIndex {
             );
         }
         let d = hd / heads;
-        if crate::kernel_path::cpu_kernel(x) {
+        if crate::kernels::cpu_kernel(x) {
             x.contiguous()?.apply_op1(ToHeads {
                 index: self.clone(),
                 heads,
@@ -132,7 +132,7 @@ impl TokenIndex {
                 self.seq
             );
         }
-        if crate::kernel_path::cpu_kernel(x) {
+        if crate::kernels::cpu_kernel(x) {
             x.contiguous()?.apply_op1(FromHeads {
                 index: self.clone(),
                 heads,
@@ -234,7 +234,7 @@ impl CustomOp1 for FromHeads {
         let mut out = vec![0f32; rows.len() * hd];
         out.par_chunks_mut(hd)
             .zip(rows.par_iter())
-            .with_min_len(crate::ops::min_rows(hd))
+            .with_min_len(crate::kernels::min_rows(hd))
             .for_each(|(dst, &r)| {
                 let (bi, ti) = (r as usize / t, r as usize % t);
                 for (hi, dh) in dst.chunks_mut(d).enumerate() {

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use super::CheckpointError;
-use super::raw::{RawTensor, StorageDtype};
+use crate::error::CheckpointError;
 use crate::pickle::{self, Value};
+use crate::raw::{RawTensor, StorageDtype};
 
 /// `0x1950a86a20f9469cfc6c`, the first pickle of a legacy file, as little-endian bytes.
 const LEGACY_MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];

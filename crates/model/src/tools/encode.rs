@@ -12,8 +12,8 @@ use crate::batch::Batch;
 use crate::bert::Bert;
 use crate::checkpoint::{CheckpointError, load_checkpoint};
 use crate::config::BertConfig;
-use crate::dropout::Mode;
 use crate::error::ModelError;
+use crate::kernels::dropout::Mode;
 use crate::params::ParamBuilder;
 use crate::tokenizer::{TokenizerError, WordPieceTokenizer};
 

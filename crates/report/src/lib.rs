@@ -9,6 +9,7 @@
 //! without the job directories.
 
 mod analysis;
+mod collect;
 mod coref;
 mod error;
 mod figure;
@@ -27,6 +28,7 @@ use multiberts_collector::{CollectorError, Consolidation, ResultsTree};
 use multiberts_manifest::Manifest;
 
 pub use analysis::{is_bias, run_analysis};
+pub use collect::{Collected, RuleChoice, TaskCollected, collect, rule_for};
 pub use coref::{CorefData, coref_data, run_field};
 pub use error::{ReportError, Result};
 pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};

@@ -3,21 +3,15 @@
 //! `report/summary.md`, `summary.csv` and `summary.tex`) comes from `multiberts_report`, as for
 //! `multiberts report`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
-use multiberts_collector::upstream::{
-    export_coref, export_glue_from_parquet, write_occupation_stats,
-};
-use multiberts_collector::{ConsolidateOptions, LrGroup, LrRule, ResultsTree, consolidate_task_of};
-use multiberts_manifest::{Analysis, Manifest};
-use multiberts_report::{CorefData, Written, coref_data};
+use multiberts_collector::{LrGroup, LrRule, ResultsTree};
+use multiberts_manifest::Manifest;
+use multiberts_report::Written;
 
 use super::{load_manifest, results_tree};
 
-/// Which runs a consolidated table keeps.
+/// Which runs a consolidated table keeps (`--rule`; see `multiberts_report::RuleChoice`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RuleChoice {
     /// keep-all for tasks whose analyses compare learning rates, best-lr for the others.
@@ -26,6 +20,16 @@ pub enum RuleChoice {
     BestLr,
     /// Every done run.
     KeepAll,
+}
+
+impl From<RuleChoice> for multiberts_report::RuleChoice {
+    fn from(c: RuleChoice) -> Self {
+        match c {
+            RuleChoice::Auto => Self::Auto,
+            RuleChoice::BestLr => Self::BestLr,
+            RuleChoice::KeepAll => Self::KeepAll,
+        }
+    }
 }
 
 /// Consolidate the done jobs of every task, run the manifest's analyses, write the report.
@@ -78,35 +82,8 @@ pub fn run(args: CollectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether an analysis tells learning rates apart (then its task must keep every rate).
-fn compares_learning_rates(a: &Analysis) -> bool {
-    std::iter::once(&a.base)
-        .chain(a.experiment.as_ref())
-        .any(|s| s.conditions.iter().any(|(k, _)| k == "learning_rate"))
-}
-
-/// The rule applied to `task`.
-pub(crate) fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> LrRule {
-    match choice {
-        RuleChoice::BestLr => LrRule::BestMeanDev,
-        RuleChoice::KeepAll => LrRule::KeepAll,
-        RuleChoice::Auto => {
-            if manifest
-                .analyses
-                .iter()
-                .any(|a| a.task == task && compares_learning_rates(a))
-            {
-                LrRule::KeepAll
-            } else {
-                LrRule::BestMeanDev
-            }
-        }
-    }
-}
-
-/// Consolidates every task, runs the analyses and writes `report/summary.md`; returns its path.
-/// The data root for coref metadata is `data_dir` (`--data-dir`), else MULTIBERTS_DATA or the
-/// manifest's `data_dir`.
+/// Consolidates every task, runs the analyses and writes the report
+/// ([`multiberts_report::collect`]), printing what it did; returns `summary.md`'s path.
 pub(crate) fn collect_and_report_with(
     manifest: &Manifest,
     tree: &ResultsTree,
@@ -114,75 +91,36 @@ pub(crate) fn collect_and_report_with(
     group: LrGroup,
     data_dir: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
-    let out = tree.root();
-    let mut collected = Vec::new();
-    let mut coref: BTreeMap<String, CorefData> = BTreeMap::new();
-    // Only this manifest's jobs: folders of jobs from an earlier version of the manifest stay on
-    // disk (their results are not lost) but do not enter its tables.
-    let job_ids: std::collections::HashSet<String> =
-        manifest.jobs().into_iter().map(|j| j.id).collect();
-    let include = |id: &str| job_ids.contains(id);
-    // A task listed once per variant is consolidated once (its table holds every variant).
-    for task_name in multiberts_report::task_names(manifest) {
-        let rule = rule_for(manifest, task_name, choice);
-        let c = consolidate_task_of(
-            tree,
-            task_name,
-            ConsolidateOptions { rule, group },
-            &include,
-        )
-        .with_context(|| format!("cannot consolidate task `{task_name}`"))?;
+    let collected = multiberts_report::collect(manifest, tree, choice.into(), group, data_dir)?;
+    for t in &collected.tasks {
+        let c = &t.consolidation;
         println!(
             "{}: {} of {} done runs kept ({}), {} rows -> {}",
-            task_name,
+            c.task,
             c.jobs_kept,
             c.jobs_done,
-            match rule {
+            match c.rule {
                 LrRule::BestMeanDev => "best mean dev learning rate",
                 LrRule::KeepAll => "keep all",
             },
             c.rows,
-            out.join(&c.table).display()
+            tree.root().join(&c.table).display()
         );
-        if c.rows > 0 {
-            // The upstream GLUE layout (index.tsv + one score file per run + labels), so the
-            // original notebooks and `multiberts bootstrap --glue` read our runs unchanged.
-            let upstream = out.join("upstream").join("glue");
-            export_glue_from_parquet(&out.join(&c.table), &upstream, None).with_context(|| {
-                format!(
-                    "cannot export task `{task_name}` to the upstream GLUE layout in {}",
-                    upstream.display()
-                )
-            })?;
-            if let Some(data) = coref_data(manifest, task_name, &out.join(&c.table), data_dir)
-                .with_context(|| format!("cannot read the Winogender metadata of `{task_name}`"))?
-            {
-                let dir = out.join("upstream").join("coref").join(task_name);
-                export_coref(&dir, &data.predictions)
-                    .and_then(|()| write_occupation_stats(&dir, &data.bls_pct_female))
-                    .with_context(|| {
-                        format!("cannot export task `{task_name}` to the coref layout")
-                    })?;
-                println!("upstream coref layout -> {}", dir.display());
-                coref.insert(task_name.to_string(), data);
-            }
+        if let Some(dir) = &t.coref_layout {
+            println!("upstream coref layout -> {}", dir.display());
         }
-        collected.push(c);
     }
-    if collected.iter().any(|c| c.rows > 0) {
-        println!(
-            "upstream GLUE layout -> {}",
-            out.join("upstream").join("glue").display()
-        );
+    if let Some(glue) = &collected.glue_layout {
+        println!("upstream GLUE layout -> {}", glue.display());
     }
-    let written = multiberts_report::write_report(manifest, tree, &collected, &coref)?;
-    print_analyses(manifest, &written);
+    let written = &collected.written;
+    print_analyses(manifest, written);
     println!("summary CSV: {}", written.summary_csv.display());
     println!("summary LaTeX: {}", written.summary_tex.display());
     for figure in &written.figures {
         println!("figure: {}", figure.display());
     }
-    Ok(written.summary_md)
+    Ok(written.summary_md.clone())
 }
 
 /// Prints each analysis' report, as `collect` and `report` show them.

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use multiberts_manifest::{Job, Manifest};
 use multiberts_sweep::slurm::{SlurmCli, SlurmView, slurm_view};
 use multiberts_sweep::{JobProgress, merge_slurm, status};
 
@@ -41,6 +42,27 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     if slurm {
         merge_slurm(&jobs, &mut progress, &view, out);
     }
+    let (table, failed) = progress_table(&manifest, &jobs, &progress, slurm);
+    println!("{} ({})", manifest.name, out.display());
+    println!("{table}");
+    if slurm && !view.reachable {
+        println!("(Slurm's commands are not available here: showing DONE markers only)");
+    }
+    print_failures(&failed, args.tail);
+    Ok(())
+}
+
+/// A job that failed, with its state (status and log).
+type Failed<'a> = (&'a Job, &'a JobProgress);
+
+/// The table of job states per task (queued only when Slurm has submissions), and the failed
+/// jobs.
+fn progress_table<'a>(
+    manifest: &Manifest,
+    jobs: &'a [Job],
+    progress: &'a [JobProgress],
+    slurm: bool,
+) -> (comfy_table::Table, Vec<Failed<'a>>) {
     let mut header = vec!["task", "done", "running"];
     if slurm {
         header.push("queued");
@@ -63,7 +85,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     };
     for task in &manifest.tasks {
         let mut counts = [0usize; 5];
-        for (job, p) in jobs.iter().zip(&progress) {
+        for (job, p) in jobs.iter().zip(progress) {
             if job.task != task.name || job.variant != task.variant {
                 continue;
             }
@@ -85,12 +107,12 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         table.add_row(row_of(task.display_name(), &counts, counts.iter().sum()));
     }
     table.add_row(row_of("all".into(), &totals, jobs.len()));
-    println!("{} ({})", manifest.name, out.display());
-    println!("{table}");
-    if slurm && !view.reachable {
-        println!("(Slurm's commands are not available here: showing DONE markers only)");
-    }
-    for (job, p) in failed {
+    (table, failed)
+}
+
+/// The failed jobs with the last `tail` lines of their logs.
+fn print_failures(failed: &[Failed<'_>], tail: usize) {
+    for &(job, p) in failed {
         if let JobProgress::Failed { status, log } = p {
             println!(
                 "\nfailed: {} {} {} lr={:e} seed={} ({status}); last lines of {}:",
@@ -101,10 +123,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
                 job.finetune_seed,
                 log.display()
             );
-            for line in multiberts_sweep::record::tail(log, args.tail) {
+            for line in multiberts_sweep::record::tail(log, tail) {
                 println!("  {line}");
             }
         }
     }
-    Ok(())
 }

@@ -1,0 +1,153 @@
+//! `collect`: consolidate every task's done jobs into one table (the learning-rate rule),
+//! export the upstream layouts (GLUE for every task, coref for Winogender-evaluated ones), then
+//! write the report. `multiberts collect` and the end of `multiberts sweep` call [`collect`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use multiberts_collector::upstream::{
+    export_coref, export_glue_from_parquet, write_occupation_stats,
+};
+use multiberts_collector::{ConsolidateOptions, Consolidation, LrGroup, LrRule, ResultsTree};
+use multiberts_manifest::{Analysis, Manifest};
+
+use crate::coref::{CorefData, coref_data};
+use crate::error::{ReportError, Result};
+use crate::{Written, task_names, write_report};
+
+/// Which runs a consolidated table keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleChoice {
+    /// keep-all for tasks whose analyses compare learning rates, best-lr for the others.
+    Auto,
+    /// The paper's rule: per checkpoint group, the learning rate with the best mean dev score.
+    BestLr,
+    /// Every done run.
+    KeepAll,
+}
+
+/// What collecting one task did.
+#[derive(Debug, Clone)]
+pub struct TaskCollected {
+    /// The consolidation (rule, counts, table).
+    pub consolidation: Consolidation,
+    /// Where its upstream coref layout went, for Winogender-evaluated tasks with runs.
+    pub coref_layout: Option<PathBuf>,
+}
+
+/// What [`collect`] did.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// Each task, in manifest order.
+    pub tasks: Vec<TaskCollected>,
+    /// The upstream GLUE layout, when any task had runs.
+    pub glue_layout: Option<PathBuf>,
+    /// The report's files.
+    pub written: Written,
+}
+
+/// Whether an analysis tells learning rates apart (then its task must keep every rate).
+fn compares_learning_rates(a: &Analysis) -> bool {
+    std::iter::once(&a.base)
+        .chain(a.experiment.as_ref())
+        .any(|s| s.conditions.iter().any(|(k, _)| k == "learning_rate"))
+}
+
+/// The rule applied to `task`.
+pub fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> LrRule {
+    match choice {
+        RuleChoice::BestLr => LrRule::BestMeanDev,
+        RuleChoice::KeepAll => LrRule::KeepAll,
+        RuleChoice::Auto => {
+            if manifest
+                .analyses
+                .iter()
+                .any(|a| a.task == task && compares_learning_rates(a))
+            {
+                LrRule::KeepAll
+            } else {
+                LrRule::BestMeanDev
+            }
+        }
+    }
+}
+
+/// `context: cause`, keeping the cause as the error's source.
+fn read_err(context: String) -> impl FnOnce(ReportError) -> ReportError {
+    move |e| ReportError::Read {
+        context,
+        source: Box::new(e),
+    }
+}
+
+/// Consolidates every task of `manifest` in `tree` (only this manifest's jobs: folders of jobs
+/// from an earlier version of the manifest stay on disk but do not enter its tables), exports
+/// the upstream layouts, runs the analyses and writes the report. The data root for coref
+/// metadata is `data_dir`, else MULTIBERTS_DATA or the manifest's `data_dir`.
+pub fn collect(
+    manifest: &Manifest,
+    tree: &ResultsTree,
+    choice: RuleChoice,
+    group: LrGroup,
+    data_dir: Option<&Path>,
+) -> Result<Collected> {
+    let out = tree.root();
+    let job_ids: HashSet<String> = manifest.jobs().into_iter().map(|j| j.id).collect();
+    let include = |id: &str| job_ids.contains(id);
+    let mut tasks = Vec::new();
+    let mut coref: BTreeMap<String, CorefData> = BTreeMap::new();
+    // A task listed once per variant is consolidated once (its table holds every variant).
+    for task in task_names(manifest) {
+        let rule = rule_for(manifest, task, choice);
+        let c = multiberts_collector::consolidate_task_of(
+            tree,
+            task,
+            ConsolidateOptions { rule, group },
+            &include,
+        )
+        .map_err(|e| read_err(format!("cannot consolidate task `{task}`"))(e.into()))?;
+        let mut coref_layout = None;
+        if c.rows > 0 {
+            let table = out.join(&c.table);
+            // The upstream GLUE layout (index.tsv + one score file per run + labels), so the
+            // original notebooks and `multiberts bootstrap --glue` read our runs unchanged.
+            let upstream = out.join("upstream").join("glue");
+            export_glue_from_parquet(&table, &upstream, None).map_err(|e| {
+                read_err(format!(
+                    "cannot export task `{task}` to the upstream GLUE layout in {}",
+                    upstream.display()
+                ))(e.into())
+            })?;
+            let data = coref_data(manifest, task, &table, data_dir).map_err(read_err(format!(
+                "cannot read the Winogender metadata of `{task}`"
+            )))?;
+            if let Some(data) = data {
+                let dir = out.join("upstream").join("coref").join(task);
+                export_coref(&dir, &data.predictions)
+                    .and_then(|()| write_occupation_stats(&dir, &data.bls_pct_female))
+                    .map_err(|e| {
+                        read_err(format!("cannot export task `{task}` to the coref layout"))(
+                            e.into(),
+                        )
+                    })?;
+                coref_layout = Some(dir);
+                coref.insert(task.to_string(), data);
+            }
+        }
+        tasks.push(TaskCollected {
+            consolidation: c,
+            coref_layout,
+        });
+    }
+    let consolidations: Vec<Consolidation> =
+        tasks.iter().map(|t| t.consolidation.clone()).collect();
+    let written = write_report(manifest, tree, &consolidations, &coref)?;
+    Ok(Collected {
+        glue_layout: consolidations
+            .iter()
+            .any(|c| c.rows > 0)
+            .then(|| out.join("upstream").join("glue")),
+        tasks,
+        written,
+    })
+}

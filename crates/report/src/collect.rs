@@ -12,7 +12,7 @@ use multiberts_collector::{ConsolidateOptions, Consolidation, LrGroup, LrRule, R
 use multiberts_manifest::{Analysis, Manifest};
 
 use crate::coref::{CorefData, coref_data};
-use crate::error::{ReportError, Result};
+use crate::error::{Result, WithContext};
 use crate::{Written, task_names, write_report};
 
 /// Which runs a consolidated table keeps.
@@ -72,14 +72,6 @@ pub fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> LrRule {
     }
 }
 
-/// `context: cause`, keeping the cause as the error's source.
-fn read_err(context: String) -> impl FnOnce(ReportError) -> ReportError {
-    move |e| ReportError::Read {
-        context,
-        source: Box::new(e),
-    }
-}
-
 /// Consolidates every task of `manifest` in `tree` (only this manifest's jobs: folders of jobs
 /// from an earlier version of the manifest stay on disk but do not enter its tables), exports
 /// the upstream layouts, runs the analyses and writes the report. The data root for coref
@@ -105,31 +97,26 @@ pub fn collect(
             ConsolidateOptions { rule, group },
             &include,
         )
-        .map_err(|e| read_err(format!("cannot consolidate task `{task}`"))(e.into()))?;
+        .with_context(|| format!("cannot consolidate task `{task}`"))?;
         let mut coref_layout = None;
         if c.rows > 0 {
             let table = out.join(&c.table);
             // The upstream GLUE layout (index.tsv + one score file per run + labels), so the
             // original notebooks and `multiberts bootstrap --glue` read our runs unchanged.
             let upstream = out.join("upstream").join("glue");
-            export_glue_from_parquet(&table, &upstream, None).map_err(|e| {
-                read_err(format!(
+            export_glue_from_parquet(&table, &upstream, None).with_context(|| {
+                format!(
                     "cannot export task `{task}` to the upstream GLUE layout in {}",
                     upstream.display()
-                ))(e.into())
+                )
             })?;
-            let data = coref_data(manifest, task, &table, data_dir).map_err(read_err(format!(
-                "cannot read the Winogender metadata of `{task}`"
-            )))?;
+            let data = coref_data(manifest, task, &table, data_dir)
+                .with_context(|| format!("cannot read the Winogender metadata of `{task}`"))?;
             if let Some(data) = data {
                 let dir = out.join("upstream").join("coref").join(task);
                 export_coref(&dir, &data.predictions)
                     .and_then(|()| write_occupation_stats(&dir, &data.bls_pct_female))
-                    .map_err(|e| {
-                        read_err(format!("cannot export task `{task}` to the coref layout"))(
-                            e.into(),
-                        )
-                    })?;
+                    .with_context(|| format!("cannot export task `{task}` to the coref layout"))?;
                 coref_layout = Some(dir);
                 coref.insert(task.to_string(), data);
             }

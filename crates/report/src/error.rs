@@ -111,3 +111,25 @@ pub enum ReportError {
 
 /// Results of this crate.
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;
+
+/// Adds what was being done to an error (a read error keeps its cause; a missing value
+/// becomes the message).
+pub(crate) trait WithContext<T> {
+    /// The error with `context` (what was being done) in front.
+    fn with_context(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: Into<ReportError>> WithContext<T> for std::result::Result<T, E> {
+    fn with_context(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| ReportError::Read {
+            context: context(),
+            source: Box::new(e.into()),
+        })
+    }
+}
+
+impl<T> WithContext<T> for Option<T> {
+    fn with_context(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.ok_or_else(|| ReportError::Request(context()))
+    }
+}

@@ -15,7 +15,7 @@ use multiberts_collector::upstream::{
 };
 use multiberts_manifest::Selector;
 
-use crate::error::{ReportError, Result};
+use crate::error::{ReportError, Result, WithContext};
 use crate::format_ints;
 
 /// One analysis of stored predictions: where they are, which runs form each side, and the
@@ -80,27 +80,6 @@ macro_rules! ensure {
             bail!($($arg)*);
         }
     };
-}
-
-/// Adds what was being done to an error (a read error keeps its cause; a missing value
-/// becomes the message).
-trait WithContext<T> {
-    fn with_context(self, context: impl FnOnce() -> String) -> Result<T>;
-}
-
-impl<T, E: Into<ReportError>> WithContext<T> for std::result::Result<T, E> {
-    fn with_context(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|e| ReportError::Read {
-            context: context(),
-            source: Box::new(e.into()),
-        })
-    }
-}
-
-impl<T> WithContext<T> for Option<T> {
-    fn with_context(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.ok_or_else(|| ReportError::Request(context()))
-    }
 }
 
 /// What one analysis produced.

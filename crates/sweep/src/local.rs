@@ -202,7 +202,7 @@ pub fn run_local(
             let job = &jobs[i].spec;
             // The job handed over as a value: written before every start, so a re-run after
             // a change of code or manifest location hands over the current one.
-            crate::child::stage_job(tree, &jobs[i])?;
+            dirs[i].write_job_file(&jobs[i])?;
             let log = log_path(&opts.output_dir, &job.id);
             let file = std::fs::OpenOptions::new()
                 .create(true)

@@ -340,6 +340,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     }
     refuse_while_in_slurm(tree.root())?;
     let options = local_options(&args, device, tree.root(), exe)?;
+    print_plan(&manifest.name, jobs.len(), &options, device);
     let outcome = run_local(&jobs, &tree, &options)?;
     print_outcome(&outcome);
     if outcome.interrupted {
@@ -400,24 +401,6 @@ fn local_options(
         }
     }
     let parallel = parallel_jobs(args, gpus.as_ref());
-    let on = match &gpus {
-        Some(g) => format!(
-            "GPU{} {} ({} job{} per GPU)",
-            if g.gpus.len() == 1 { "" } else { "s" },
-            gpu_list_text(&g.gpus),
-            g.per_gpu,
-            if g.per_gpu == 1 { "" } else { "s" }
-        ),
-        None => device.spec().to_string(),
-    };
-    eprintln!(
-        "sweep {}: {} at a time, {} thread(s) each, on {on}; logs in {}",
-        out.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        parallel,
-        args.threads_per_job,
-        out.join("logs").display()
-    );
     Ok(LocalOptions {
         exe,
         prefix: Vec::new(),
@@ -431,6 +414,26 @@ fn local_options(
         keep_going: args.keep_going,
         progress: std::io::stderr().is_terminal(),
     })
+}
+
+/// Says how the local pool will run the sweep's `total` jobs.
+fn print_plan(name: &str, total: usize, options: &LocalOptions, device: DeviceRequest) {
+    let on = match &options.gpus {
+        Some(g) => format!(
+            "GPU{} {} ({} job{} per GPU)",
+            if g.gpus.len() == 1 { "" } else { "s" },
+            gpu_list_text(&g.gpus),
+            g.per_gpu,
+            if g.per_gpu == 1 { "" } else { "s" }
+        ),
+        None => device.spec().to_string(),
+    };
+    eprintln!(
+        "sweep {name}: {total} jobs, {} at a time, {} thread(s) each, on {on}; logs in {}",
+        options.jobs,
+        options.threads_per_job,
+        options.output_dir.join("logs").display()
+    );
 }
 
 /// Jobs at once: `--jobs` (capped by the GPU slots), else every GPU slot, else cores / threads

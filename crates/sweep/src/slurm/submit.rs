@@ -191,7 +191,7 @@ pub fn submit_slurm(
         // Each job handed over as a value, before anything can start it.
         let mut dirs = String::new();
         for (file, job_dir) in &to_submit {
-            crate::child::stage_job(tree, file)?;
+            job_dir.write_job_file(file)?;
             dirs.push_str(&job_dir.path().to_string_lossy());
             dirs.push('\n');
         }

@@ -40,6 +40,7 @@ fn sample() -> Vec<PredictionRow> {
                     (classes - 1) as f64
                 },
                 scores,
+                answer: None,
             });
         }
     }

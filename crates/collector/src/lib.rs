@@ -27,6 +27,8 @@ pub use consolidate::{
     select_best_lr,
 };
 pub use error::{CollectorError, Result};
-pub use predictions::{PredictionRow, PredictionsWriter, read_predictions, write_predictions};
+pub use predictions::{
+    AnswerColumns, PredictionRow, PredictionsWriter, read_predictions, write_predictions,
+};
 pub use records::{DoneMarker, EpochMetrics, JobRecord, MetricsRecord, Provenance};
 pub use tree::{ClearMode, JobDir, JobState, JobStatus, ResultsTree};

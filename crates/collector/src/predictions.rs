@@ -17,6 +17,17 @@
 //! | `prediction` | Float64 | no | argmax class index or regression value |
 //! | `scores` | `List<Float32>` | no | class scores (`[value]` for regression) |
 //!
+//! Span (extractive QA) tasks store one row per question, with `label` 1 when the question
+//! has a gold answer (0 when unanswerable), `prediction` 1 when the model answered (0 for
+//! `""`), `scores` `[null score − best span score]` (positive favours "no answer"), and three
+//! more columns, written only in span tasks' files:
+//!
+//! | column | Arrow type | nulls | meaning |
+//! |---|---|---|---|
+//! | `answer` | Utf8 | yes | the predicted answer text, `""` for no answer |
+//! | `exact` | Float64 | yes | the official SQuAD script's exact match, 0 or 1 |
+//! | `f1` | Float64 | yes | the official SQuAD script's token F1, 0 to 1 |
+//!
 //! Readers accept the large and view string/list encodings that pandas and polars may write,
 //! integer columns stored as float64 with integral values (pandas' default for nullable
 //! integers, NaN = null), and ignore extra columns.
@@ -72,7 +83,29 @@ pub struct PredictionRow {
     pub prediction: f64,
     /// Class scores; `[value]` for regression.
     pub scores: Vec<f32>,
+    /// Span tasks: the predicted answer and its official scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerColumns>,
 }
+
+/// The predicted answer of a span (extractive QA) task's row, with the official SQuAD
+/// evaluation script's per-question scores (max over the gold answers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerColumns {
+    /// The answer text; `""` means "no answer".
+    pub text: String,
+    /// Exact match after normalisation: 0 or 1.
+    pub exact: f64,
+    /// Token-overlap F1 after normalisation, 0 to 1.
+    pub f1: f64,
+}
+
+/// The optional columns of span tasks, after the documented ones.
+const ANSWER_COLUMNS: [(&str, Kind); 3] = [
+    ("answer", Kind::Utf8),
+    ("exact", Kind::Float64),
+    ("f1", Kind::Float64),
+];
 
 /// The kinds of column in the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,11 +171,23 @@ fn scores_item_field() -> Arc<Field> {
     Arc::new(Field::new("item", DataType::Float32, false))
 }
 
-/// The Arrow schema every predictions file is written with.
+/// The Arrow schema every predictions file is written with (see [`schema_for`]).
 pub fn schema() -> SchemaRef {
+    schema_for(false)
+}
+
+/// The Arrow schema of a predictions file: the documented columns, plus the span tasks'
+/// `answer`, `exact` and `f1` when `answers` is true.
+pub fn schema_for(answers: bool) -> SchemaRef {
+    let extra = ANSWER_COLUMNS
+        .iter()
+        .filter(|_| answers)
+        .map(|&(name, kind)| (name, kind, true));
     let fields: Vec<Field> = COLUMNS
         .iter()
-        .map(|&(name, kind, nullable)| {
+        .copied()
+        .chain(extra)
+        .map(|(name, kind, nullable)| {
             let dt = match kind {
                 Kind::Utf8 => DataType::Utf8,
                 Kind::Int64 => DataType::Int64,
@@ -169,9 +214,17 @@ fn arrow_err(path: &Path) -> impl Fn(arrow_schema::ArrowError) -> CollectorError
     }
 }
 
-/// Builds one Arrow record batch of the documented schema from rows.
+/// Builds one Arrow record batch of the documented schema from rows (with the answer
+/// columns when any row has an answer).
 pub fn to_record_batch(
     rows: &[PredictionRow],
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    to_record_batch_with(rows, rows.iter().any(|r| r.answer.is_some()))
+}
+
+fn to_record_batch_with(
+    rows: &[PredictionRow],
+    answers: bool,
 ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
     let n = rows.len();
     let strings = |get: &dyn Fn(&PredictionRow) -> &str| -> ArrayRef {
@@ -201,7 +254,7 @@ pub fn to_record_batch(
         scores.values().append_slice(&r.scores);
         scores.append(true);
     }
-    let columns: Vec<ArrayRef> = vec![
+    let mut columns: Vec<ArrayRef> = vec![
         strings(&|r| &r.job_id),
         strings(&|r| &r.task),
         strings(&|r| &r.variant),
@@ -217,15 +270,32 @@ pub fn to_record_batch(
         floats(&|r| r.prediction),
         Arc::new(scores.finish()),
     ];
-    RecordBatch::try_new(schema(), columns)
+    if answers {
+        let mut text = StringBuilder::with_capacity(n, n * 8);
+        let (mut exact, mut f1) = (
+            Float64Builder::with_capacity(n),
+            Float64Builder::with_capacity(n),
+        );
+        for r in rows {
+            let a = r.answer.as_ref();
+            text.append_option(a.map(|a| a.text.as_str()));
+            exact.append_option(a.map(|a| a.exact));
+            f1.append_option(a.map(|a| a.f1));
+        }
+        columns.push(Arc::new(text.finish()));
+        columns.push(Arc::new(exact.finish()));
+        columns.push(Arc::new(f1.finish()));
+    }
+    RecordBatch::try_new(schema_for(answers), columns)
 }
 
 /// A predictions file being written in pieces (e.g. one job at a time during consolidation),
 /// so that memory holds one piece, not the whole table. Nothing is visible at the destination
-/// until [`PredictionsWriter::finish`].
+/// until [`PredictionsWriter::finish`]. The file has the answer columns when the first piece
+/// written has answers (a span task's table); every later piece must agree.
 pub struct PredictionsWriter {
     file: AtomicFile,
-    writer: ArrowWriter<File>,
+    writer: Option<(ArrowWriter<File>, bool)>,
     rows: usize,
 }
 
@@ -233,16 +303,29 @@ impl PredictionsWriter {
     /// Starts writing `path` (its directory must exist), zstd-compressed.
     pub fn create(path: &Path) -> Result<Self> {
         let file = AtomicFile::create(path)?;
-        let sink = file.reopen()?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let writer =
-            ArrowWriter::try_new(sink, schema(), Some(props)).map_err(parquet_err(path))?;
         Ok(Self {
             file,
-            writer,
+            writer: None,
             rows: 0,
+        })
+    }
+
+    /// The Parquet writer, created with the schema the first piece needs.
+    fn writer(&mut self, answers: bool) -> Result<&mut (ArrowWriter<File>, bool)> {
+        if self.writer.is_none() {
+            let path = self.file.path().to_path_buf();
+            let sink = self.file.reopen()?;
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .build();
+            let w = ArrowWriter::try_new(sink, schema_for(answers), Some(props))
+                .map_err(parquet_err(&path))?;
+            self.writer = Some((w, answers));
+        }
+        let path = self.file.path().to_path_buf();
+        self.writer.as_mut().ok_or(CollectorError::Parquet {
+            path,
+            message: "the Parquet writer is gone (a bug)".into(),
         })
     }
 
@@ -252,8 +335,18 @@ impl PredictionsWriter {
             return Ok(());
         }
         let path = self.file.path().to_path_buf();
-        let batch = to_record_batch(rows).map_err(arrow_err(&path))?;
-        self.writer.write(&batch).map_err(parquet_err(&path))?;
+        let has_answers = rows.iter().any(|r| r.answer.is_some());
+        let (writer, answers) = self.writer(has_answers)?;
+        if has_answers && !*answers {
+            return Err(CollectorError::Parquet {
+                path,
+                message: "rows with answers (a span task) follow rows without; one table holds \
+                          one task"
+                    .into(),
+            });
+        }
+        let batch = to_record_batch_with(rows, *answers).map_err(arrow_err(&path))?;
+        writer.write(&batch).map_err(parquet_err(&path))?;
         self.rows += rows.len();
         Ok(())
     }
@@ -264,9 +357,16 @@ impl PredictionsWriter {
     }
 
     /// Finishes the Parquet footer, syncs and renames the file into place.
-    pub fn finish(self) -> Result<()> {
+    pub fn finish(mut self) -> Result<()> {
         let path = self.file.path().to_path_buf();
-        let sink = self.writer.into_inner().map_err(parquet_err(&path))?;
+        self.writer(false)?;
+        let Some((writer, _)) = self.writer.take() else {
+            return Err(CollectorError::Parquet {
+                path,
+                message: "the Parquet writer is gone (a bug)".into(),
+            });
+        };
+        let sink = writer.into_inner().map_err(parquet_err(&path))?;
         sink.sync_all().map_err(io_err(&path))?;
         drop(sink);
         self.file.commit()
@@ -301,6 +401,7 @@ pub fn for_each_batch(
     let file = File::open(path).map_err(io_err(path))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err(path))?;
     let indices = check_schema(path, builder.schema())?;
+    let answer_indices = answer_columns(path, builder.schema())?;
     let reader = builder
         .with_batch_size(BATCH_ROWS)
         .build()
@@ -311,6 +412,9 @@ pub fn for_each_batch(
         let batch = batch.map_err(arrow_err(path))?;
         rows.clear();
         append_rows(path, &batch, &indices, base, &mut rows)?;
+        if let Some(idx) = &answer_indices {
+            append_answers(path, &batch, idx, base, &mut rows)?;
+        }
         base += batch.num_rows();
         f(&rows)?;
     }
@@ -344,6 +448,85 @@ fn check_schema(path: &Path, schema: &Schema) -> Result<Vec<usize>> {
             Ok(idx)
         })
         .collect()
+}
+
+/// The indices of the span tasks' `answer`, `exact` and `f1` columns when the file has them
+/// (all three or none).
+fn answer_columns(path: &Path, schema: &Schema) -> Result<Option<[usize; 3]>> {
+    let found: Vec<Option<usize>> = ANSWER_COLUMNS
+        .iter()
+        .map(|&(name, kind)| {
+            let Some((idx, field)) = schema.column_with_name(name) else {
+                return Ok(None);
+            };
+            if !kind.accepts(field.data_type()) {
+                return Err(CollectorError::WrongColumnType {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                    expected: kind.describe().to_string(),
+                    found: field.data_type().to_string(),
+                });
+            }
+            Ok(Some(idx))
+        })
+        .collect::<Result<_>>()?;
+    match found[..] {
+        [Some(a), Some(e), Some(f)] => Ok(Some([a, e, f])),
+        [None, None, None] => Ok(None),
+        _ => {
+            let k = found.iter().position(Option::is_none).unwrap_or(0);
+            Err(CollectorError::MissingColumn {
+                path: path.to_path_buf(),
+                column: ANSWER_COLUMNS[k].0.to_string(),
+                expected: format!(
+                    "{} (a span task's table has answer, exact and f1)",
+                    ANSWER_COLUMNS[k].1.describe()
+                ),
+            })
+        }
+    }
+}
+
+/// Fills in the answers of the rows of `batch` (the last `batch.num_rows()` of `rows`); a
+/// row whose three answer cells are null has no answer.
+fn append_answers(
+    path: &Path,
+    batch: &RecordBatch,
+    idx: &[usize; 3],
+    base: usize,
+    rows: &mut [PredictionRow],
+) -> Result<()> {
+    let mismatch = |k: usize| CollectorError::WrongColumnType {
+        path: path.to_path_buf(),
+        column: ANSWER_COLUMNS[k].0.to_string(),
+        expected: ANSWER_COLUMNS[k].1.describe().to_string(),
+        found: batch.column(idx[k]).data_type().to_string(),
+    };
+    let text_col = batch.column(idx[0]);
+    let text = str_col(text_col.as_ref()).ok_or_else(|| mismatch(0))?;
+    let exact = batch.column(idx[1]).as_primitive_opt::<Float64Type>();
+    let f1 = batch.column(idx[2]).as_primitive_opt::<Float64Type>();
+    let (exact, f1) = (
+        exact.ok_or_else(|| mismatch(1))?,
+        f1.ok_or_else(|| mismatch(2))?,
+    );
+    let first = rows.len() - batch.num_rows();
+    for (i, row) in rows[first..].iter_mut().enumerate() {
+        let nulls = [text_col.is_null(i), exact.is_null(i), f1.is_null(i)];
+        row.answer = match nulls {
+            [false, false, false] => Some(AnswerColumns {
+                text: text.value(i).to_string(),
+                exact: exact.value(i),
+                f1: f1.value(i),
+            }),
+            [true, true, true] => None,
+            _ => {
+                let k = nulls.iter().position(|&n| n).unwrap_or(0);
+                return Err(null_err(path, ANSWER_COLUMNS[k].0, base + i));
+            }
+        };
+    }
+    Ok(())
 }
 
 /// A string column in any of the encodings Arrow writers use.
@@ -469,6 +652,7 @@ fn append_rows(
             label: label.value(i),
             prediction: prediction.value(i),
             scores: values.values()[offsets[i]..offsets[i + 1]].to_vec(),
+            answer: None,
         });
     }
     Ok(())

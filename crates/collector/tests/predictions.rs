@@ -34,6 +34,7 @@ fn rows() -> Vec<PredictionRow> {
                 label: (i % 3) as f64,
                 prediction: ((i + 1) % 3) as f64,
                 scores: vec![0.1 * i as f32, -1.5, 2.25e-3],
+                answer: None,
             });
         }
     }
@@ -302,4 +303,44 @@ fn atomic_files_get_ordinary_permissions() {
     write_predictions(&path, &rows()).unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&path), mode(&reference));
+}
+
+/// A span task's table: the answer columns after the documented ones, read back exactly; a
+/// table without answers keeps the documented schema; one table cannot mix the two.
+#[test]
+fn span_rows_round_trip_with_answer_columns_and_plain_tables_do_not_grow() {
+    use multiberts_collector::AnswerColumns;
+    let dir = tempfile::tempdir().unwrap();
+    let mut span = rows();
+    for (i, r) in span.iter_mut().enumerate() {
+        r.answer = Some(AnswerColumns {
+            text: ["", "the Normans", "Zoë's \"x\""][i % 3].into(),
+            exact: (i % 2) as f64,
+            f1: 1.0 / (i + 1) as f64,
+        });
+    }
+    let path = dir.path().join("squad.parquet");
+    write_predictions(&path, &span).unwrap();
+    let schema = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+        .unwrap()
+        .schema()
+        .clone();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let mut want = predictions::column_names();
+    want.extend(["answer", "exact", "f1"]);
+    assert_eq!(names, want);
+    assert_eq!(read_predictions(&path).unwrap(), span);
+
+    let plain = dir.path().join("plain.parquet");
+    write_predictions(&plain, &rows()).unwrap();
+    let schema = ParquetRecordBatchReaderBuilder::try_new(File::open(&plain).unwrap())
+        .unwrap()
+        .schema()
+        .clone();
+    assert_eq!(schema.fields().len(), predictions::column_names().len());
+
+    let mut w = PredictionsWriter::create(&dir.path().join("mixed.parquet")).unwrap();
+    w.write(&rows()).unwrap();
+    let err = w.write(&span).unwrap_err().to_string();
+    assert!(err.contains("mixed.parquet") && err.contains("answers"), "{err}");
 }

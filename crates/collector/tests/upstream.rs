@@ -77,6 +77,7 @@ fn rows(task: &str, classes: usize) -> Vec<PredictionRow> {
                 },
                 prediction,
                 scores,
+                answer: None,
             });
         }
     }
@@ -550,6 +551,7 @@ fn from_parquet_streams_batches_and_filters_rows() {
                 label: (i % 2) as f64,
                 prediction: ((i / 3 + j.len() as i64) % 2) as f64,
                 scores: vec![i as f32, -(i as f32)],
+                answer: None,
             });
         }
     }

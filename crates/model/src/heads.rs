@@ -5,6 +5,8 @@
 //! * [`SpanPairHead`]: a Tenney et al. (2019)-style edge-probing head for coreference: each
 //!   span is represented by its two endpoint vectors and a learned attention pooling over its
 //!   tokens, and the pair goes through an MLP to one binary logit.
+//! * [`QaHead`]: extractive QA, a linear `qa_outputs` from every token vector to a start and
+//!   an end logit (HF `BertForQuestionAnswering`, no dropout), trained with [`qa_loss`].
 
 use candle_core::{D, DType, Device, Tensor};
 
@@ -199,6 +201,72 @@ impl SpanPairHead {
     }
 }
 
+/// HF's question-answering head: `qa_outputs` (`weight` `[2, H]`, `bias` `[2]`) maps each
+/// token vector to a start and an end logit.
+#[derive(Debug, Clone)]
+pub struct QaHead {
+    qa_outputs: Linear,
+}
+
+/// Start and end logits of a batch, `[B, T]` each.
+#[derive(Debug, Clone)]
+pub struct SpanLogits {
+    /// Logit of each position being the answer's first token.
+    pub start: Tensor,
+    /// Logit of each position being the answer's last token.
+    pub end: Tensor,
+}
+
+/// The additive mask of a padded position: far below any real logit, so a softmax over the
+/// row gives it probability 0 whatever the batch's padding.
+const PAD_LOGIT: f64 = -10_000.0;
+
+impl QaHead {
+    /// Creates (or loads, e.g. from a `BertForQuestionAnswering` checkpoint) `qa_outputs.*`.
+    pub fn build(config: &BertConfig, b: &mut ParamBuilder<'_>) -> Result<Self> {
+        Ok(Self {
+            qa_outputs: Linear::build(
+                b,
+                "qa_outputs",
+                config.hidden_size,
+                2,
+                config.initializer_range,
+                true,
+            )?,
+        })
+    }
+
+    /// Start and end logits from the encoder output `[B, T, H]`; `lengths[i]` is example i's
+    /// number of real tokens, and positions past it get a logit of −10⁴ (so a training loss
+    /// does not depend on how much a batch is padded).
+    pub fn forward(&self, hidden: &Tensor, lengths: &[usize]) -> Result<SpanLogits> {
+        let (b, t, _) = hidden.dims3()?;
+        if lengths.len() != b || lengths.iter().any(|&l| l == 0 || l > t) {
+            return Err(ModelError::Batch(format!(
+                "{} lengths (each in 1..={t}) for a batch of {b}",
+                lengths.len()
+            )));
+        }
+        let logits = self.qa_outputs.forward(hidden)?;
+        let mut pad = vec![0f32; b * t];
+        for (i, &len) in lengths.iter().enumerate() {
+            pad[i * t + len..(i + 1) * t].fill(PAD_LOGIT as f32);
+        }
+        let pad = Tensor::from_vec(pad, (b, t), hidden.device())?.to_dtype(logits.dtype())?;
+        let start = (logits.narrow(D::Minus1, 0, 1)?.squeeze(D::Minus1)? + &pad)?;
+        let end = (logits.narrow(D::Minus1, 1, 1)?.squeeze(D::Minus1)? + &pad)?;
+        Ok(SpanLogits { start, end })
+    }
+}
+
+/// HF's question-answering loss: the mean of the start and the end positions' cross-entropy,
+/// `(CE(start, s) + CE(end, e)) / 2`, positions as u32 tensors `[B]`.
+pub fn qa_loss(logits: &SpanLogits, starts: &Tensor, ends: &Tensor) -> Result<Tensor> {
+    let start = cross_entropy(&logits.start.contiguous()?, starts)?;
+    let end = cross_entropy(&logits.end.contiguous()?, ends)?;
+    Ok(((start + end)? / 2.0)?)
+}
+
 /// Class ids as a u32 tensor (for [`cross_entropy`]).
 pub fn labels_tensor(labels: &[i64], device: &Device) -> Result<Tensor> {
     let v: Vec<u32> = labels
@@ -247,6 +315,45 @@ mod tests {
         assert!((f64::from(ce) - want).abs() < 1e-6);
         let bad = labels_tensor(&[0, 2], &Device::Cpu).unwrap();
         assert!(cross_entropy(&logits, &bad).is_err());
+    }
+
+    /// The QA head's logits of real tokens do not depend on the batch's padding, padded
+    /// positions get no probability, and the loss is the mean of the two cross-entropies.
+    #[test]
+    fn qa_head_masks_padding_and_averages_start_and_end_losses() {
+        let config = BertConfig::with_shape(1, 8, 2, 16, 16);
+        let mut builder = ParamBuilder::fresh(&Device::Cpu, 3);
+        let head = QaHead::build(&config, &mut builder).unwrap();
+        let (params, _) = builder.finish(&[]).unwrap();
+        assert_eq!(
+            params.iter().map(|(n, _)| n.to_owned()).collect::<Vec<_>>(),
+            ["qa_outputs.weight", "qa_outputs.bias"]
+        );
+        let noise = SeededRng::named(1, "h").normal_vec(2 * 5 * 8, 1.0);
+        let hidden = Tensor::from_vec(noise, (2, 5, 8), &Device::Cpu).unwrap();
+        let logits = head.forward(&hidden, &[5, 3]).unwrap();
+        let start = logits.start.to_vec2::<f32>().unwrap();
+        let end = logits.end.to_vec2::<f32>().unwrap();
+        // Row 1 alone, unpadded, gives the same logits for its 3 real tokens.
+        let alone = head.forward(
+            &hidden.narrow(0, 1, 1).unwrap().narrow(1, 0, 3).unwrap(),
+            &[3],
+        );
+        let alone = alone.unwrap().start.to_vec2::<f32>().unwrap();
+        assert_eq!(alone[0], start[1][..3]);
+        assert!(start[1][3..].iter().all(|&v| v < -9_000.0));
+        let ce = |row: &[f32], gold: usize| {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let z: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+            max + z.ln() - row[gold] as f64
+        };
+        let want = (ce(&start[0], 4) + ce(&start[1], 2) + ce(&end[0], 4) + ce(&end[1], 0)) / 4.0;
+        let starts = Tensor::new(&[4u32, 2], &Device::Cpu).unwrap();
+        let ends = Tensor::new(&[4u32, 0], &Device::Cpu).unwrap();
+        let got = qa_loss(&logits, &starts, &ends).unwrap();
+        let got = f64::from(got.to_scalar::<f32>().unwrap());
+        assert!((got - want).abs() < 1e-5, "{got} {want}");
+        assert!(head.forward(&hidden, &[5, 6]).is_err());
     }
 
     /// The span head's autograd gradient agrees with central finite differences (in f64), for

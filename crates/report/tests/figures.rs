@@ -80,6 +80,7 @@ fn write_table(tree: &ResultsTree, specs: &[Spec]) {
                 label: x,
                 prediction: s.noise.map_or(0.5, |c| x + c * e),
                 scores: vec![],
+                answer: None,
             });
         }
     }

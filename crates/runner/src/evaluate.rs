@@ -9,6 +9,9 @@
 //! as in the upstream coref layout. Items with fewer candidates than the largest item are padded
 //! with NaN scores. Row ids are the groups (Winogender's sentid).
 //!
+//! A **span** task (SQuAD) has one row per question, decoded from all its windows
+//! ([`crate::qa::SpanLayout`]).
+//!
 //! Metrics are computed on the rows; `bias_r` and `bias_slope` additionally need per-item
 //! Winogender metadata (`occupation`, `gender`, `bls_pct_female`, from the item's first
 //! candidate) and are the paper's Pearson r / slope of per-occupation bias scores on the BLS
@@ -34,6 +37,8 @@ pub struct Output {
     pub prediction: f64,
     /// Class scores, or the candidates' scores.
     pub scores: Vec<f32>,
+    /// Span tasks: the decoded answer and its official scores.
+    pub answer: Option<multiberts_collector::AnswerColumns>,
 }
 
 /// One multiple-choice item: its group and the example index of each candidate.
@@ -57,6 +62,7 @@ pub struct EvalLayout {
     items: Option<Vec<Item>>,
     width: usize,
     bias: Option<Result<Bias, String>>,
+    span: Option<crate::qa::SpanLayout>,
     task: String,
     split: String,
 }
@@ -73,6 +79,7 @@ impl EvalLayout {
                 items: None,
                 width: 0,
                 bias: None,
+                span: None,
                 task: task.into(),
                 split: split.into(),
             });
@@ -135,9 +142,22 @@ impl EvalLayout {
             items: Some(items),
             width,
             bias,
+            span: None,
             task: task.into(),
             split: split.into(),
         })
+    }
+
+    /// The layout of a span task's evaluation split: one row per question.
+    pub(crate) fn span(task: &str, split: &str, layout: crate::qa::SpanLayout) -> Self {
+        Self {
+            items: None,
+            width: 0,
+            bias: None,
+            span: Some(layout),
+            task: task.into(),
+            split: split.into(),
+        }
     }
 
     /// Whether rows are choice items.
@@ -146,16 +166,20 @@ impl EvalLayout {
     }
 
     /// The rows, from each example's class scores and prediction (span-pair: scores
-    /// `[1 − p, p]` with p the probability of coreference).
+    /// `[1 − p, p]` with p the probability of coreference; span tasks: each window's logits,
+    /// decoded per question).
     pub fn outputs(
         &self,
         examples: &[Example],
         labels: &[f64],
         scores: Vec<Vec<f32>>,
         preds: &[f64],
-    ) -> Vec<Output> {
+    ) -> Result<Vec<Output>> {
+        if let Some(span) = &self.span {
+            return span.outputs(&scores);
+        }
         let Some(items) = &self.items else {
-            return examples
+            return Ok(examples
                 .iter()
                 .zip(scores)
                 .enumerate()
@@ -164,10 +188,11 @@ impl EvalLayout {
                     label: labels[i],
                     prediction: preds[i],
                     scores: s,
+                    answer: None,
                 })
-                .collect();
+                .collect());
         };
-        items
+        Ok(items
             .iter()
             .map(|it| {
                 let mut s: Vec<f32> = it
@@ -187,13 +212,17 @@ impl EvalLayout {
                     label: it.answer as f64,
                     prediction: best as f64,
                     scores: s,
+                    answer: None,
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// The named metrics on `rows`.
     pub fn metrics(&self, names: &[String], rows: &[Output]) -> Result<BTreeMap<String, f64>> {
+        if let Some(span) = &self.span {
+            return span.metrics(names, rows);
+        }
         let labels: Vec<f64> = rows.iter().map(|r| r.label).collect();
         let preds: Vec<f64> = rows.iter().map(|r| r.prediction).collect();
         let mut out = BTreeMap::new();

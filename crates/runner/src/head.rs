@@ -7,7 +7,8 @@ use candle_core::{Device, Tensor};
 use multiberts_model::config::BertConfig;
 use multiberts_model::dropout::Mode;
 use multiberts_model::heads::{
-    ClassificationHead, SpanPairHead, SpanPairs, bce_with_logits, cross_entropy, labels_tensor, mse,
+    ClassificationHead, QaHead, SpanLogits, SpanPairHead, SpanPairs, bce_with_logits,
+    cross_entropy, labels_tensor, mse, qa_loss,
 };
 use multiberts_model::params::ParamBuilder;
 use multiberts_tasks::{Example, Label, TaskKind, TaskSpec};
@@ -27,6 +28,9 @@ pub(crate) enum HeadKind {
     Regression,
     /// One coreference logit from two token spans, trained with binary cross-entropy.
     SpanPair,
+    /// A start and an end logit per token (extractive QA), trained with the mean of the two
+    /// cross-entropies; rows are question windows ([`crate::qa`]).
+    Span,
 }
 
 /// Gold labels as the loss wants them.
@@ -35,6 +39,8 @@ pub(crate) enum Targets {
     Classes(Vec<i64>),
     /// Regression values.
     Values(Vec<f32>),
+    /// Start and end token positions (span tasks; `(0, 0)` is `[CLS]`, no answer).
+    Spans(Vec<(i64, i64)>),
 }
 
 impl Targets {
@@ -43,6 +49,7 @@ impl Targets {
         match self {
             Targets::Classes(c) => c.iter().map(|&v| v as f64).collect(),
             Targets::Values(v) => v.iter().map(|&x| f64::from(x)).collect(),
+            Targets::Spans(s) => s.iter().map(|&(start, _)| start as f64).collect(),
         }
     }
 }
@@ -53,6 +60,8 @@ pub(crate) enum Head {
     Pooled(ClassificationHead),
     /// The span-pair head on the token vectors.
     SpanPair(SpanPairHead),
+    /// The QA head on the token vectors.
+    Span(QaHead),
 }
 
 impl HeadKind {
@@ -66,14 +75,16 @@ impl HeadKind {
                 spec.labels.len()
             )),
             TaskKind::SpanPair => Ok(Self::SpanPair),
-            _ => Ok(Self::Classification {
+            TaskKind::Span => Ok(Self::Span),
+            TaskKind::Classification => Ok(Self::Classification {
                 num_labels: spec.labels.len(),
             }),
         }
     }
 
     /// Checks and converts the gold labels of `examples` (`task`/`split` name the data in
-    /// errors).
+    /// errors). A span task's examples (questions) have class labels: 1 when the question has
+    /// a gold answer; its training targets are the windows' spans ([`crate::qa`]).
     pub(crate) fn targets(self, task: &str, split: &str, examples: &[Example]) -> Result<Targets> {
         let bad = |i: usize, message: String| RunnerError::data(task, split, examples, i, message);
         let num_labels = match self {
@@ -91,7 +102,7 @@ impl HeadKind {
                     .collect::<Result<_>>()
                     .map(Targets::Values);
             }
-            Self::SpanPair => 2,
+            Self::SpanPair | Self::Span => 2,
             Self::Classification { num_labels } => num_labels,
         };
         examples
@@ -109,25 +120,29 @@ impl HeadKind {
     }
 
     /// Builds the head's module (from the checkpoint's weights where it has them, else
-    /// initialised), and names the other heads' weight prefix, which a checkpoint may carry
+    /// initialised), and names the other heads' weight prefixes, which a checkpoint may carry
     /// and this job ignores.
     pub(crate) fn build(
         self,
         config: &BertConfig,
         builder: &mut ParamBuilder,
-    ) -> Result<(Head, &'static str)> {
+    ) -> Result<(Head, &'static [&'static str])> {
         Ok(match self {
             Self::SpanPair => (
                 Head::SpanPair(SpanPairHead::build(config, builder)?),
-                "classifier.",
+                &["classifier.", "qa_outputs."],
             ),
             Self::Regression => (
                 Head::Pooled(ClassificationHead::build(config, 1, builder)?),
-                "span_head.",
+                &["span_head.", "qa_outputs."],
             ),
             Self::Classification { num_labels } => (
                 Head::Pooled(ClassificationHead::build(config, num_labels, builder)?),
-                "span_head.",
+                &["span_head.", "qa_outputs."],
+            ),
+            Self::Span => (
+                Head::Span(QaHead::build(config, builder)?),
+                &["classifier.", "span_head."],
             ),
         })
     }
@@ -153,6 +168,15 @@ impl HeadKind {
                 let y: Vec<f32> = idx.iter().map(|&i| v[i]).collect();
                 mse(logits, &Tensor::from_vec(y, idx.len(), device)?)?
             }
+            (Self::Span, Targets::Spans(s)) => {
+                let starts: Vec<i64> = idx.iter().map(|&i| s[i].0).collect();
+                let ends: Vec<i64> = idx.iter().map(|&i| s[i].1).collect();
+                qa_loss(
+                    &split_span_logits(logits)?,
+                    &labels_tensor(&starts, device)?,
+                    &labels_tensor(&ends, device)?,
+                )?
+            }
             _ => {
                 return Err(RunnerError::Model(
                     multiberts_model::error::ModelError::Batch(
@@ -166,13 +190,23 @@ impl HeadKind {
     /// Scores and predictions of a batch's logits, appended to `scores` and `preds`: softmax
     /// probabilities and the first argmax (as numpy's) for classification; `[value]` for
     /// regression; `[1 − p, p]` with p = sigmoid(logit), the probability of coreference, for
-    /// span pairs.
+    /// span pairs; for span tasks, each window's start logits followed by its end logits
+    /// (both as long as the padded batch) and a prediction of 0 (the answer is decoded per
+    /// question from all its windows, [`crate::qa::SpanLayout`]).
     pub(crate) fn outputs(
         self,
         logits: &Tensor,
         scores: &mut Vec<Vec<f32>>,
         preds: &mut Vec<f64>,
     ) -> Result<()> {
+        if self == Self::Span {
+            for row in logits.to_vec3::<f32>()? {
+                let (start, end): (Vec<f32>, Vec<f32>) = row.iter().map(|v| (v[0], v[1])).unzip();
+                scores.push([start, end].concat());
+                preds.push(0.0);
+            }
+            return Ok(());
+        }
         if self == Self::SpanPair {
             for z in logits.to_vec1::<f32>()? {
                 let p = 1.0 / (1.0 + (-f64::from(z)).exp());
@@ -205,8 +239,8 @@ impl HeadKind {
 }
 
 impl Head {
-    /// The head's logits for the batch `idx` from the encoder's outputs: `[B, labels]`, or
-    /// `[B]` for span pairs.
+    /// The head's logits for the batch `idx` from the encoder's outputs: `[B, labels]`,
+    /// `[B]` for span pairs, `[B, T, 2]` (start, end) for span tasks.
     pub(crate) fn forward(
         &self,
         out: &multiberts_model::bert::BertOutput,
@@ -232,6 +266,19 @@ impl Head {
                 }
                 h.forward(out.last_hidden_state(), &pairs, mode)?
             }
+            Head::Span(h) => {
+                let lengths: Vec<usize> = idx.iter().map(|&i| features[i].ids.len()).collect();
+                let logits = h.forward(out.last_hidden_state(), &lengths)?;
+                Tensor::stack(&[logits.start, logits.end], 2)?
+            }
         })
     }
+}
+
+/// The start and end logits of a span head's `[B, T, 2]` output.
+fn split_span_logits(logits: &Tensor) -> Result<SpanLogits> {
+    Ok(SpanLogits {
+        start: logits.narrow(2, 0, 1)?.squeeze(2)?,
+        end: logits.narrow(2, 1, 1)?.squeeze(2)?,
+    })
 }

@@ -55,11 +55,28 @@ impl JobInputs {
         let eval_labels = kind
             .targets(&spec.name, &eval.split, &eval.examples)?
             .as_f64();
-        let layout = EvalLayout::new(&spec.name, &eval.split, &eval.examples, &eval_labels)?;
 
         let resolved = checkpoint::resolve(&job.checkpoint.source, cache)?;
         let tokenizer = checkpoint::tokenizer(&resolved)?;
         let vocab_sha256 = features::file_sha256(&resolved.dir.join("vocab.txt"))?;
+        if kind == HeadKind::Span {
+            let span = crate::qa::span_inputs(job, &tokenizer, &train, &eval)?;
+            return Ok(Self {
+                kind,
+                layout: EvalLayout::span(&spec.name, &eval.split, span.layout),
+                train,
+                skipped: 0,
+                eval,
+                train_features: span.train_features,
+                eval_features: span.eval_features,
+                train_targets: span.train_targets,
+                eval_labels,
+                vocab_size: tokenizer.vocab_size(),
+                checkpoint: resolved,
+                vocab_sha256,
+            });
+        }
+        let layout = EvalLayout::new(&spec.name, &eval.split, &eval.examples, &eval_labels)?;
         let max_len = job.hyper.max_seq_len as usize;
         let feature_cache = cache.join("features");
         let train_features = features::load_or_tokenize(
@@ -107,12 +124,20 @@ fn read_splits(job: &JobSpec, data_root: Option<&Path>) -> Result<(SplitData, Sp
     let root = data_root.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let mut train = spec.load_split(&root, &spec.train_split)?;
     if let Some(max) = job.hyper.max_train_examples {
-        train
-            .examples
-            .truncate(usize::try_from(max).unwrap_or(usize::MAX));
+        train.truncate(usize::try_from(max).unwrap_or(usize::MAX));
     }
     // The augmentation applies to the (possibly truncated) training split only.
     if let Some(augmentation) = job.augment {
+        if train.squad.is_some() {
+            return Err(RunnerError::Invalid {
+                job: job.id.clone(),
+                message: format!(
+                    "augmentation {augmentation:?} rewrites single texts; it does not apply to \
+                     the SQuAD task `{}` (remove `augment` from its variant)",
+                    spec.name
+                ),
+            });
+        }
         augmentation.apply(&mut train);
     }
     let eval = spec.load_split(&root, &spec.eval_split)?;

@@ -20,6 +20,7 @@ mod job;
 mod model;
 mod outputs;
 mod progress;
+mod qa;
 pub mod spans;
 pub mod state;
 pub mod stop;

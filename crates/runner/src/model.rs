@@ -70,7 +70,7 @@ impl Model {
             .with_padded_positions(PaddedPositions::Skip)
             .with_precision(precision);
         let (head, other_heads) = kind.build(&config, &mut builder)?;
-        let (params, report) = builder.finish(&[other_heads])?;
+        let (params, report) = builder.finish(other_heads)?;
         tracing::debug!(initialised = ?report.initialised, "model built");
         Ok(Loaded {
             model: Model {
@@ -89,7 +89,7 @@ impl Model {
         self.kind
     }
 
-    /// Logits of the examples `idx` of `features`: `[B, labels]`, or `[B]` for span pairs.
+    /// Logits of the examples `idx` of `features` (see [`Head::forward`]).
     pub(crate) fn logits(
         &self,
         features: &[Feature],

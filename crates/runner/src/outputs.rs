@@ -35,7 +35,7 @@ pub(crate) fn write_outputs(
     opts: &RunOptions,
 ) -> Result<()> {
     let job = &file.spec;
-    let rows = prediction_rows(file, inputs, trained.final_eval);
+    let rows = prediction_rows(file, inputs, trained.final_eval)?;
     dir.write_predictions(&rows)?;
     let record = JobRecord {
         job: file.job.clone(),
@@ -67,18 +67,18 @@ fn prediction_rows(
     file: &JobFile,
     inputs: &JobInputs,
     eval: crate::model::Predictions,
-) -> Vec<PredictionRow> {
+) -> Result<Vec<PredictionRow>> {
     let job = &file.spec;
     let ckpt = &job.checkpoint;
     let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    inputs
+    Ok(inputs
         .layout
         .outputs(
             &inputs.eval.examples,
             &inputs.eval_labels,
             eval.scores,
             &eval.preds,
-        )
+        )?
         .into_iter()
         .enumerate()
         .map(|(i, o)| PredictionRow {
@@ -96,8 +96,9 @@ fn prediction_rows(
             label: o.label,
             prediction: o.prediction,
             scores: o.scores,
+            answer: o.answer,
         })
-        .collect()
+        .collect())
 }
 
 /// Where the result came from: digests of the checkpoint and data, code version, device,

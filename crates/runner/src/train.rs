@@ -227,7 +227,7 @@ impl Trainer<'_> {
             &inputs.eval_labels,
             evaluated.scores.clone(),
             &evaluated.preds,
-        );
+        )?;
         let dev = inputs.layout.metrics(&self.job.task.metrics, &rows)?;
         tracing::info!(job = %self.job.id, epoch = epoch + 1, step, ?dev, "epoch done");
         self.st.epochs.push(EpochMetrics {

@@ -159,6 +159,23 @@ pub struct SplitData {
     pub examples: Vec<Example>,
     /// Lines skipped because the source allows skipping malformed lines.
     pub skipped: usize,
+    /// SQuAD splits: the questions with their contexts and gold answers (the examples are
+    /// one per question, in the same order, with the question as `text_a` and the context as
+    /// `text_b`). The QA features and the official scores are built from this.
+    #[serde(skip)]
+    pub squad: Option<std::sync::Arc<crate::squad::SquadDataset>>,
+}
+
+impl SplitData {
+    /// Keeps the first `n` examples (and, for SQuAD, the first `n` questions).
+    pub fn truncate(&mut self, n: usize) {
+        self.examples.truncate(n);
+        if let Some(squad) = &mut self.squad
+            && squad.questions.len() > n
+        {
+            std::sync::Arc::make_mut(squad).questions.truncate(n);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ impl TaskSpec {
             files: Vec::new(),
             examples: Vec::new(),
             skipped: 0,
+            squad: None,
         };
         match spec_split {
             SplitSource::Generated(count) => {
@@ -94,6 +95,13 @@ impl TaskSpec {
                     sha256: sha256_hex(&canonical),
                 });
                 data.examples = examples;
+            }
+            SplitSource::Files(files) if source.format_of(split) == DataFormat::Squad => {
+                data.format = DataFormat::Squad;
+                let (dataset, digests) = read_squad_files(root, files)?;
+                data.examples = crate::squad::examples(&dataset);
+                data.files = digests;
+                data.squad = Some(std::sync::Arc::new(dataset));
             }
             SplitSource::Files(files) if source.format_of(split).is_span_pair() => {
                 let format = source.format_of(split);
@@ -139,4 +147,32 @@ impl TaskSpec {
         }
         Ok(data)
     }
+}
+
+/// Reads a SQuAD split (one file; several files are refused, since question ids and
+/// paragraph indices are per file).
+fn read_squad_files(
+    root: &Path,
+    files: &[String],
+) -> Result<(crate::squad::SquadDataset, Vec<FileDigest>), TaskError> {
+    let [file] = files else {
+        return Err(TaskError::data_file(
+            &root.join(files.first().map_or("", String::as_str)),
+            format!(
+                "a SQuAD split is one JSON file; this split lists {}",
+                files.len()
+            ),
+        ));
+    };
+    let path = root.join(file);
+    let bytes = std::fs::read(&path).map_err(|source| TaskError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let digest = FileDigest {
+        path: path.display().to_string(),
+        sha256: sha256_hex(&bytes),
+    };
+    let dataset = crate::squad::parse_squad(&path, &bytes)?;
+    Ok((dataset, vec![digest]))
 }

@@ -85,6 +85,14 @@ const BUILTIN: &[(&str, &str)] = &[
         "coref/wsc.toml",
         include_str!("../../../tasks/coref/wsc.toml"),
     ),
+    (
+        "qa/squad1.toml",
+        include_str!("../../../tasks/qa/squad1.toml"),
+    ),
+    (
+        "qa/squad2.toml",
+        include_str!("../../../tasks/qa/squad2.toml"),
+    ),
 ];
 
 /// Known task specs by name.

@@ -28,7 +28,12 @@ pub const KNOWN_METRICS: &[&str] = &[
     "mean",
     "bias_r",
     "bias_slope",
+    "exact",
 ];
+
+/// The metrics of a span (extractive QA) task: the official SQuAD script's per-question
+/// `exact` and `f1`, averaged over questions.
+pub const SPAN_METRICS: &[&str] = &["exact", "f1"];
 
 /// What the model predicts for a task; decides the head and the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +45,9 @@ pub enum TaskKind {
     Regression,
     /// A binary decision about a pair of spans in one text (coreference); span-pair head.
     SpanPair,
+    /// Extractive question answering (SQuAD): the answer's start and end token in the
+    /// context, or none; span head (`qa_outputs`).
+    Span,
 }
 
 impl fmt::Display for TaskKind {
@@ -48,6 +56,7 @@ impl fmt::Display for TaskKind {
             TaskKind::Classification => "classification",
             TaskKind::Regression => "regression",
             TaskKind::SpanPair => "span-pair",
+            TaskKind::Span => "span",
         })
     }
 }
@@ -71,6 +80,9 @@ pub enum DataFormat {
     Winogender,
     /// GAP coreference TSV (span-pair): two examples per row (A–pronoun, B–pronoun).
     Gap,
+    /// SQuAD v1.1/v2.0 JSON (`data[].paragraphs[].qas[]`), read by [`crate::squad`]; one
+    /// example per question. Needs no column mapping.
+    Squad,
     /// jiant's edge-probing JSON lines (`text`, `targets` with token spans `span1`, `span2`
     /// and `label`), the format OntoNotes coreference is usually distributed in.
     EdgeProbing,
@@ -107,6 +119,7 @@ impl fmt::Display for DataFormat {
             DataFormat::EdgeProbing => "edge-probing",
             DataFormat::Wsc => "wsc",
             DataFormat::Winobias => "winobias",
+            DataFormat::Squad => "squad",
         })
     }
 }
@@ -377,6 +390,15 @@ impl TaskSpec {
                 ));
             }
             (TaskKind::Regression, _) => Vec::new(),
+            (TaskKind::Span, Some(labels)) if !labels.get_ref().is_empty() => {
+                return Err(err(
+                    labels.span(),
+                    "a span task has no `labels` (its output is a span of the context); remove \
+                     the key"
+                        .to_string(),
+                ));
+            }
+            (TaskKind::Span, _) => Vec::new(),
             (_, None) => {
                 return Err(err(
                     raw.name.span(),
@@ -416,6 +438,20 @@ impl TaskSpec {
                         one_of(KNOWN_METRICS)
                     ),
                 ));
+            }
+            let name = metric.get_ref().as_str();
+            let problem = if raw.kind == TaskKind::Span && !SPAN_METRICS.contains(&name) {
+                Some(format!(
+                    "a span task is scored by {}, not {name:?}",
+                    one_of(SPAN_METRICS)
+                ))
+            } else if raw.kind != TaskKind::Span && name == "exact" {
+                Some("\"exact\" scores span (extractive QA) tasks only".to_string())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(err(metric.span(), problem));
             }
         }
 
@@ -535,6 +571,7 @@ fn validate_source(
         }
     }
     validate_span_pair(source, kind, labels)?;
+    validate_span(source, kind)?;
     if synthetic {
         let generator = source
             .generator
@@ -556,7 +593,7 @@ fn validate_source(
     if source.generator.is_some() {
         return Err("`generator` only applies to synthetic sources".to_string());
     }
-    if source.format.is_span_pair() {
+    if source.format.is_span_pair() || source.format == DataFormat::Squad {
         return Ok(());
     }
     if source.text_a.is_none() {
@@ -674,6 +711,25 @@ fn validate_span_pair(source: &Source, kind: TaskKind, labels: &[String]) -> Res
     }
     if !uses(DataFormat::Winobias) && !source.occupations.is_empty() {
         return Err("`occupations` only applies to winobias splits".to_string());
+    }
+    Ok(())
+}
+
+/// Checks that SQuAD data goes to a span task and a span task reads SQuAD data.
+fn validate_span(source: &Source, kind: TaskKind) -> Result<(), String> {
+    let squad = std::iter::once(source.format)
+        .chain(source.split_formats.values().copied())
+        .any(|f| f == DataFormat::Squad);
+    let only_squad = std::iter::once(source.format)
+        .chain(source.split_formats.values().copied())
+        .all(|f| f == DataFormat::Squad);
+    if squad && kind != TaskKind::Span {
+        return Err(format!(
+            "this source holds SQuAD data but the task kind is {kind}; use kind = \"span\""
+        ));
+    }
+    if kind == TaskKind::Span && !only_squad {
+        return Err("a span task reads `format = \"squad\"` files only".to_string());
     }
     Ok(())
 }

@@ -136,6 +136,27 @@ struct RawAnswer {
     answer_start: usize,
 }
 
+/// One example per question, in order: the question as `text_a`, the context as `text_b`,
+/// label 1 when the question has an answer and 0 when it is unanswerable, and the article's
+/// title as metadata. The QA features and scores use the dataset itself; these examples are
+/// what every task shares (counts, ids, `data check`).
+pub fn examples(dataset: &SquadDataset) -> Vec<crate::Example> {
+    dataset
+        .questions
+        .iter()
+        .map(|q| {
+            let mut e = crate::Example::new(
+                q.id.clone(),
+                q.question.clone(),
+                Some(q.context.to_string()),
+                crate::Label::Class(usize::from(q.has_answer())),
+            );
+            e.meta.insert("title".into(), q.title.to_string());
+            e
+        })
+        .collect()
+}
+
 /// Reads a SQuAD v1.1 or v2.0 JSON file.
 ///
 /// Errors: the file cannot be read; it is not JSON of the SQuAD shape (the error has the line

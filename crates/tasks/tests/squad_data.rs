@@ -173,3 +173,49 @@ fn duplicate_ids_and_inconsistent_impossible_flags_are_errors() {
         "{msg}"
     );
 }
+
+/// The built-in `squad2` task reads the samples under the data root as one example per
+/// question (label 1 = has an answer), with the dataset kept for the QA features.
+#[test]
+fn the_squad2_task_reads_the_samples_one_example_per_question() {
+    let registry = multiberts_tasks::TaskRegistry::builtin().unwrap();
+    let spec = registry.get("squad2").unwrap();
+    assert_eq!(spec.kind, multiberts_tasks::TaskKind::Span);
+    assert_eq!(spec.metrics, ["exact", "f1"]);
+    let root = squad("..");
+    let dev = spec.load_split(&root, "dev").unwrap();
+    assert_eq!(dev.examples.len(), 706);
+    let answerable = dev.examples.iter().filter(|e| e.label.as_f64() == 1.0).count();
+    assert_eq!(answerable, 386);
+    let data = dev.squad.as_ref().unwrap();
+    assert_eq!(dev.examples[5].id, data.questions[5].id);
+    assert_eq!(dev.examples[5].text_b.as_deref(), Some(&*data.questions[5].context));
+    let mut train = spec.load_split(&root, "train").unwrap();
+    assert_eq!(train.examples.len(), 2442);
+    train.truncate(10);
+    assert_eq!(train.squad.as_ref().unwrap().questions.len(), 10);
+}
+
+/// Span tasks and SQuAD data go together, and are scored by exact and f1 only.
+#[test]
+fn span_task_specs_are_checked() {
+    use multiberts_tasks::TaskSpec;
+    let spec = |kind: &str, metrics: &str, format: &str| {
+        format!(
+            "name = \"q\"\nkind = \"{kind}\"\nmetrics = [{metrics}]\n{}[[sources]]\nformat = \"{format}\"\n\
+             text_a = \"a\"\nlabel = \"b\"\nsplits = {{ train = \"t.json\", dev = \"d.json\" }}\n",
+            if kind == "span" { "" } else { "labels = [\"0\", \"1\"]\n" }
+        )
+    };
+    let path = Path::new("q.toml");
+    let err = |text: String| TaskSpec::from_toml(path, &text).unwrap_err().to_string();
+    assert!(TaskSpec::from_toml(path, &spec("span", "\"exact\", \"f1\"", "squad")).is_ok());
+    let e = err(spec("classification", "\"accuracy\"", "squad"));
+    assert!(e.contains("q.toml") && e.contains("kind = \"span\""), "{e}");
+    let e = err(spec("span", "\"exact\"", "jsonl"));
+    assert!(e.contains("format = \"squad\""), "{e}");
+    let e = err(spec("span", "\"accuracy\"", "squad"));
+    assert!(e.contains("scored by") && e.contains("accuracy"), "{e}");
+    let e = err(spec("classification", "\"exact\"", "jsonl"));
+    assert!(e.contains("span (extractive QA) tasks only"), "{e}");
+}

@@ -387,6 +387,7 @@ mod tests {
                             label,
                             prediction,
                             scores: vec![0.0; 3],
+                            answer: None,
                         });
                     }
                 }

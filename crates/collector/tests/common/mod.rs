@@ -34,6 +34,7 @@ pub fn rows(s: &Spec, n: i64) -> Vec<PredictionRow> {
             label: (i % 2) as f64,
             prediction: ((i + s.ft_seed) % 2) as f64,
             scores: vec![0.25, 0.75],
+            answer: None,
         })
         .collect()
 }

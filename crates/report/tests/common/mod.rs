@@ -33,6 +33,7 @@ fn run(variant: &str, lr: f64, seed: i64, ft: i64, correct: usize) -> Vec<Predic
                 label,
                 prediction: if j < correct { label } else { 1.0 - label },
                 scores: vec![0.0, 0.0],
+                answer: None,
             }
         })
         .collect()

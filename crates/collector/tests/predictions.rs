@@ -342,5 +342,8 @@ fn span_rows_round_trip_with_answer_columns_and_plain_tables_do_not_grow() {
     let mut w = PredictionsWriter::create(&dir.path().join("mixed.parquet")).unwrap();
     w.write(&rows()).unwrap();
     let err = w.write(&span).unwrap_err().to_string();
-    assert!(err.contains("mixed.parquet") && err.contains("answers"), "{err}");
+    assert!(
+        err.contains("mixed.parquet") && err.contains("answers"),
+        "{err}"
+    );
 }

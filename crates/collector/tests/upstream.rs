@@ -366,6 +366,7 @@ fn coref_data() -> UpstreamPredictions {
         predictions: Matrix::from_vec(6, 12, preds).unwrap(),
         scores: None,
         coref_examples: Some(examples),
+        answers: None,
     }
 }
 

@@ -185,11 +185,18 @@ fn the_squad2_task_reads_the_samples_one_example_per_question() {
     let root = squad("..");
     let dev = spec.load_split(&root, "dev").unwrap();
     assert_eq!(dev.examples.len(), 706);
-    let answerable = dev.examples.iter().filter(|e| e.label.as_f64() == 1.0).count();
+    let answerable = dev
+        .examples
+        .iter()
+        .filter(|e| e.label.as_f64() == 1.0)
+        .count();
     assert_eq!(answerable, 386);
     let data = dev.squad.as_ref().unwrap();
     assert_eq!(dev.examples[5].id, data.questions[5].id);
-    assert_eq!(dev.examples[5].text_b.as_deref(), Some(&*data.questions[5].context));
+    assert_eq!(
+        dev.examples[5].text_b.as_deref(),
+        Some(&*data.questions[5].context)
+    );
     let mut train = spec.load_split(&root, "train").unwrap();
     assert_eq!(train.examples.len(), 2442);
     train.truncate(10);
@@ -204,7 +211,11 @@ fn span_task_specs_are_checked() {
         format!(
             "name = \"q\"\nkind = \"{kind}\"\nmetrics = [{metrics}]\n{}[[sources]]\nformat = \"{format}\"\n\
              text_a = \"a\"\nlabel = \"b\"\nsplits = {{ train = \"t.json\", dev = \"d.json\" }}\n",
-            if kind == "span" { "" } else { "labels = [\"0\", \"1\"]\n" }
+            if kind == "span" {
+                ""
+            } else {
+                "labels = [\"0\", \"1\"]\n"
+            }
         )
     };
     let path = Path::new("q.toml");

@@ -254,6 +254,7 @@ mod tests {
             predictions: Matrix::from_vec(seeds.len() * 2, n, preds).unwrap(),
             scores: None,
             coref_examples: Some(examples),
+            answers: None,
         };
         export_coref(dir, &data).unwrap();
     }
@@ -466,6 +467,7 @@ mod tests {
                 multiberts_collector::upstream::ClassScores::from_vec(12, n, 3, scores).unwrap(),
             ),
             coref_examples: None,
+            answers: None,
         };
         multiberts_collector::upstream::export_glue(tmp.path(), &data).unwrap();
         let root = tmp.path().to_str().unwrap();

@@ -66,6 +66,7 @@ pub fn import_coref(dir: &Path) -> Result<UpstreamPredictions> {
         predictions,
         scores: None,
         coref_examples: Some(examples),
+        answers: None,
     })
 }
 

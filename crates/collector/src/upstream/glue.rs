@@ -31,18 +31,14 @@ pub fn labels_path(root: &Path, task: &str) -> PathBuf {
     root.join(format!("{task}_dev_labels"))
 }
 
-/// Reads every run of `task` listed in `<root>/index.tsv`, with its labels and scores.
-pub fn import_glue(root: &Path, task: &str) -> Result<UpstreamPredictions> {
-    import_glue_where(root, task, |_| true)
-}
-
-/// Like [`import_glue`], reading only the runs `keep` accepts (e.g. `release == multiberts`),
-/// so unwanted run files are never opened.
-pub fn import_glue_where(
+/// The runs of `task` in `<root>/index.tsv` that `keep` accepts: (line, file, run), and the
+/// index's path. An index that does not list the task at all is an error naming the tasks it
+/// lists.
+pub(crate) fn read_index(
     root: &Path,
     task: &str,
     keep: impl Fn(&RunInfo) -> bool,
-) -> Result<UpstreamPredictions> {
+) -> Result<(PathBuf, Vec<(u64, String, RunInfo)>)> {
     let index_path = root.join("index.tsv");
     let table = text::read_table(&index_path)?;
     let cols: Vec<usize> = INDEX_COLUMNS[..6]
@@ -102,6 +98,22 @@ pub fn import_glue_where(
         });
     }
 
+    Ok((index_path, selected))
+}
+
+/// Reads every run of `task` listed in `<root>/index.tsv`, with its labels and scores.
+pub fn import_glue(root: &Path, task: &str) -> Result<UpstreamPredictions> {
+    import_glue_where(root, task, |_| true)
+}
+
+/// Like [`import_glue`], reading only the runs `keep` accepts (e.g. `release == multiberts`),
+/// so unwanted run files are never opened.
+pub fn import_glue_where(
+    root: &Path,
+    task: &str,
+    keep: impl Fn(&RunInfo) -> bool,
+) -> Result<UpstreamPredictions> {
+    let (index_path, selected) = read_index(root, task, keep)?;
     let labels_file = labels_path(root, task);
     let (labels, n_labels, label_width) =
         text::read_numeric(&labels_file, Sep::Whitespace, text::parse_f64)?;
@@ -174,6 +186,7 @@ pub fn import_glue_where(
         predictions: Matrix::from_vec(n_runs, n_labels, preds).ok_or_else(shape_err)?,
         scores: Some(ClassScores::from_vec(n_runs, n_labels, width, scores).ok_or_else(shape_err)?),
         coref_examples: None,
+        answers: None,
     })
 }
 
@@ -225,14 +238,48 @@ pub fn export_glue(root: &Path, data: &UpstreamPredictions) -> Result<()> {
     }
     std::fs::create_dir_all(root.join(task)).map_err(io_err(root.join(task)))?;
 
+    let (files, index_rows) = run_files(task, &data.runs, "tsv", "GLUE")?;
+    for (r, file) in files.iter().enumerate() {
+        let lines = (0..n).map(|e| {
+            if scores.classes() == 1 {
+                format_number(data.predictions.row(r)[e])
+            } else {
+                scores
+                    .get(r, e)
+                    .iter()
+                    .map(|v| format!("{v}"))
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            }
+        });
+        text::write_lines(&root.join(file), lines)?;
+    }
+    text::write_lines(
+        &labels_path(root, task),
+        data.labels.iter().map(|&l| format_number(l)),
+    )?;
+
+    write_index(root, task, index_rows)
+}
+
+/// One file name and `index.tsv` row per run of `task`:
+/// `<task>/release=…,pretrain_id=…,n_steps=…,lr=…,ft_seed=….<extension>`, the upstream
+/// naming (`layout` names the layout in errors). Needs a learning rate, a fine-tuning seed and
+/// a pre-training id (seed, or `pretrain_id` key) per run; names must be unique.
+pub(crate) fn run_files(
+    task: &str,
+    runs: &[RunInfo],
+    extension: &str,
+    layout: &str,
+) -> Result<(Vec<String>, Vec<BTreeMap<String, String>>)> {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut index_rows: Vec<BTreeMap<String, String>> = Vec::with_capacity(data.runs.len());
-    let mut files = Vec::with_capacity(data.runs.len());
-    for (r, run) in data.runs.iter().enumerate() {
-        let ctx = format!("GLUE export of `{task}`, run {r}");
+    let mut index_rows: Vec<BTreeMap<String, String>> = Vec::with_capacity(runs.len());
+    let mut files = Vec::with_capacity(runs.len());
+    for (r, run) in runs.iter().enumerate() {
+        let ctx = format!("{layout} export of `{task}`, run {r}");
         let need = |what: &str| CollectorError::Invalid {
             context: ctx.clone(),
-            message: format!("{what} is required for the GLUE file name"),
+            message: format!("{what} is required for the {layout} file name"),
         };
         let release = run
             .keys
@@ -256,12 +303,12 @@ pub fn export_glue(root: &Path, data: &UpstreamPredictions) -> Result<()> {
             if v.is_empty() || v.contains(['/', '\\', ',', '=', '\t', '\n', '\r']) {
                 return Err(CollectorError::Invalid {
                     context: ctx,
-                    message: format!("{what} `{v}` cannot be part of a GLUE file name"),
+                    message: format!("{what} `{v}` cannot be part of a {layout} file name"),
                 });
             }
         }
         let file = format!(
-            "{task}/release={release},pretrain_id={pretrain_id},n_steps={n_steps},lr={lr},ft_seed={ft_seed}.tsv"
+            "{task}/release={release},pretrain_id={pretrain_id},n_steps={n_steps},lr={lr},ft_seed={ft_seed}.{extension}"
         );
         if let Some(prev) = seen.insert(file.clone(), r) {
             return Err(CollectorError::Invalid {
@@ -287,27 +334,16 @@ pub fn export_glue(root: &Path, data: &UpstreamPredictions) -> Result<()> {
         index_rows.push(row);
         files.push(file);
     }
+    Ok((files, index_rows))
+}
 
-    for (r, file) in files.iter().enumerate() {
-        let lines = (0..n).map(|e| {
-            if scores.classes() == 1 {
-                format_number(data.predictions.row(r)[e])
-            } else {
-                scores
-                    .get(r, e)
-                    .iter()
-                    .map(|v| format!("{v}"))
-                    .collect::<Vec<_>>()
-                    .join("\t")
-            }
-        });
-        text::write_lines(&root.join(file), lines)?;
-    }
-    text::write_lines(
-        &labels_path(root, task),
-        data.labels.iter().map(|&l| format_number(l)),
-    )?;
-
+/// Writes `<root>/index.tsv` with `index_rows` as the rows of `task`: rows of other tasks
+/// already there are kept, this task's are replaced; extra run keys become extra columns.
+pub(crate) fn write_index(
+    root: &Path,
+    task: &str,
+    index_rows: Vec<BTreeMap<String, String>>,
+) -> Result<()> {
     // Keep other tasks' rows of an existing index.
     let index_path = root.join("index.tsv");
     let mut all_rows: Vec<BTreeMap<String, String>> = Vec::new();

@@ -5,6 +5,8 @@
 //!   TSV of class scores per run at `<TASK>/release=…,pretrain_id=…,n_steps=…,lr=…,ft_seed=….tsv`,
 //!   and `<TASK>_dev_labels`.
 //! - Coreference ([`coref`]): `run_info.tsv`, `label_info.tsv`, `preds.tsv` in one folder.
+//! - SQuAD ([`squad`]): `index.tsv` (GLUE's columns, task `v2.0`) and one JSON per run mapping
+//!   question id → answer text.
 //!
 //! [`UpstreamPredictions::from_prediction_rows`] and [`UpstreamPredictions::from_parquet`]
 //! ([`RowsToRuns`]) turn our predictions rows into the same neutral form, so our results export
@@ -15,6 +17,7 @@ pub mod coref;
 pub mod glue;
 mod numbers;
 mod rows;
+pub mod squad;
 mod text;
 
 use std::collections::BTreeMap;
@@ -27,6 +30,7 @@ pub use glue::{export_glue, import_glue, import_glue_where};
 pub(crate) use numbers::format_number;
 pub use numbers::{format_steps, parse_steps, python_float};
 pub use rows::{RowsToRuns, export_glue_from_parquet};
+pub use squad::{GoldQuestion, SpanScore, export_squad, export_squad_from_parquet, import_squad};
 
 /// One fine-tuning run of an upstream layout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -184,4 +188,21 @@ pub struct UpstreamPredictions {
     pub scores: Option<ClassScores>,
     /// Per-example Winogender metadata (coref layout only).
     pub coref_examples: Option<Vec<CorefExample>>,
+    /// Span (extractive QA) tasks: each run's answer to each question, with the official
+    /// per-question scores (SQuAD layout and span tasks' Parquet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers: Option<SpanAnswers>,
+}
+
+/// The answers of a span task's runs: runs × questions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanAnswers {
+    /// The question ids, in example order.
+    pub ids: Vec<String>,
+    /// The answer texts (`""` = no answer).
+    pub text: Matrix<String>,
+    /// The official exact match of each answer (0 or 1).
+    pub exact: Matrix<f64>,
+    /// The official token F1 of each answer (0 to 1).
+    pub f1: Matrix<f64>,
 }

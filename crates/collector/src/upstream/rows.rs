@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{ClassScores, Matrix, RunInfo, UpstreamPredictions, export_glue, format_steps};
+use super::{
+    ClassScores, Matrix, RunInfo, SpanAnswers, UpstreamPredictions, export_glue, format_steps,
+};
 use crate::error::{CollectorError, Result};
 use crate::predictions::PredictionRow;
 
@@ -68,6 +70,8 @@ struct JobAcc {
     /// (example index, prediction, label, hash of example id), in arrival order.
     entries: Vec<(i64, f64, f64, u64)>,
     scores: Vec<f32>,
+    /// Span tasks: each entry's answer, in arrival order.
+    answers: Vec<Option<crate::AnswerColumns>>,
 }
 
 /// FNV-1a: a stable, dependency-free fingerprint of example ids (compared, never stored).
@@ -119,6 +123,7 @@ impl RowsToRuns {
                 },
                 entries: Vec::new(),
                 scores: Vec::new(),
+                answers: Vec::new(),
             });
             let h = &acc.head;
             let same = h.checkpoint == r.checkpoint
@@ -142,6 +147,7 @@ impl RowsToRuns {
                 fingerprint(&r.example_id),
             ));
             acc.scores.extend_from_slice(&r.scores);
+            acc.answers.push(r.answer.clone());
         }
         Ok(())
     }
@@ -184,6 +190,8 @@ impl RowsToRuns {
         let mut runs = Vec::with_capacity(jobs.len());
         let mut preds = vec![0.0; jobs.len() * n];
         let mut scores = vec![0.0f32; jobs.len() * n * classes];
+        let with_answers = jobs.iter().any(|j| j.answers.iter().any(Option::is_some));
+        let mut answers = SpanCells::new(with_answers, jobs.len() * n);
         for (k, job) in jobs.into_iter().enumerate() {
             let head = job.head;
             let ctx = || format!("job {}", head.job_id);
@@ -219,6 +227,9 @@ impl RowsToRuns {
                 preds[k * n + i] = pred;
                 scores[(k * n + i) * classes..(k * n + i + 1) * classes]
                     .copy_from_slice(&job.scores[e * classes..(e + 1) * classes]);
+                answers
+                    .set(k * n + i, job.answers[e].as_ref())
+                    .map_err(|m| invalid(ctx(), format!("example {i}: {m}")))?;
             }
             let mut keys = BTreeMap::new();
             let release = if head.variant.is_empty() {
@@ -253,7 +264,63 @@ impl RowsToRuns {
             predictions: Matrix::from_vec(n_runs, n, preds).ok_or_else(internal)?,
             scores: Some(ClassScores::from_vec(n_runs, n, classes, scores).ok_or_else(internal)?),
             coref_examples: None,
+            answers: answers
+                .finish(
+                    n_runs,
+                    ref_ids.iter().map(|(id, _)| id.to_string()).collect(),
+                )
+                .map(|a| a.ok_or_else(internal))
+                .transpose()?,
         })
+    }
+}
+
+/// The answer cells of a span task's runs while they are laid out (none for other tasks).
+struct SpanCells(Option<(Vec<String>, Vec<f64>, Vec<f64>)>);
+
+impl SpanCells {
+    fn new(with_answers: bool, cells: usize) -> Self {
+        Self(with_answers.then(|| {
+            (
+                vec![String::new(); cells],
+                vec![0.0; cells],
+                vec![0.0; cells],
+            )
+        }))
+    }
+
+    /// Sets one cell; every row of a span task has an answer.
+    fn set(
+        &mut self,
+        cell: usize,
+        answer: Option<&crate::AnswerColumns>,
+    ) -> std::result::Result<(), String> {
+        match (&mut self.0, answer) {
+            (None, None) => Ok(()),
+            (Some((text, exact, f1)), Some(a)) => {
+                text[cell] = a.text.clone();
+                exact[cell] = a.exact;
+                f1[cell] = a.f1;
+                Ok(())
+            }
+            (Some(_), None) => Err("has no answer, but other rows of the table do".into()),
+            (None, Some(_)) => Err("has an answer, but other rows of the table do not".into()),
+        }
+    }
+
+    /// The answers as matrices (`None` for a task without answers; `Some(None)` on a shape
+    /// error, a bug).
+    fn finish(self, runs: usize, ids: Vec<String>) -> Option<Option<SpanAnswers>> {
+        let (text, exact, f1) = self.0?;
+        let n = ids.len();
+        Some((|| {
+            Some(SpanAnswers {
+                ids,
+                text: Matrix::from_vec(runs, n, text)?,
+                exact: Matrix::from_vec(runs, n, exact)?,
+                f1: Matrix::from_vec(runs, n, f1)?,
+            })
+        })())
     }
 }
 

@@ -30,6 +30,30 @@ fn glue_protocol_has_4000_jobs_with_unique_ids() {
     );
 }
 
+/// The paper's SQuAD protocol: 25 final MultiBERTs and the original BERT, 5 runs each at lr
+/// 5e-5, with the unpaired exact and F1 analyses.
+#[test]
+fn squad_protocol_has_130_jobs_and_the_unpaired_analyses() {
+    let m = Manifest::from_file(&shipped("multiberts-squad.toml")).unwrap();
+    let jobs = m.jobs();
+    assert_eq!(jobs.len(), 130);
+    assert!(
+        jobs.iter()
+            .all(|j| j.task == "squad2" && j.learning_rate == 5e-5)
+    );
+    let original = jobs
+        .iter()
+        .filter(|j| j.checkpoint.id == "bert-base-uncased")
+        .count();
+    assert_eq!(original, 5);
+    let analyses: Vec<(&str, &str)> = m
+        .analyses
+        .iter()
+        .map(|a| (a.name.as_str(), a.metric.as_str()))
+        .collect();
+    assert_eq!(analyses, [("squad-exact", "exact"), ("squad-f1", "f1")]);
+}
+
 #[test]
 fn ids_are_stable_across_loads() {
     let a = Manifest::from_file(&shipped("multiberts-glue.toml"))

@@ -182,6 +182,18 @@ fn label_summary(spec: &TaskSpec, data: &SplitData) -> String {
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         return format!("mean {mean:.3}, min {min}, max {max}");
     }
+    if spec.kind == TaskKind::Span {
+        // Questions with a gold answer are labelled 1, unanswerable ones 0.
+        let answerable = data
+            .examples
+            .iter()
+            .filter(|e| e.label.as_f64() == 1.0)
+            .count();
+        return format!(
+            "{answerable} answerable, {} unanswerable",
+            data.examples.len() - answerable
+        );
+    }
     let mut counts = vec![0usize; spec.labels.len()];
     for e in &data.examples {
         if let Label::Class(c) = e.label

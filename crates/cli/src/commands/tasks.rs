@@ -71,7 +71,9 @@ pub fn run(cmd: TasksCommand) -> anyhow::Result<()> {
                 table.add_row(vec![
                     spec.name.clone(),
                     spec.kind.to_string(),
-                    if spec.labels.is_empty() {
+                    if spec.kind == multiberts_tasks::TaskKind::Span {
+                        "(context span or none)".to_string()
+                    } else if spec.labels.is_empty() {
                         "(real value)".to_string()
                     } else {
                         spec.labels.join(", ")

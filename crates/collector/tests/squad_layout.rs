@@ -79,7 +79,7 @@ fn span_rows_export_and_read_back_with_the_same_scores() {
     let mut rows = Vec::new();
     for (job, seed) in [("a", 0), ("b", 1)] {
         for (i, q) in golds.iter().enumerate() {
-            let text = if (i + seed as usize) % 3 == 0 {
+            let text = if (i + seed as usize).is_multiple_of(3) {
                 q.answers.first().cloned().unwrap_or_default()
             } else {
                 "the Normans".to_string()

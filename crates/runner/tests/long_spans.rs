@@ -1,17 +1,13 @@
 //! Span pairs too far apart for one `max_seq_len` window, on the real GAP training files: a
 //! training split leaves them out (and says which), evaluation data refuses them by name.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use multiberts_model::tokenizer::WordPieceTokenizer;
 use multiberts_runner::features::{TooFar, tokenize, tokenize_with};
 use multiberts_tasks::TaskRegistry;
 
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel)
-}
+use common::shared;
 
 #[test]
 fn gap_training_examples_beyond_one_window_are_skipped_not_fatal() {

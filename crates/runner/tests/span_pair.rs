@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use multiberts_collector::read_predictions;
 use multiberts_manifest::Manifest;
@@ -13,13 +13,7 @@ use multiberts_runner::features::tokenize;
 use multiberts_runner::spans::window;
 use multiberts_tasks::{CharSpan, TaskRegistry};
 
-use common::{job_dir, options};
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel)
-}
+use common::{job_dir, options, shared};
 
 fn tokenizer() -> WordPieceTokenizer {
     WordPieceTokenizer::from_dir(&shared("fixtures/bert-tiny")).unwrap()

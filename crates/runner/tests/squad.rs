@@ -4,46 +4,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use multiberts_collector::read_predictions;
 use multiberts_metrics::squad::score_question;
 use multiberts_tasks::squad::read_squad;
 
-use common::{job_dir, options};
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel)
-}
+use common::{job_dir, options, shared};
 
 #[test]
 fn a_squad_job_answers_every_dev_question_with_official_scores() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = format!(
-        r#"
-name = "t"
-data_dir = "{}"
-[defaults]
-max_seq_len = 64
-batch_size = 32
-eval_batch_size = 128
-epochs = 1
-learning_rates = [1e-3]
-finetune_seeds = [0]
-max_train_examples = 400
-
-[[checkpoints]]
-init = {{ config = "tiny" }}
-seeds = [0]
-
-[[tasks]]
-name = "squad2"
-"#,
-        shared("data").display()
-    );
-    let m = common::write_manifest(tmp.path(), &text);
+    let m = common::squad_manifest(tmp.path());
     let jobs = m.jobs();
     assert_eq!(jobs.len(), 1);
     let summary = common::run(&m, &jobs[0], tmp.path(), &options(tmp.path())).unwrap();

@@ -26,6 +26,13 @@ pub const INDEX_COLUMNS: [&str; 7] = [
     "release",
 ];
 
+/// One run listed in `index.tsv`: its line, its file (relative to the layout's root) and
+/// what the row says about it.
+pub(crate) type IndexedRun = (u64, String, RunInfo);
+
+/// One `index.tsv` row: column name → value.
+pub(crate) type IndexRow = BTreeMap<String, String>;
+
 /// The labels file of a task: `<root>/<TASK>_dev_labels`.
 pub fn labels_path(root: &Path, task: &str) -> PathBuf {
     root.join(format!("{task}_dev_labels"))
@@ -38,7 +45,7 @@ pub(crate) fn read_index(
     root: &Path,
     task: &str,
     keep: impl Fn(&RunInfo) -> bool,
-) -> Result<(PathBuf, Vec<(u64, String, RunInfo)>)> {
+) -> Result<(PathBuf, Vec<IndexedRun>)> {
     let index_path = root.join("index.tsv");
     let table = text::read_table(&index_path)?;
     let cols: Vec<usize> = INDEX_COLUMNS[..6]
@@ -49,7 +56,7 @@ pub(crate) fn read_index(
         (cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]);
     let typed: BTreeSet<usize> = cols.iter().copied().collect();
     let mut tasks_seen = BTreeSet::new();
-    let mut selected: Vec<(u64, String, RunInfo)> = Vec::new();
+    let mut selected: Vec<IndexedRun> = Vec::new();
     for (line, row) in &table.rows {
         tasks_seen.insert(row[c_task].clone());
         if row[c_task] != task {
@@ -271,9 +278,9 @@ pub(crate) fn run_files(
     runs: &[RunInfo],
     extension: &str,
     layout: &str,
-) -> Result<(Vec<String>, Vec<BTreeMap<String, String>>)> {
+) -> Result<(Vec<String>, Vec<IndexRow>)> {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut index_rows: Vec<BTreeMap<String, String>> = Vec::with_capacity(runs.len());
+    let mut index_rows: Vec<IndexRow> = Vec::with_capacity(runs.len());
     let mut files = Vec::with_capacity(runs.len());
     for (r, run) in runs.iter().enumerate() {
         let ctx = format!("{layout} export of `{task}`, run {r}");
@@ -339,11 +346,7 @@ pub(crate) fn run_files(
 
 /// Writes `<root>/index.tsv` with `index_rows` as the rows of `task`: rows of other tasks
 /// already there are kept, this task's are replaced; extra run keys become extra columns.
-pub(crate) fn write_index(
-    root: &Path,
-    task: &str,
-    index_rows: Vec<BTreeMap<String, String>>,
-) -> Result<()> {
+pub(crate) fn write_index(root: &Path, task: &str, index_rows: Vec<IndexRow>) -> Result<()> {
     // Keep other tasks' rows of an existing index.
     let index_path = root.join("index.tsv");
     let mut all_rows: Vec<BTreeMap<String, String>> = Vec::new();

@@ -2,6 +2,9 @@
 //! named `t` written into a temporary folder, run options, where a job's outputs land, and a
 //! job run as the sweep runs it (its job file written into its directory first).
 
+// Each test file compiles this module and uses a subset of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 use multiberts_collector::ResultsTree;
@@ -67,4 +70,39 @@ pub fn run_dir(path: &Path, opts: &RunOptions) -> Result<RunSummary, RunnerError
         ..opts.clone()
     };
     multiberts_runner::run_job(&file, &dir, &opts)
+}
+
+/// A path under `../shared` (reference data and fixtures beside the checkout).
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel)
+}
+
+/// A one-job manifest: a tiny random-init BERT on the first 400 training questions of the
+/// SQuAD 2.0 sample, one epoch, windows of 64 tokens.
+pub fn squad_manifest(dir: &Path) -> Manifest {
+    let text = format!(
+        r#"
+name = "t"
+data_dir = "{}"
+[defaults]
+max_seq_len = 64
+batch_size = 32
+eval_batch_size = 128
+epochs = 1
+learning_rates = [1e-3]
+finetune_seeds = [0]
+max_train_examples = 400
+
+[[checkpoints]]
+init = {{ config = "tiny" }}
+seeds = [0]
+
+[[tasks]]
+name = "squad2"
+"#,
+        shared("data").display()
+    );
+    write_manifest(dir, &text)
 }

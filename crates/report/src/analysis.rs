@@ -27,7 +27,8 @@ pub fn run_analysis(runs: &Runs, a: &Analysis, coref: Option<&CorefData>) -> Res
 }
 
 fn analysis_report(runs: &Runs, a: &Analysis, coref: Option<&CorefData>) -> Result<Report> {
-    let metric = Metric::from_str(&a.metric)?;
+    let (metric, runs) = crate::span::scoring(runs, &a.metric)?;
+    let runs = runs.as_ref();
     let design = match a.kind {
         AnalysisKind::Single => Design::Single,
         AnalysisKind::Paired => Design::Paired,

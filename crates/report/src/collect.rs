@@ -1,12 +1,12 @@
 //! `collect`: consolidate every task's done jobs into one table (the learning-rate rule),
-//! export the upstream layouts (GLUE for every task, coref for Winogender-evaluated ones), then
-//! write the report. `multiberts collect` and the end of `multiberts sweep` call [`collect`].
+//! export the upstream layouts (SQuAD for span tasks, GLUE for the others, coref for
+//! Winogender-evaluated ones), then write the report. `multiberts collect` and the end of `multiberts sweep` call [`collect`].
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use multiberts_collector::upstream::{
-    export_coref, export_glue_from_parquet, write_occupation_stats,
+    export_coref, export_glue_from_parquet, export_squad_from_parquet, write_occupation_stats,
 };
 use multiberts_collector::{ConsolidateOptions, Consolidation, LrGroup, LrRule, ResultsTree};
 use multiberts_manifest::{Analysis, Manifest};
@@ -40,8 +40,10 @@ pub struct TaskCollected {
 pub struct Collected {
     /// Each task, in manifest order.
     pub tasks: Vec<TaskCollected>,
-    /// The upstream GLUE layout, when any task had runs.
+    /// The upstream GLUE layout, when any task other than a span task had runs.
     pub glue_layout: Option<PathBuf>,
+    /// The upstream SQuAD layout, when a span task had runs.
+    pub squad_layout: Option<PathBuf>,
     /// The report's files.
     pub written: Written,
 }
@@ -88,6 +90,7 @@ pub fn collect(
     let include = |id: &str| job_ids.contains(id);
     let mut tasks = Vec::new();
     let mut coref: BTreeMap<String, CorefData> = BTreeMap::new();
+    let (mut glue_layout, mut squad_layout) = (None, None);
     // A task listed once per variant is consolidated once (its table holds every variant).
     for task in task_names(manifest) {
         let rule = rule_for(manifest, task, choice);
@@ -99,7 +102,23 @@ pub fn collect(
         )
         .with_context(|| format!("cannot consolidate task `{task}`"))?;
         let mut coref_layout = None;
-        if c.rows > 0 {
+        let span = manifest
+            .registry
+            .get(task)
+            .is_ok_and(|s| s.kind == multiberts_tasks::TaskKind::Span);
+        if c.rows > 0 && span {
+            // The upstream SQuAD layout (index.tsv + one JSON of answers per run), which
+            // `multiberts bootstrap --squad` reads with the dev file.
+            let upstream = out.join("upstream").join("squad");
+            let name = crate::span::upstream_squad_task(task);
+            export_squad_from_parquet(&out.join(&c.table), &upstream, name).with_context(|| {
+                format!(
+                    "cannot export task `{task}` to the upstream SQuAD layout in {}",
+                    upstream.display()
+                )
+            })?;
+            squad_layout = Some(upstream);
+        } else if c.rows > 0 {
             let table = out.join(&c.table);
             // The upstream GLUE layout (index.tsv + one score file per run + labels), so the
             // original notebooks and `multiberts bootstrap --glue` read our runs unchanged.
@@ -110,6 +129,7 @@ pub fn collect(
                     upstream.display()
                 )
             })?;
+            glue_layout = Some(upstream);
             let data = coref_data(manifest, task, &table, data_dir)
                 .with_context(|| format!("cannot read the Winogender metadata of `{task}`"))?;
             if let Some(data) = data {
@@ -130,10 +150,8 @@ pub fn collect(
         tasks.iter().map(|t| t.consolidation.clone()).collect();
     let written = write_report(manifest, tree, &consolidations, &coref)?;
     Ok(Collected {
-        glue_layout: consolidations
-            .iter()
-            .any(|c| c.rows > 0)
-            .then(|| out.join("upstream").join("glue")),
+        glue_layout,
+        squad_layout,
         tasks,
         written,
     })

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
-use multiberts_bootstrap::Metric;
 use multiberts_collector::Consolidation;
 
 use crate::analysis::is_bias;
@@ -216,7 +214,8 @@ pub fn task_figures(
     c: &Consolidation,
     coref: Option<&CorefData>,
 ) -> Result<Vec<Figure>> {
-    let metric = Metric::from_str(&c.primary_metric)?;
+    let (metric, runs) = crate::span::scoring(runs, &c.primary_metric)?;
+    let runs = runs.as_ref();
     let mut by_variant: BTreeMap<String, Vec<FigureRun>> = BTreeMap::new();
     if is_bias(metric) {
         let Some(data) = coref else {

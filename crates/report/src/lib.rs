@@ -16,6 +16,7 @@ mod figure;
 mod figure_svg;
 mod latex;
 mod runs;
+mod span;
 mod stored;
 mod summary;
 
@@ -34,7 +35,8 @@ pub use error::{ReportError, Result};
 pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};
 pub use figure_svg::{DATA_STROKE, DOT_RADIUS};
 pub use latex::{latex_escape, summary_latex};
-pub use runs::{Runs, TableRun, problem, read_runs, row_field};
+pub use runs::{Runs, SpanValues, TableRun, problem, read_runs, row_field};
+pub use span::{scoring, upstream_squad_task};
 pub use stored::{Outcome, StoredAnalysis, parse_selector, run_stored};
 pub use summary::{
     CSV_COLUMNS, SUMMARY_NBOOT, SummaryRow, summary_csv, summary_markdown, task_rows,

@@ -16,6 +16,17 @@ pub struct TableRun {
     pub first: PredictionRow,
     /// One prediction per example.
     pub predictions: Vec<f64>,
+    /// Span tasks: each question's official exact match and F1.
+    pub answers: Option<SpanValues>,
+}
+
+/// A span task run's per-question official scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanValues {
+    /// Exact match per question (0 or 1).
+    pub exact: Vec<f64>,
+    /// Token F1 per question.
+    pub f1: Vec<f64>,
 }
 
 /// The runs of a consolidated table, in table order, all on the same examples.
@@ -28,6 +39,22 @@ pub struct Runs {
 }
 
 impl Runs {
+    /// The same runs with a span task's per-question `score` as their predictions (runs
+    /// without answers keep theirs).
+    pub fn with_span_score(&self, score: multiberts_collector::upstream::SpanScore) -> Runs {
+        use multiberts_collector::upstream::SpanScore;
+        let mut out = self.clone();
+        for run in &mut out.runs {
+            if let Some(a) = &run.answers {
+                run.predictions = match score {
+                    SpanScore::Exact => a.exact.clone(),
+                    SpanScore::F1 => a.f1.clone(),
+                };
+            }
+        }
+        out
+    }
+
     /// The `metric` of each run `idx` picks, in that order (NaN where it is undefined): the
     /// per-run values behind the summary's mean and the figures' dots.
     pub fn scores(&self, idx: &[usize], metric: Metric) -> Result<Vec<f64>> {
@@ -56,10 +83,15 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
             ))
         })?;
         let (label, prediction) = (r.label, r.prediction);
+        let answer = r.answer.as_ref().map(|a| (a.exact, a.f1));
         let run = match runs.last_mut() {
             Some(run) if run.first.job_id == r.job_id => run,
             _ => {
                 runs.push(TableRun {
+                    answers: answer.map(|_| SpanValues {
+                        exact: Vec::new(),
+                        f1: Vec::new(),
+                    }),
                     first: r,
                     predictions: Vec::new(),
                 });
@@ -74,6 +106,19 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
             )));
         }
         run.predictions.push(prediction);
+        match (&mut run.answers, answer) {
+            (Some(values), Some((exact, f1))) => {
+                values.exact.push(exact);
+                values.f1.push(f1);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(bad(format!(
+                    "job {} has answers on some examples only",
+                    run.first.job_id
+                )));
+            }
+        }
         if runs.len() == 1 {
             labels.push(label);
         }

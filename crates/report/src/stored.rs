@@ -1,6 +1,6 @@
 //! Multi-Bootstrap analyses of stored predictions, as `multiberts bootstrap` runs them: our
-//! predictions Parquet, the upstream GLUE layout or the upstream coref layout (one folder, or
-//! two for the two groups). Every source is read into the collector's neutral
+//! predictions Parquet, the upstream GLUE layout, the upstream SQuAD layout (scored against
+//! the dev file) or the upstream coref layout (one folder, or two for the two groups). Every source is read into the collector's neutral
 //! `UpstreamPredictions`; `base` and `expt` selectors (`key=value,…`) pick each side's runs.
 
 use std::collections::BTreeSet;
@@ -11,7 +11,8 @@ use multiberts_bootstrap::{
     multibootstrap, report_ci,
 };
 use multiberts_collector::upstream::{
-    RunInfo, UpstreamPredictions, import_coref, import_glue, read_occupation_stats,
+    GoldQuestion, RunInfo, SpanScore, UpstreamPredictions, import_coref, import_glue, import_squad,
+    read_occupation_stats,
 };
 use multiberts_manifest::Selector;
 
@@ -26,6 +27,13 @@ pub struct StoredAnalysis {
     pub predictions: Option<PathBuf>,
     /// Upstream GLUE layout root (with `task`).
     pub glue: Option<PathBuf>,
+    /// Upstream SQuAD layout root (with `task`, default `v2.0`, and `squad_data`).
+    pub squad: Option<PathBuf>,
+    /// The SQuAD dev file whose gold answers score the SQuAD layout's answers.
+    pub squad_data: Option<PathBuf>,
+    /// For span predictions (SQuAD layout, or a span task's Parquet): the per-question score
+    /// whose mean is the metric (then `metric` is `mean`).
+    pub span_score: Option<SpanScore>,
     /// Upstream coref folder: the base group, or both groups when selectors split it.
     pub coref: Option<PathBuf>,
     /// A second upstream coref folder holding the experiment group.
@@ -160,6 +168,23 @@ pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
     let base_sel = a.base.as_deref().map(parse_selector).transpose()?;
     let expt_sel = a.expt.as_deref().map(parse_selector).transpose()?;
     let (data, expt_data, source) = load(a, [&base_sel, &expt_sel])?;
+    // A span task's runs are scored per question (exact or F1, averaged by `mean`); `f1` on
+    // them is SQuAD's token F1, not the binary F1 of "answered".
+    let span_score = a
+        .span_score
+        .or_else(|| (data.answers.is_some() && a.metric == Metric::F1).then_some(SpanScore::F1));
+    ensure!(
+        data.answers.is_none() || span_score.is_some(),
+        "{source} holds a span task's answers: use --metric exact or --metric f1"
+    );
+    let (data, metric) = match span_score {
+        Some(score) => (
+            data.with_span_score(score)
+                .with_context(|| format!("cannot score the answers of {source}"))?,
+            Metric::Mean,
+        ),
+        None => (data, a.metric),
+    };
     let two_sided = expt_sel.is_some() || expt_data.is_some();
     let design = match (two_sided, a.paired, a.unpaired) {
         (false, true, _) | (false, _, true) => {
@@ -221,7 +246,7 @@ pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
         check_same_examples(&data, e)?;
     }
 
-    let (labels, matrices) = match a.metric {
+    let (labels, matrices) = match metric {
         Metric::BiasR | Metric::BiasSlope => {
             // An exported coref folder carries its own occupations-stats.tsv.
             let beside = a
@@ -270,7 +295,7 @@ pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
         resample_runs: a.resample_runs,
         rng: a.rng,
     };
-    let samples = multibootstrap(&problem, a.metric, &opts)?;
+    let samples = multibootstrap(&problem, metric, &opts)?;
     let report = report_ci(
         &samples,
         &ReportOptions {
@@ -332,6 +357,16 @@ fn load(a: &StoredAnalysis, sels: [&Option<Selector>; 2]) -> Result<Loaded> {
             .with_context(|| format!("cannot read the GLUE layout under {}", root.display()))?;
         return Ok((data, None, format!("{} ({task})", root.display())));
     }
+    if let Some(root) = &a.squad {
+        let task = a.task.as_deref().unwrap_or("v2.0");
+        let Some(dev) = &a.squad_data else {
+            bail!("--squad needs --data DEV.json: the dev file whose gold answers score the runs")
+        };
+        let golds = squad_golds(dev)?;
+        let data = import_squad(root, task, &golds)
+            .with_context(|| format!("cannot read the SQuAD layout under {}", root.display()))?;
+        return Ok((data, None, format!("{} ({task})", root.display())));
+    }
     if let Some(dir) = &a.coref {
         let base = import_coref(dir)
             .with_context(|| format!("cannot read the coref layout in {}", dir.display()))?;
@@ -348,7 +383,23 @@ fn load(a: &StoredAnalysis, sels: [&Option<Selector>; 2]) -> Result<Loaded> {
         };
         return Ok((base, expt, source));
     }
-    bail!("no predictions given: pass --predictions FILE, --glue DIR --task T, or --coref DIR")
+    bail!(
+        "no predictions given: pass --predictions FILE, --glue DIR --task T, --squad DIR --data \
+         DEV.json, or --coref DIR"
+    )
+}
+
+/// The questions of a SQuAD dev file with their gold answers, in file order.
+fn squad_golds(dev: &Path) -> Result<Vec<GoldQuestion>> {
+    let data = multiberts_tasks::squad::read_squad(dev)?;
+    Ok(data
+        .questions
+        .into_iter()
+        .map(|q| GoldQuestion {
+            id: q.id,
+            answers: q.answers.into_iter().map(|a| a.text).collect(),
+        })
+        .collect())
 }
 
 /// Parses a `--base`/`--expt` selector: any key the source's runs have (checked by [`select`]);

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::str::FromStr;
 
 use multiberts_bootstrap::{
     Design, Group, Metric, Options, Problem, Report, ReportOptions, multibootstrap, report_ci,
@@ -74,6 +73,8 @@ struct RowKey<'a> {
     task: &'a str,
     variant: &'a str,
     metric: Metric,
+    /// The metric's name in the table (a span task's `exact`/`f1` are computed as `mean`).
+    name: &'a str,
     learning_rate: f64,
 }
 
@@ -107,7 +108,7 @@ fn summary_row(key: RowKey<'_>, scores: &[f64], problem: &Problem) -> Result<Sum
     Ok(SummaryRow {
         task: key.task.to_string(),
         variant: key.variant.to_string(),
-        metric: key.metric.to_string(),
+        metric: key.name.to_string(),
         learning_rate: key.learning_rate,
         runs: scores.len(),
         seeds: seeds.len(),
@@ -125,7 +126,8 @@ pub fn task_rows(
     c: &Consolidation,
     coref: Option<&CorefData>,
 ) -> Result<Vec<SummaryRow>> {
-    let metric = Metric::from_str(&c.primary_metric)?;
+    let (metric, runs) = crate::span::scoring(runs, &c.primary_metric)?;
+    let runs = runs.as_ref();
     let mut groups: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
     for (i, run) in runs.runs.iter().enumerate() {
         groups
@@ -136,10 +138,15 @@ pub fn task_rows(
     let mut rows = Vec::new();
     for ((variant, bits), idx) in groups {
         let lr = f64::from_bits(bits);
-        let key = |metric| RowKey {
+        let key = |metric: Metric| RowKey {
             task: &c.task,
             variant: &variant,
             metric,
+            name: if metric == Metric::Mean {
+                &c.primary_metric
+            } else {
+                metric.name()
+            },
             learning_rate: lr,
         };
         let sel = Selector {

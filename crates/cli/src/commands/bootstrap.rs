@@ -1,13 +1,14 @@
 //! `multiberts bootstrap`: Multi-Bootstrap analyses over stored predictions.
 //!
 //! The arguments map one for one onto `multiberts_report::StoredAnalysis`, which reads the
-//! predictions (our Parquet, the upstream GLUE or coref layouts), picks each side's runs and
-//! runs the Multi-Bootstrap.
+//! predictions (our Parquet, the upstream GLUE, SQuAD or coref layouts), picks each side's runs
+//! and runs the Multi-Bootstrap.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use multiberts_bootstrap::{Metric, RngSpec};
+use multiberts_collector::upstream::SpanScore;
 use multiberts_report::{Outcome, StoredAnalysis, run_stored};
 
 /// Run a Multi-Bootstrap analysis on stored predictions.
@@ -28,15 +29,29 @@ Examples:
       --expect-negative-effect --rng numpy:42
 
   # upstream GLUE layout, one procedure only, JSON output
-  multiberts bootstrap --glue GLUE --task MNLI --base release=multiberts,n_steps=2M --json")]
+  multiberts bootstrap --glue GLUE --task MNLI --base release=multiberts,n_steps=2M --json
+
+  # SQuAD 2.0, original BERT vs MultiBERTs (the paper's unpaired comparison), exact match
+  multiberts bootstrap --squad SQuAD --data dev-v2.0.json --metric exact --unpaired \\
+      --base release=public --expt release=multiberts")]
 pub struct BootstrapArgs {
     /// Our predictions Parquet (one row per run × example).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["glue", "coref"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["glue", "squad", "coref"])]
     predictions: Option<PathBuf>,
 
     /// Upstream GLUE layout root (index.tsv, run TSVs, <TASK>_dev_labels); needs --task.
-    #[arg(long, value_name = "DIR", requires = "task", conflicts_with = "coref")]
+    #[arg(long, value_name = "DIR", requires = "task", conflicts_with_all = ["squad", "coref"])]
     glue: Option<PathBuf>,
+
+    /// Upstream SQuAD layout root (index.tsv, one JSON of answers per run); needs --data.
+    /// --task picks the index's task (default v2.0); --metric is exact or f1.
+    #[arg(long, value_name = "DIR", requires = "data", conflicts_with = "coref")]
+    squad: Option<PathBuf>,
+
+    /// The SQuAD dev file (e.g. dev-v2.0.json) whose gold answers score --squad runs; the
+    /// analysis resamples its questions.
+    #[arg(long, value_name = "FILE", requires = "squad")]
+    data: Option<PathBuf>,
 
     /// Upstream coref folder (run_info.tsv, label_info.tsv, preds.tsv): the base group, or both
     /// groups when --base/--expt selectors split it.
@@ -61,9 +76,11 @@ pub struct BootstrapArgs {
     #[arg(long, value_name = "SELECTOR")]
     expt: Option<String>,
 
-    /// Metric: accuracy, f1, macro_f1, mcc, pearson, spearman, mean, bias_r, bias_slope.
-    #[arg(long, default_value = "accuracy")]
-    metric: Metric,
+    /// Metric: accuracy, f1, macro_f1, mcc, pearson, spearman, mean, bias_r, bias_slope; for
+    /// SQuAD answers (--squad, or a span task's predictions) exact or f1, the official
+    /// per-question scores averaged over questions. Default: accuracy (exact for --squad).
+    #[arg(long)]
+    metric: Option<String>,
 
     /// Paired seeds: one seed draw for both sides; seeds on one side only are dropped.
     #[arg(long, conflicts_with = "unpaired")]
@@ -149,17 +166,36 @@ pub fn run(args: BootstrapArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The bootstrap metric and, for SQuAD answers, the per-question score it averages.
+fn metric(args: &BootstrapArgs) -> anyhow::Result<(Metric, Option<SpanScore>)> {
+    let default = if args.squad.is_some() {
+        "exact"
+    } else {
+        "accuracy"
+    };
+    let name = args.metric.as_deref().unwrap_or(default);
+    if args.squad.is_some() || name == "exact" {
+        let score: SpanScore = name.parse().map_err(anyhow::Error::msg)?;
+        return Ok((Metric::Mean, Some(score)));
+    }
+    Ok((name.parse::<Metric>()?, None))
+}
+
 /// The analysis the arguments ask for.
-fn request(args: &BootstrapArgs) -> StoredAnalysis {
-    StoredAnalysis {
+fn request(args: &BootstrapArgs) -> anyhow::Result<StoredAnalysis> {
+    let (metric, span_score) = metric(args)?;
+    Ok(StoredAnalysis {
         predictions: args.predictions.clone(),
         glue: args.glue.clone(),
+        squad: args.squad.clone(),
+        squad_data: args.data.clone(),
+        span_score,
         coref: args.coref.clone(),
         coref_expt: args.coref_expt.clone(),
         task: args.task.clone(),
         base: args.base.clone(),
         expt: args.expt.clone(),
-        metric: args.metric,
+        metric,
         paired: args.paired,
         unpaired: args.unpaired,
         seed_key: args.seed_key.clone(),
@@ -173,12 +209,12 @@ fn request(args: &BootstrapArgs) -> StoredAnalysis {
         abs_threshold: args.abs_threshold,
         rel_threshold: args.rel_threshold,
         occupation_stats: args.occupation_stats.clone(),
-    }
+    })
 }
 
 /// Runs the analysis of `args`.
 fn execute(args: &BootstrapArgs) -> anyhow::Result<Outcome> {
-    Ok(run_stored(&request(args))?)
+    Ok(run_stored(&request(args)?)?)
 }
 
 #[cfg(test)]

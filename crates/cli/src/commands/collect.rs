@@ -113,6 +113,9 @@ pub(crate) fn collect_and_report_with(
     if let Some(glue) = &collected.glue_layout {
         println!("upstream GLUE layout -> {}", glue.display());
     }
+    if let Some(squad) = &collected.squad_layout {
+        println!("upstream SQuAD layout -> {}", squad.display());
+    }
     let written = &collected.written;
     print_analyses(manifest, written);
     println!("summary CSV: {}", written.summary_csv.display());

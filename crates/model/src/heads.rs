@@ -356,6 +356,31 @@ mod tests {
         assert!(head.forward(&hidden, &[5, 6]).is_err());
     }
 
+    /// A `BertForQuestionAnswering` checkpoint's `qa_outputs.*` (HF names and shapes) are
+    /// loaded, not initialised: the logits are `hidden · Wᵀ + b` with the checkpoint's W, b.
+    #[test]
+    fn qa_head_loads_hf_qa_outputs() {
+        let config = BertConfig::with_shape(1, 4, 2, 8, 16);
+        let w = Tensor::new(
+            &[[1f32, 0.0, 0.0, 2.0], [0.0, -1.0, 0.5, 0.0]],
+            &Device::Cpu,
+        )
+        .unwrap();
+        let b = Tensor::new(&[0.25f32, -0.5], &Device::Cpu).unwrap();
+        let source = std::collections::HashMap::from([
+            ("qa_outputs.weight".to_string(), w),
+            ("qa_outputs.bias".to_string(), b),
+        ]);
+        let mut builder = ParamBuilder::from_tensors(&source, &Device::Cpu, 9);
+        let head = QaHead::build(&config, &mut builder).unwrap();
+        let (_, report) = builder.finish(&[]).unwrap();
+        assert!(report.initialised.is_empty(), "{:?}", report.initialised);
+        let hidden = Tensor::new(&[[[1f32, 2.0, 4.0, 3.0]]], &Device::Cpu).unwrap();
+        let logits = head.forward(&hidden, &[1]).unwrap();
+        assert_eq!(logits.start.to_vec2::<f32>().unwrap(), [[1.0 + 6.0 + 0.25]]);
+        assert_eq!(logits.end.to_vec2::<f32>().unwrap(), [[-2.0 + 2.0 - 0.5]]);
+    }
+
     /// The span head's autograd gradient agrees with central finite differences (in f64), for
     /// every head parameter and for the encoder output it reads.
     #[test]

@@ -16,6 +16,10 @@ fn shared_data() -> PathBuf {
         .expect("../shared/data beside the checkout")
 }
 
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// 2 tiny random inits × 2 fine-tuning seeds on the first 300 training questions; the analysis
 /// compares the two pre-training seeds on F1 (unpaired: each side's seeds drawn on its own).
 fn manifest(data: &Path) -> String {
@@ -91,16 +95,24 @@ fn a_squad_sweep_exports_the_upstream_layout_and_bootstrap_reproduces_its_analys
 
     // bootstrap --squad on the export, scored against the dev file, = collect's analysis.
     let dev = data.join("squad/dev-v2.0.sample.json");
-    let json = ok(multiberts(
-        dir,
-        &[
+    let squad_args = |metric: &'static str| -> Vec<String> {
+        let layout = layout.to_string_lossy().into_owned();
+        let dev = dev.to_string_lossy().into_owned();
+        [
             "bootstrap",
             "--squad",
-            layout.to_str().unwrap(),
+            &layout,
             "--data",
-            dev.to_str().unwrap(),
+            &dev,
             "--metric",
-            "f1",
+            metric,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let mut args = squad_args("f1");
+    args.extend(
+        [
             "--unpaired",
             "--base",
             "pretrain_id=0",
@@ -111,8 +123,10 @@ fn a_squad_sweep_exports_the_upstream_layout_and_bootstrap_reproduces_its_analys
             "--rng",
             "numpy:7",
             "--json",
-        ],
-    ));
+        ]
+        .map(String::from),
+    );
+    let json = ok(multiberts(dir, &refs(&args)));
     let ours: serde_json::Value = serde_json::from_str(&json).unwrap();
     let analysis: serde_json::Value =
         serde_json::from_slice(&std::fs::read(results.join("report/seeds.json")).unwrap()).unwrap();
@@ -122,17 +136,6 @@ fn a_squad_sweep_exports_the_upstream_layout_and_bootstrap_reproduces_its_analys
     assert_eq!(ours["n_examples"], 706);
 
     // A metric a SQuAD layout does not have is refused with the two it has.
-    let out = multiberts(
-        dir,
-        &[
-            "bootstrap",
-            "--squad",
-            layout.to_str().unwrap(),
-            "--data",
-            dev.to_str().unwrap(),
-            "--metric",
-            "accuracy",
-        ],
-    );
+    let out = multiberts(dir, &refs(&squad_args("accuracy")));
     common::assert_fails_with(&out, "`exact` or `f1`");
 }

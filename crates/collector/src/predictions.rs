@@ -437,17 +437,23 @@ fn check_schema(path: &Path, schema: &Schema) -> Result<Vec<usize>> {
                         column: name.to_string(),
                         expected: kind.describe().to_string(),
                     })?;
-            if !kind.accepts(field.data_type()) {
-                return Err(CollectorError::WrongColumnType {
-                    path: path.to_path_buf(),
-                    column: name.to_string(),
-                    expected: kind.describe().to_string(),
-                    found: field.data_type().to_string(),
-                });
-            }
+            check_type(path, name, kind, field)?;
             Ok(idx)
         })
         .collect()
+}
+
+/// A column's type, checked against what its kind accepts.
+fn check_type(path: &Path, name: &str, kind: Kind, field: &Field) -> Result<()> {
+    if kind.accepts(field.data_type()) {
+        return Ok(());
+    }
+    Err(CollectorError::WrongColumnType {
+        path: path.to_path_buf(),
+        column: name.to_string(),
+        expected: kind.describe().to_string(),
+        found: field.data_type().to_string(),
+    })
 }
 
 /// The indices of the span tasks' `answer`, `exact` and `f1` columns when the file has them
@@ -459,14 +465,7 @@ fn answer_columns(path: &Path, schema: &Schema) -> Result<Option<[usize; 3]>> {
             let Some((idx, field)) = schema.column_with_name(name) else {
                 return Ok(None);
             };
-            if !kind.accepts(field.data_type()) {
-                return Err(CollectorError::WrongColumnType {
-                    path: path.to_path_buf(),
-                    column: name.to_string(),
-                    expected: kind.describe().to_string(),
-                    found: field.data_type().to_string(),
-                });
-            }
+            check_type(path, name, kind, field)?;
             Ok(Some(idx))
         })
         .collect::<Result<_>>()?;

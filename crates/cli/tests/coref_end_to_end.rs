@@ -7,61 +7,33 @@ mod common;
 
 use std::path::Path;
 
-use common::{multiberts, text};
+use common::{COREF_TASKS, cda_analysis, multiberts, text, tiny_manifest, write_manifest};
 
-const MANIFEST: &str = r#"name = "coref"
-
-[defaults]
-max_seq_len = 32
-batch_size = 16
-eval_batch_size = 64
-epochs = 3
-learning_rates = [1e-3]
-finetune_seeds = [0]
-max_train_examples = 160
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = "0..=2"
-
-[[tasks]]
-name = "demo-coref"
-
-[[tasks]]
-name = "demo-coref"
-variant = "cda"
-augment = "cda"
-
-[[analyses]]
-name = "cda-accuracy"
-kind = "paired"
-task = "demo-coref"
-metric = "accuracy"
-base = "variant="
-experiment = "variant=cda"
-nboot = 200
-
-[[analyses]]
-name = "cda-bias"
-kind = "paired"
-task = "demo-coref"
-metric = "bias_slope"
-base = "variant="
-experiment = "variant=cda"
-nboot = 200
-expect_negative_effect = true
-
-[[analyses]]
-name = "cda-bias-unpaired-seeds-only"
-kind = "unpaired"
-task = "demo-coref"
-metric = "bias_r"
-base = "variant="
-experiment = "variant=cda"
-nboot = 200
-sample_examples = false
-expect_negative_effect = true
-"#;
+fn manifest() -> String {
+    let analyses = [
+        cda_analysis("cda-accuracy", "paired", "accuracy", "nboot = 200\n"),
+        cda_analysis(
+            "cda-bias",
+            "paired",
+            "bias_slope",
+            "nboot = 200\nexpect_negative_effect = true\n",
+        ),
+        cda_analysis(
+            "cda-bias-unpaired-seeds-only",
+            "unpaired",
+            "bias_r",
+            "nboot = 200\nsample_examples = false\nexpect_negative_effect = true\n",
+        ),
+    ];
+    let defaults = "batch_size = 16\neval_batch_size = 64\nepochs = 3\nfinetune_seeds = [0]\n\
+                    max_train_examples = 160\n";
+    tiny_manifest(
+        "coref",
+        "\"0..=2\"",
+        defaults,
+        &(COREF_TASKS.to_string() + &analyses.concat()),
+    )
+}
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -78,7 +50,7 @@ fn close(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
 #[test]
 fn sweep_exports_the_coref_layout_and_bootstrap_reproduces_the_analyses() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    write_manifest(dir.path(), &manifest());
     let out = multiberts(dir.path(), &["sweep", "m.toml", "--jobs", "2"]);
     assert!(out.status.success(), "{}", text(&out));
 

@@ -4,31 +4,26 @@
 
 mod common;
 
-use common::{assert_fails_with, find_files, multiberts, multiberts_with_env, text};
+use common::{
+    assert_fails_with, find_files, multiberts, multiberts_with_env, text, tiny_manifest,
+    write_manifest,
+};
 
 /// One generated tiny checkpoint, one short job.
-const MANIFEST: &str = r#"name = "device-t"
-
-[defaults]
-max_seq_len = 32
-batch_size = 32
-epochs = 1
-learning_rates = [1e-3]
-finetune_seeds = [0]
-max_train_examples = 64
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0]
-
-[[tasks]]
-name = "demo-sentiment"
-"#;
+fn manifest() -> String {
+    let defaults = "batch_size = 32\nepochs = 1\nfinetune_seeds = [0]\nmax_train_examples = 64\n";
+    tiny_manifest(
+        "device-t",
+        "[0]",
+        defaults,
+        "[[tasks]]\nname = \"demo-sentiment\"\n",
+    )
+}
 
 /// A folder holding the manifest as `m.toml`, and its only job id (from `plan --list`).
 fn setup() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    write_manifest(dir.path(), &manifest());
     let out = multiberts(dir.path(), &["plan", "m.toml", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -203,7 +198,7 @@ fn gpu_pool_options_are_refused_where_they_mean_nothing() {
 fn tf32_is_refused_on_the_cpu_and_bf16_runs() {
     let dir = tempfile::tempdir().unwrap();
     let with = |p: &str| {
-        MANIFEST.replace(
+        manifest().replace(
             "max_train_examples = 64",
             &format!("max_train_examples = 64\nprecision = \"{p}\""),
         )

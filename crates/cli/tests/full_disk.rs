@@ -13,27 +13,20 @@ use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use common::{find_files, multiberts, ok, text};
+use common::{find_files, multiberts, ok, text, tiny_manifest, write_manifest};
 
 /// Six short jobs on two generated tiny checkpoints; each job writes a few hundred KB
 /// (predictions, resume state, the cached checkpoint), more than the space the test leaves.
-const MANIFEST: &str = r#"name = "full-disk"
-
-[defaults]
-max_seq_len = 32
-batch_size = 16
-epochs = 2
-learning_rates = [1e-3]
-finetune_seeds = [0, 1, 2]
-max_train_examples = 256
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0, 1]
-
-[[tasks]]
-name = "demo-sentiment"
-"#;
+fn manifest() -> String {
+    let defaults =
+        "batch_size = 16\nepochs = 2\nfinetune_seeds = [0, 1, 2]\nmax_train_examples = 256\n";
+    tiny_manifest(
+        "full-disk",
+        "[0, 1]",
+        defaults,
+        "[[tasks]]\nname = \"demo-sentiment\"\n",
+    )
+}
 
 /// Space left free on the small filesystem before the sweep starts.
 const LEFT_FREE: u64 = 1 << 20;
@@ -93,7 +86,7 @@ fn a_full_disk_fails_jobs_clearly_keeps_finished_work_and_resumes_identically() 
     let work = tempfile::tempdir_in(&disk).expect("a folder on the small filesystem");
     let reference = tempfile::tempdir().expect("a folder on the ordinary disk");
     for dir in [work.path(), reference.path()] {
-        std::fs::write(dir.join("m.toml"), MANIFEST).unwrap();
+        write_manifest(dir, &manifest());
     }
     let sweep = [
         "sweep",

@@ -8,44 +8,20 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{find_files, multiberts, multiberts_with_env, text};
+use common::{
+    COREF_TASKS, cda_analysis, find_files, multiberts, multiberts_with_env, text, tiny_manifest,
+    write_manifest,
+};
 
 /// The demo's shape, shrunk: 2 checkpoints x (sentiment, coref, coref + CDA) x 1 rate x 1 seed.
-const MANIFEST: &str = r#"name = "portable"
-
-[defaults]
-max_seq_len = 32
-batch_size = 16
-eval_batch_size = 64
-epochs = 2
-learning_rates = [1e-3]
-finetune_seeds = [0]
-max_train_examples = 192
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0, 1]
-
-[[tasks]]
-name = "demo-sentiment"
-
-[[tasks]]
-name = "demo-coref"
-
-[[tasks]]
-name = "demo-coref"
-variant = "cda"
-augment = "cda"
-
-[[analyses]]
-name = "coref-cda-accuracy"
-kind = "paired"
-task = "demo-coref"
-metric = "accuracy"
-base = "variant="
-experiment = "variant=cda"
-nboot = 200
-"#;
+fn manifest() -> String {
+    let defaults = "batch_size = 16\neval_batch_size = 64\nepochs = 2\nfinetune_seeds = [0]\n\
+                    max_train_examples = 192\n";
+    let rest = "[[tasks]]\nname = \"demo-sentiment\"\n\n".to_string()
+        + COREF_TASKS
+        + &cda_analysis("coref-cda-accuracy", "paired", "accuracy", "nboot = 200\n");
+    tiny_manifest("portable", "[0, 1]", defaults, &rest)
+}
 
 /// Every job's predictions under `root`, by job id: (example index, prediction).
 fn predictions(root: &Path) -> BTreeMap<String, Vec<(i64, f64)>> {
@@ -68,7 +44,7 @@ fn predictions(root: &Path) -> BTreeMap<String, Vec<(i64, f64)>> {
 #[test]
 fn a_demo_shaped_sweep_runs_through_the_portable_path() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    write_manifest(dir.path(), &manifest());
     let portable = multiberts_with_env(
         dir.path(),
         &[

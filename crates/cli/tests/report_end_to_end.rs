@@ -9,33 +9,19 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_fails_with, multiberts, ok};
+use common::{
+    COREF_TASKS, assert_fails_with, cda_analysis, multiberts, ok, tiny_manifest, write_manifest,
+};
 
 /// Two generated tiny checkpoints x one generated task x one rate x two fine-tuning seeds, and
 /// one analysis.
-const MANIFEST: &str = r#"name = "tiny-report"
-
-[defaults]
-max_seq_len = 32
-batch_size = 32
-epochs = 1
-learning_rates = [1e-3]
-finetune_seeds = [0, 1]
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0, 1]
-
-[[tasks]]
-name = "demo-sentiment"
-max_train_examples = 256
-
-[[analyses]]
-name = "all-runs"
-kind = "single"
-task = "demo-sentiment"
-nboot = 200
-"#;
+fn manifest() -> String {
+    let defaults = "batch_size = 32\nepochs = 1\nfinetune_seeds = [0, 1]\n";
+    let rest = "[[tasks]]\nname = \"demo-sentiment\"\nmax_train_examples = 256\n\n\
+                [[analyses]]\nname = \"all-runs\"\nkind = \"single\"\ntask = \"demo-sentiment\"\n\
+                nboot = 200\n";
+    tiny_manifest("tiny-report", "[0, 1]", defaults, rest)
+}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -48,7 +34,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn report_regenerates_the_collect_report_without_job_directories() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    write_manifest(dir.path(), &manifest());
     ok(multiberts(dir.path(), &["sweep", "m.toml", "--jobs", "2"]));
     let results = dir.path().join("results/tiny-report");
     let collected_md = std::fs::read(results.join("report/summary.md")).unwrap();
@@ -152,43 +138,22 @@ fn report_regenerates_the_collect_report_without_job_directories() {
 }
 
 /// The generated Winogender-like task with and without CDA, and a bias analysis.
-const COREF_MANIFEST: &str = r#"name = "coref-report"
-
-[defaults]
-max_seq_len = 32
-batch_size = 16
-eval_batch_size = 64
-epochs = 1
-learning_rates = [1e-3]
-finetune_seeds = [0]
-max_train_examples = 64
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0, 1]
-
-[[tasks]]
-name = "demo-coref"
-
-[[tasks]]
-name = "demo-coref"
-variant = "cda"
-augment = "cda"
-
-[[analyses]]
-name = "cda-bias"
-kind = "paired"
-task = "demo-coref"
-metric = "bias_slope"
-base = "variant="
-experiment = "variant=cda"
-nboot = 100
-"#;
+fn coref_manifest() -> String {
+    let defaults = "batch_size = 16\neval_batch_size = 64\nepochs = 1\nfinetune_seeds = [0]\n\
+                    max_train_examples = 64\n";
+    let bias = cda_analysis("cda-bias", "paired", "bias_slope", "nboot = 100\n");
+    tiny_manifest(
+        "coref-report",
+        "[0, 1]",
+        defaults,
+        &(COREF_TASKS.to_string() + &bias),
+    )
+}
 
 #[test]
 fn report_regenerates_bias_rows_and_analyses_of_a_coref_task() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), COREF_MANIFEST).unwrap();
+    write_manifest(dir.path(), &coref_manifest());
     ok(multiberts(dir.path(), &["sweep", "m.toml", "--jobs", "2"]));
     let results = dir.path().join("results/coref-report");
     let copied = dir.path().join("copied");

@@ -11,30 +11,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_fails_with, find_files, multiberts, ok, text};
+use common::{assert_fails_with, find_files, multiberts, ok, text, tiny_manifest, write_manifest};
 
 /// Two generated tiny checkpoints x the two demo tasks: 4 + 2 = 6 short jobs.
-const MANIFEST: &str = r#"name = "slurm-ci"
-
-[defaults]
-max_seq_len = 32
-batch_size = 32
-epochs = 1
-learning_rates = [1e-3]
-finetune_seeds = [0, 1]
-max_train_examples = 256
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0, 1]
-
-[[tasks]]
-name = "demo-sentiment"
-
-[[tasks]]
-name = "demo-overlap"
-finetune_seeds = [0]
-"#;
+fn manifest() -> String {
+    let defaults =
+        "batch_size = 32\nepochs = 1\nfinetune_seeds = [0, 1]\nmax_train_examples = 256\n";
+    let tasks = "[[tasks]]\nname = \"demo-sentiment\"\n\n[[tasks]]\nname = \"demo-overlap\"\n\
+                 finetune_seeds = [0]\n";
+    tiny_manifest("slurm-ci", "[0, 1]", defaults, tasks)
+}
 
 /// Job ids of `manifest` with their task, from `plan --json`.
 fn job_ids(dir: &Path, manifest: &str) -> Vec<(String, String)> {
@@ -106,7 +92,7 @@ fn usr2_stops_a_job_at_a_step_boundary_and_a_rerun_resumes_bit_identically() {
         "the batch script must requeue on the runner's exit code"
     );
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    write_manifest(dir.path(), &manifest());
     let (job, task) = job_ids(dir.path(), "m.toml").remove(0);
 
     // Uninterrupted reference.
@@ -158,8 +144,9 @@ fn usr2_stops_a_job_at_a_step_boundary_and_a_rerun_resumes_bit_identically() {
 fn dry_run_prints_scripts_and_sbatch_lines_and_submits_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = format!(
-        "{MANIFEST}\n[slurm]\npartition = \"gpu\"\ntime = \"30\"\narray_parallelism = 4\n\
-         setup = [\"module load cuda\"]\n"
+        "{base}\n[slurm]\npartition = \"gpu\"\ntime = \"30\"\narray_parallelism = 4\n\
+         setup = [\"module load cuda\"]\n",
+        base = manifest()
     );
     std::fs::write(dir.path().join("m.toml"), manifest).unwrap();
     let out = ok(multiberts(
@@ -262,7 +249,7 @@ fn sweep_through_slurm() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::write(root.join("plain.toml"), MANIFEST).unwrap();
+    std::fs::write(root.join("plain.toml"), manifest()).unwrap();
     let ids = job_ids(root, "plain.toml");
     assert_eq!(ids.len(), 6);
     let failing = ids[1].0.clone();
@@ -273,9 +260,10 @@ fn sweep_through_slurm() {
     // The [slurm] table is not part of the job ids: the same jobs, with test hooks for two of
     // them passed through its setup lines (which see $MULTIBERTS_JOB).
     let manifest = format!(
-        "{MANIFEST}\n[slurm]\narray_parallelism = 2\nsetup = [\n  \
+        "{base}\n[slurm]\narray_parallelism = 2\nsetup = [\n  \
          'if [ \"$MULTIBERTS_JOB\" = {failing} ] && [ -e {marker} ]; then export MULTIBERTS_ABORT_AFTER_STEP=2; fi',\n  \
          'if [ \"$MULTIBERTS_JOB\" = {slow} ]; then export MULTIBERTS_TEST_STEP_SLEEP_MS=400; fi',\n]\n",
+        base = manifest(),
         marker = marker.display()
     );
     std::fs::write(root.join("m.toml"), manifest).unwrap();

@@ -7,26 +7,14 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{find_files, multiberts, text};
+use common::{find_files, multiberts, text, tiny_manifest, write_manifest};
 
 /// Two generated tiny checkpoints x one generated task x one rate x two fine-tuning seeds.
-const MANIFEST: &str = r#"name = "tiny-sweep"
-
-[defaults]
-max_seq_len = 32
-batch_size = 32
-epochs = 1
-learning_rates = [1e-3]
-finetune_seeds = [0, 1]
-
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0, 1]
-
-[[tasks]]
-name = "demo-sentiment"
-max_train_examples = 256
-"#;
+fn manifest() -> String {
+    let defaults = "batch_size = 32\nepochs = 1\nfinetune_seeds = [0, 1]\n";
+    let task = "[[tasks]]\nname = \"demo-sentiment\"\nmax_train_examples = 256\n";
+    tiny_manifest("tiny-sweep", "[0, 1]", defaults, task)
+}
 
 /// `predictions.parquet` of every job under `dir`: path relative to `dir`, bytes.
 fn parquet_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -42,7 +30,7 @@ fn parquet_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn sweep_runs_every_job_then_has_nothing_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.toml"), MANIFEST).unwrap();
+    write_manifest(dir.path(), &manifest());
 
     let out = multiberts(dir.path(), &["sweep", "m.toml", "--jobs", "2"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -137,11 +125,12 @@ fn a_failed_job_has_its_reason_in_the_sweep_summary() {
     )
     .unwrap();
     std::fs::write(ckpt.join("model.safetensors"), b"not a checkpoint at all").unwrap();
-    let manifest = MANIFEST.replace(
+    let plain = manifest();
+    let manifest = plain.replace(
         "init = { config = \"tiny\" }\nseeds = [0, 1]",
         "path = \"ckpt\"\nid = \"broken\"",
     );
-    assert_ne!(manifest, MANIFEST);
+    assert_ne!(manifest, plain);
     std::fs::write(dir.path().join("m.toml"), manifest).unwrap();
 
     let out = multiberts(dir.path(), &["sweep", "m.toml", "--retries", "0"]);

@@ -224,6 +224,24 @@ fn glue_files_as_the_release_writes_them_are_read() {
     assert_eq!(got.scores.as_ref().unwrap().get(0, 0), &[-1.25, 2.5]);
 }
 
+/// Issue 15 item 7: scores that differ only past f32's precision are told apart as the
+/// reference's float64 reading tells them apart.
+#[test]
+fn glue_argmax_is_taken_at_full_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    // Both round to 1.0 in f32 (where the first class would win the tie); in f64 the second
+    // is larger, so np.argmax on the notebook's float64 frame picks class 1.
+    glue_fixture(
+        dir.path(),
+        "1.0000000001\t1.0000000002\n0.5\t0.25\n",
+        "1\n0\n",
+    );
+    let got = import_glue(dir.path(), "RTE").unwrap();
+    assert_eq!(got.predictions.row(0), &[1.0, 0.0]);
+    // The stored scores keep our Parquet's f32 precision.
+    assert_eq!(got.scores.as_ref().unwrap().get(0, 0), &[1.0f32, 1.0f32]);
+}
+
 fn glue_fixture(root: &Path, run_text: &str, labels: &str) {
     fs::write(
         root.join("index.tsv"),

@@ -1,15 +1,16 @@
-//! One manifest `[[analyses]]` entry run on its task's consolidated table.
+//! One manifest `[[analyses]]` entry run through the analysis engine on its task's
+//! consolidated table.
 
 use std::str::FromStr;
 
-use multiberts_bootstrap::{
-    Design, Group, Metric, Options, Report, ReportOptions, RngSpec, multibootstrap, report_ci,
-};
-use multiberts_manifest::{Analysis, AnalysisKind};
+use multiberts_bootstrap::{Design, Metric, Options, Report, ReportOptions, RngSpec};
+use multiberts_collector::upstream::UpstreamPredictions;
+use multiberts_manifest::{Analysis, AnalysisKind, Selector};
 
 use crate::coref::CorefData;
+use crate::engine::{Request, Side, analyse};
 use crate::error::{ReportError, Result};
-use crate::runs::{Runs, problem};
+use crate::runs::Runs;
 
 /// Whether a metric scores bias (its examples are occupations, not evaluation examples).
 pub fn is_bias(metric: Metric) -> bool {
@@ -34,38 +35,46 @@ fn analysis_report(runs: &Runs, a: &Analysis, coref: Option<&CorefData>) -> Resu
         AnalysisKind::Paired => Design::Paired,
         AnalysisKind::Unpaired => Design::Unpaired,
     };
-    let mut sides = vec![(Group::Base, &a.base)];
-    if let Some(e) = &a.experiment {
-        sides.push((Group::Expt, e));
-    }
-    let problem = if is_bias(metric) {
-        let data = coref.ok_or_else(|| ReportError::NoCorefData {
+    let bias;
+    let data = if is_bias(metric) {
+        let coref = coref.ok_or_else(|| ReportError::NoCorefData {
             task: a.task.clone(),
             metric: metric.to_string(),
         })?;
-        data.bias_problem(&sides)?
+        bias = coref.bias_set()?;
+        &bias
     } else {
-        problem(runs, &sides)?
+        &runs.set
     };
-    let options = Options {
-        design,
-        nboot: a.nboot as usize,
-        sample_seeds: a.sample_seeds,
-        sample_examples: a.sample_examples,
-        resample_runs: false,
-        rng: RngSpec::from_str(&a.rng).map_err(|message| ReportError::Rng {
-            spec: a.rng.clone(),
-            message,
-        })?,
-    };
-    let samples = multibootstrap(&problem, metric, &options)?;
-    Ok(report_ci(
-        &samples,
-        &ReportOptions {
+    // An empty manifest selector is "every run": the engine's missing selector.
+    fn side<'a>(data: &'a UpstreamPredictions, selector: &'a Selector) -> Side<'a> {
+        Side {
+            data,
+            selector: (!selector.conditions.is_empty()).then_some(selector),
+        }
+    }
+    let request = Request {
+        base: side(data, &a.base),
+        expt: a.experiment.as_ref().map(|e| side(data, e)),
+        metric,
+        seed_key: "pretrain_seed",
+        options: Options {
+            design,
+            nboot: a.nboot as usize,
+            sample_seeds: a.sample_seeds,
+            sample_examples: a.sample_examples,
+            resample_runs: false,
+            rng: RngSpec::from_str(&a.rng).map_err(|message| ReportError::Rng {
+                spec: a.rng.clone(),
+                message,
+            })?,
+        },
+        report: ReportOptions {
             level: a.level,
             abs_threshold: a.abs_threshold,
             rel_threshold: a.rel_threshold,
             expect_negative_effect: a.expect_negative_effect,
         },
-    )?)
+    };
+    Ok(analyse(&request)?.report)
 }

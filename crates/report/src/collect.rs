@@ -3,6 +3,7 @@
 //! Winogender-evaluated ones), then write the report. `multiberts collect` and the end of `multiberts sweep` call [`collect`].
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use multiberts_collector::upstream::{
@@ -155,4 +156,73 @@ pub fn collect(
         tasks,
         written,
     })
+}
+
+impl Collected {
+    /// What [`collect`] did, as `multiberts collect` and `sweep` print it: per task the runs
+    /// kept and the table, the upstream layouts, the analyses and the report's other files.
+    /// Every line ends in a newline.
+    pub fn text(&self, manifest: &Manifest, tree: &ResultsTree) -> String {
+        let mut t = String::new();
+        for task in &self.tasks {
+            let c = &task.consolidation;
+            let _ = writeln!(
+                t,
+                "{}: {} of {} done runs kept ({}), {} rows -> {}",
+                c.task,
+                c.jobs_kept,
+                c.jobs_done,
+                match c.rule {
+                    LrRule::BestMeanDev => "best mean dev learning rate",
+                    LrRule::KeepAll => "keep all",
+                },
+                c.rows,
+                tree.root().join(&c.table).display()
+            );
+            if let Some(dir) = &task.coref_layout {
+                let _ = writeln!(t, "upstream coref layout -> {}", dir.display());
+            }
+        }
+        if let Some(glue) = &self.glue_layout {
+            let _ = writeln!(t, "upstream GLUE layout -> {}", glue.display());
+        }
+        if let Some(squad) = &self.squad_layout {
+            let _ = writeln!(t, "upstream SQuAD layout -> {}", squad.display());
+        }
+        t += &self.written.analyses_text(manifest);
+        t += &self.written.files_text();
+        t
+    }
+}
+
+impl Written {
+    /// Each analysis' report with its name, kind and task, as `collect` and `report` print
+    /// them.
+    pub fn analyses_text(&self, manifest: &Manifest) -> String {
+        let mut t = String::new();
+        for (a, out) in manifest.analyses.iter().zip(&self.analyses) {
+            let _ = writeln!(
+                t,
+                "analysis {} ({:?}, {}):\n{}",
+                a.name,
+                a.kind,
+                a.task,
+                out.report.render()
+            );
+        }
+        t
+    }
+
+    /// The summary's CSV and LaTeX files and the figures, one line each.
+    pub fn files_text(&self) -> String {
+        let mut t = format!(
+            "summary CSV: {}\nsummary LaTeX: {}\n",
+            self.summary_csv.display(),
+            self.summary_tex.display()
+        );
+        for figure in &self.figures {
+            let _ = writeln!(t, "figure: {}", figure.display());
+        }
+        t
+    }
 }

@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use multiberts_bootstrap::{Group, Metric, Problem, Run};
-use multiberts_collector::upstream::{BiasInputs, CorefExample, RunInfo, UpstreamPredictions};
-use multiberts_manifest::{Manifest, Selector};
+use multiberts_bootstrap::Metric;
+use multiberts_collector::upstream::{BiasInputs, CorefExample, UpstreamPredictions};
+use multiberts_manifest::Manifest;
 use multiberts_tasks::TaskKind;
 
 use crate::error::{ReportError, Result};
-use crate::runs::SeedIds;
 
 /// A Winogender-evaluated task's consolidated runs with the per-sentence metadata, the BLS
 /// shares and the per-run bias scores.
@@ -114,30 +113,8 @@ pub fn coref_data(
     }))
 }
 
-/// A coref run's value for a selector key (the step in thousands, as in the tables).
-pub fn run_field(task: &str, run: &RunInfo, key: &str) -> Option<String> {
-    Some(match key {
-        "task" => task.to_string(),
-        "variant" => run.keys.get("variant").cloned().unwrap_or_default(),
-        "checkpoint" => run.keys.get("checkpoint")?.clone(),
-        "pretrain_seed" => run.pretrain_seed?.to_string(),
-        "step" => run.step_thousands()?.to_string(),
-        "learning_rate" => run.learning_rate?.to_string(),
-        "finetune_seed" => run.finetune_seed?.to_string(),
-        _ => return None,
-    })
-}
-
 impl CorefData {
-    /// Indices of the runs `sel` picks.
-    pub fn select(&self, sel: &Selector) -> Vec<usize> {
-        let task = self.predictions.task.as_str();
-        (0..self.predictions.runs.len())
-            .filter(|&r| sel.matches(|k| run_field(task, &self.predictions.runs[r], k)))
-            .collect()
-    }
-
-    /// The bias `metric` of each run in `picked` (indices of [`CorefData::select`]), in that
+    /// The bias `metric` of each run in `picked` (indices of `predictions.runs`), in that
     /// order (NaN where it is undefined, e.g. bias r of constant bias scores).
     pub fn scores(&self, picked: &[usize], metric: Metric) -> Result<Vec<f64>> {
         Ok(picked
@@ -146,25 +123,10 @@ impl CorefData {
             .collect::<std::result::Result<_, _>>()?)
     }
 
-    /// The bootstrap problem of a bias metric: per run, the occupations' bias scores; the
-    /// examples are the occupations, their labels the BLS shares.
-    pub fn bias_problem(&self, sides: &[(Group, &Selector)]) -> Result<Problem> {
-        let mut preds = Vec::new();
-        let mut meta = Vec::new();
-        let mut seeds = SeedIds::default();
-        let task = self.predictions.task.as_str();
-        for (r, run) in self.predictions.runs.iter().enumerate() {
-            for (group, sel) in sides {
-                if sel.matches(|k| run_field(task, run, k)) {
-                    preds.extend_from_slice(self.bias.scores.row(r));
-                    let checkpoint = run.keys.get("checkpoint").map_or("", String::as_str);
-                    meta.push(Run {
-                        seed: seeds.seed(run.pretrain_seed, checkpoint),
-                        group: *group,
-                    });
-                }
-            }
-        }
-        Ok(Problem::new(self.bias.shares.clone(), preds, meta)?)
+    /// The runs as the bias metrics see them ([`crate::engine::bias_view`]): per run, the
+    /// occupations' bias scores; the examples are the occupations, their labels the BLS
+    /// shares.
+    pub fn bias_set(&self) -> Result<UpstreamPredictions> {
+        crate::engine::bias_view(&self.predictions, &self.bias)
     }
 }

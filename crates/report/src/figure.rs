@@ -242,10 +242,9 @@ pub fn task_figures(
                 });
         }
     } else {
-        let all: Vec<usize> = (0..runs.runs.len()).collect();
+        let all: Vec<usize> = (0..runs.first.len()).collect();
         let values = runs.scores(&all, metric)?;
-        for (run, value) in runs.runs.iter().zip(values) {
-            let first = &run.first;
+        for (first, value) in runs.first.iter().zip(values) {
             by_variant
                 .entry(first.variant.clone())
                 .or_default()

@@ -4,6 +4,11 @@
 //! variant (`report/<task>.svg`, `report/<task>.<variant>.svg`), computed from the
 //! consolidated `predictions/<task>.parquet` tables.
 //!
+//! Every analysis — the manifest's `[[analyses]]`, the summary's intervals, `multiberts
+//! bootstrap` on any stored layout — goes through one route, the analysis [`engine`]: runs in
+//! the collector's neutral form + selectors + metric and options → problem → report. Stored
+//! layouts are read by a [`LayoutReader`] each.
+//!
 //! `multiberts collect` calls [`write_report`] right after consolidating; `multiberts report`
 //! calls [`report_from_tables`] on tables consolidated earlier, so the same files come out
 //! without the job directories.
@@ -11,10 +16,12 @@
 mod analysis;
 mod collect;
 mod coref;
+pub mod engine;
 mod error;
 mod figure;
 mod figure_svg;
 mod latex;
+mod layouts;
 mod runs;
 mod span;
 mod stored;
@@ -23,20 +30,22 @@ mod summary;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use multiberts_bootstrap::Report;
+pub use multiberts_bootstrap::{Metric, Report, RngSpec};
 use multiberts_collector::consolidate::{read_selection, selection_path, table_path};
 use multiberts_collector::{CollectorError, Consolidation, ResultsTree};
 use multiberts_manifest::Manifest;
 
 pub use analysis::{is_bias, run_analysis};
 pub use collect::{Collected, RuleChoice, TaskCollected, collect, rule_for};
-pub use coref::{CorefData, coref_data, run_field};
+pub use coref::{CorefData, coref_data};
+pub use engine::{Analysed, Request, SeedRule, Side, analyse};
 pub use error::{ReportError, Result};
 pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};
 pub use figure_svg::{DATA_STROKE, DOT_RADIUS};
 pub use latex::{latex_escape, summary_latex};
-pub use runs::{Runs, SpanValues, TableRun, problem, read_runs, row_field};
-pub use span::{scoring, upstream_squad_task};
+pub use layouts::{CorefLayout, GlueLayout, LayoutReader, ParquetLayout, SquadLayout, layout_of};
+pub use runs::{Runs, read_runs};
+pub use span::{requested_metric, scoring, upstream_squad_task};
 pub use stored::{Outcome, StoredAnalysis, parse_selector, run_stored};
 pub use summary::{
     CSV_COLUMNS, SUMMARY_NBOOT, SummaryRow, summary_csv, summary_markdown, task_rows,

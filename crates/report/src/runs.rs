@@ -1,67 +1,53 @@
-//! A consolidated predictions table read as runs, and the bootstrap problem of the runs that
-//! selectors pick.
+//! A consolidated predictions table read as runs, in table order, in the engine's neutral form.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use multiberts_bootstrap::{Group, Metric, Problem, Run};
+use multiberts_bootstrap::Metric;
 use multiberts_collector::PredictionRow;
-use multiberts_manifest::Selector;
+use multiberts_collector::upstream::{
+    Matrix, RunInfo, SpanAnswers, UpstreamPredictions, format_steps,
+};
 
 use crate::error::{ReportError, Result};
-
-/// One run of a table: its first row (run metadata) and its predictions in example order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableRun {
-    /// The run's first row; its example fields are those of example 0.
-    pub first: PredictionRow,
-    /// One prediction per example.
-    pub predictions: Vec<f64>,
-    /// Span tasks: each question's official exact match and F1.
-    pub answers: Option<SpanValues>,
-}
-
-/// A span task run's per-question official scores.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpanValues {
-    /// Exact match per question (0 or 1).
-    pub exact: Vec<f64>,
-    /// Token F1 per question.
-    pub f1: Vec<f64>,
-}
 
 /// The runs of a consolidated table, in table order, all on the same examples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Runs {
-    /// One label per example (from the first run).
-    pub labels: Vec<f64>,
-    /// The runs.
-    pub runs: Vec<TableRun>,
+    /// Each run's first row (run metadata; its example fields are those of example 0).
+    pub first: Vec<PredictionRow>,
+    /// The runs as the analysis engine reads them ([`crate::engine`]): one [`RunInfo`] per
+    /// run (keys `checkpoint`, `variant` when not empty, `split`, `job_id`), the labels of
+    /// the first run, runs × examples predictions.
+    pub set: UpstreamPredictions,
 }
 
 impl Runs {
-    /// The same runs with a span task's per-question `score` as their predictions (runs
-    /// without answers keep theirs).
-    pub fn with_span_score(&self, score: multiberts_collector::upstream::SpanScore) -> Runs {
-        use multiberts_collector::upstream::SpanScore;
-        let mut out = self.clone();
-        for run in &mut out.runs {
-            if let Some(a) = &run.answers {
-                run.predictions = match score {
-                    SpanScore::Exact => a.exact.clone(),
-                    SpanScore::F1 => a.f1.clone(),
-                };
-            }
-        }
-        out
-    }
-
     /// The `metric` of each run `idx` picks, in that order (NaN where it is undefined): the
     /// per-run values behind the summary's mean and the figures' dots.
     pub fn scores(&self, idx: &[usize], metric: Metric) -> Result<Vec<f64>> {
         Ok(idx
             .iter()
-            .map(|&i| metric.compute(&self.labels, &self.runs[i].predictions, None))
+            .map(|&i| metric.compute(&self.set.labels, self.set.predictions.row(i), None))
             .collect::<std::result::Result<_, _>>()?)
+    }
+}
+
+/// A table row's run metadata as the engine's [`RunInfo`].
+fn run_info(row: &PredictionRow) -> RunInfo {
+    let mut keys = BTreeMap::new();
+    keys.insert("checkpoint".to_string(), row.checkpoint.clone());
+    if !row.variant.is_empty() {
+        keys.insert("variant".to_string(), row.variant.clone());
+    }
+    keys.insert("split".to_string(), row.split.clone());
+    keys.insert("job_id".to_string(), row.job_id.clone());
+    RunInfo {
+        pretrain_seed: row.pretrain_seed,
+        finetune_seed: Some(row.finetune_seed),
+        learning_rate: Some(row.learning_rate),
+        step: row.step.map(format_steps),
+        keys,
     }
 }
 
@@ -73,8 +59,12 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
         message,
     };
     let rows = multiberts_collector::read_predictions(path)?;
-    let mut runs: Vec<TableRun> = Vec::new();
+    let mut first: Vec<PredictionRow> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
     let mut labels: Vec<f64> = Vec::new();
+    let mut preds: Vec<f64> = Vec::with_capacity(rows.len());
+    // Span tasks: each row's answer and official scores (every row has them, or none).
+    let mut answers = SpanColumns::default();
     for r in rows {
         let index = usize::try_from(r.example_index).map_err(|_| {
             bad(format!(
@@ -82,114 +72,98 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
                 r.job_id, r.example_index
             ))
         })?;
-        let (label, prediction) = (r.label, r.prediction);
-        let answer = r.answer.as_ref().map(|a| (a.exact, a.f1));
-        let run = match runs.last_mut() {
-            Some(run) if run.first.job_id == r.job_id => run,
-            _ => {
-                runs.push(TableRun {
-                    answers: answer.map(|_| SpanValues {
-                        exact: Vec::new(),
-                        f1: Vec::new(),
-                    }),
-                    first: r,
-                    predictions: Vec::new(),
-                });
-                let n = runs.len();
-                &mut runs[n - 1]
-            }
-        };
-        if index != run.predictions.len() {
+        if first.last().is_none_or(|f| f.job_id != r.job_id) {
+            first.push(r.clone());
+            counts.push(0);
+        }
+        let n = counts.len() - 1;
+        if index != counts[n] {
             return Err(bad(format!(
                 "job {} lists example {index} out of order",
-                run.first.job_id
+                r.job_id
             )));
         }
-        run.predictions.push(prediction);
-        match (&mut run.answers, answer) {
-            (Some(values), Some((exact, f1))) => {
-                values.exact.push(exact);
-                values.f1.push(f1);
-            }
-            (None, None) => {}
-            _ => {
-                return Err(bad(format!(
-                    "job {} has answers on some examples only",
-                    run.first.job_id
-                )));
-            }
-        }
-        if runs.len() == 1 {
-            labels.push(label);
+        counts[n] += 1;
+        preds.push(r.prediction);
+        answers
+            .push(&r)
+            .map_err(|m| bad(format!("job {}: {m}", r.job_id)))?;
+        if n == 0 {
+            labels.push(r.label);
         }
     }
-    for run in &runs {
-        if run.predictions.len() != labels.len() {
+    for (run, &count) in first.iter().zip(&counts) {
+        if count != labels.len() {
             return Err(bad(format!(
-                "job {} has {} predictions, the first job {}",
-                run.first.job_id,
-                run.predictions.len(),
+                "job {} has {count} predictions, the first job {}",
+                run.job_id,
                 labels.len()
             )));
         }
     }
-    Ok(Runs { labels, runs })
+    let predictions = Matrix::from_vec(first.len(), labels.len(), preds)
+        .ok_or_else(|| bad("runs and predictions do not line up".into()))?;
+    let answers = answers
+        .finish(first.len(), labels.len())
+        .ok_or_else(|| bad("runs and answers do not line up".into()))?;
+    let set = UpstreamPredictions {
+        task: first.first().map(|r| r.task.clone()).unwrap_or_default(),
+        runs: first.iter().map(run_info).collect(),
+        labels,
+        predictions,
+        scores: None,
+        coref_examples: None,
+        answers,
+    };
+    Ok(Runs { first, set })
 }
 
-/// A table row's value for a selector key (the step in thousands).
-pub fn row_field(row: &PredictionRow, key: &str) -> Option<String> {
-    Some(match key {
-        "task" => row.task.clone(),
-        "variant" => row.variant.clone(),
-        "checkpoint" => row.checkpoint.clone(),
-        "pretrain_seed" => row.pretrain_seed?.to_string(),
-        "step" => row.step?.to_string(),
-        "learning_rate" => row.learning_rate.to_string(),
-        "finetune_seed" => row.finetune_seed.to_string(),
-        _ => return None,
-    })
+/// A span task's answer columns while a table is read (question ids from the first run).
+#[derive(Default)]
+struct SpanColumns {
+    rows: usize,
+    first_job: Option<String>,
+    ids: Vec<String>,
+    text: Vec<String>,
+    exact: Vec<f64>,
+    f1: Vec<f64>,
 }
 
-/// The pre-training seeds the bootstrap resamples: the recorded seed, else one stand-in per
-/// checkpoint (local checkpoints carry no seed), numbered in order of appearance far above any
-/// real seed.
-#[derive(Debug, Default)]
-pub(crate) struct SeedIds {
-    checkpoints: Vec<String>,
-}
-
-impl SeedIds {
-    /// The seed of a run with this recorded seed and checkpoint.
-    pub(crate) fn seed(&mut self, recorded: Option<i64>, checkpoint: &str) -> u64 {
-        if let Some(s) = recorded.and_then(|s| u64::try_from(s).ok()) {
-            return s;
-        }
-        let k = match self.checkpoints.iter().position(|c| c == checkpoint) {
-            Some(k) => k,
-            None => {
-                self.checkpoints.push(checkpoint.to_string());
-                self.checkpoints.len() - 1
+impl SpanColumns {
+    /// Adds a row's answer; a table has answers on every row or on none.
+    fn push(&mut self, r: &PredictionRow) -> std::result::Result<(), String> {
+        self.rows += 1;
+        match &r.answer {
+            Some(a) if self.text.len() + 1 == self.rows => {
+                let first = self.first_job.get_or_insert_with(|| r.job_id.clone());
+                if *first == r.job_id {
+                    self.ids.push(r.example_id.clone());
+                }
+                self.text.push(a.text.clone());
+                self.exact.push(a.exact);
+                self.f1.push(a.f1);
+                Ok(())
             }
-        };
-        1_000_000_000 + k as u64
-    }
-}
-
-/// The bootstrap problem of the runs each side's selector picks (a run may enter both sides).
-pub fn problem(runs: &Runs, sides: &[(Group, &Selector)]) -> Result<Problem> {
-    let mut preds = Vec::new();
-    let mut meta = Vec::new();
-    let mut seeds = SeedIds::default();
-    for run in &runs.runs {
-        for (group, sel) in sides {
-            if sel.matches(|k| row_field(&run.first, k)) {
-                preds.extend_from_slice(&run.predictions);
-                meta.push(Run {
-                    seed: seeds.seed(run.first.pretrain_seed, &run.first.checkpoint),
-                    group: *group,
-                });
-            }
+            None if self.text.is_empty() => Ok(()),
+            _ => Err(format!(
+                "example {} has {} answer, unlike the rows before it",
+                r.example_index,
+                if r.answer.is_some() { "an" } else { "no" }
+            )),
         }
     }
-    Ok(Problem::new(runs.labels.clone(), preds, meta)?)
+
+    /// The answers as runs × questions matrices (`Some(None)` for a table without answers;
+    /// `None` when they do not line up).
+    fn finish(self, runs: usize, n: usize) -> Option<Option<SpanAnswers>> {
+        if self.text.is_empty() {
+            return Some(None);
+        }
+        Some(Some(SpanAnswers {
+            ids: self.ids,
+            text: Matrix::from_vec(runs, n, self.text)?,
+            exact: Matrix::from_vec(runs, n, self.exact)?,
+            f1: Matrix::from_vec(runs, n, self.f1)?,
+        }))
+    }
 }

@@ -18,11 +18,27 @@ use crate::runs::Runs;
 /// a span task's table and `exact`/`f1`, `mean` over the runs with that per-question score as
 /// their predictions; otherwise the named metric on the runs as they are.
 pub fn scoring<'a>(runs: &'a Runs, name: &str) -> Result<(Metric, Cow<'a, Runs>)> {
-    let span = runs.runs.first().is_some_and(|r| r.answers.is_some());
-    match (span, SpanScore::from_str(name)) {
-        (true, Ok(score)) => Ok((Metric::Mean, Cow::Owned(runs.with_span_score(score)))),
+    match (&runs.set.answers, SpanScore::from_str(name)) {
+        (Some(_), Ok(score)) => {
+            let set = runs.set.clone().with_span_score(score)?;
+            let first = runs.first.clone();
+            Ok((Metric::Mean, Cow::Owned(Runs { first, set })))
+        }
         _ => Ok((Metric::from_str(name)?, Cow::Borrowed(runs))),
     }
+}
+
+/// The bootstrap metric a `--metric` name asks for, and for span answers the per-question
+/// score it averages: with `squad` (the SQuAD layout) or the name `exact`, `exact`/`f1` → `mean`
+/// over that score (default `exact` for SQuAD, else `accuracy`). `f1` on a span task's Parquet
+/// is resolved when the data is read ([`crate::run_stored`]).
+pub fn requested_metric(name: Option<&str>, squad: bool) -> Result<(Metric, Option<SpanScore>)> {
+    let name = name.unwrap_or(if squad { "exact" } else { "accuracy" });
+    if squad || name == "exact" {
+        let score = SpanScore::from_str(name).map_err(crate::ReportError::Request)?;
+        return Ok((Metric::Mean, Some(score)));
+    }
+    Ok((Metric::from_str(name)?, None))
 }
 
 /// The name of a span task's upstream layout task: SQuAD's versions as the upstream index

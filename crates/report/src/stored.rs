@@ -1,43 +1,30 @@
-//! Multi-Bootstrap analyses of stored predictions, as `multiberts bootstrap` runs them: our
-//! predictions Parquet, the upstream GLUE layout, the upstream SQuAD layout (scored against
-//! the dev file) or the upstream coref layout (one folder, or two for the two groups). Every source is read into the collector's neutral
-//! `UpstreamPredictions`; `base` and `expt` selectors (`key=value,…`) pick each side's runs.
+//! Multi-Bootstrap analyses of stored predictions, as `multiberts bootstrap` runs them: a
+//! [`LayoutReader`] reader per side (our predictions Parquet, the upstream GLUE layout, the upstream
+//! SQuAD layout scored against its dev file, the upstream coref layout: one folder, or two for
+//! the two groups), `base` and `expt` selectors
+//! (`key=value,…`), then the analysis engine ([`crate::engine`]).
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use multiberts_bootstrap::{
-    Design, Group, Metric, Options, Problem, Report, ReportOptions, RngSpec, Run, Samples,
-    multibootstrap, report_ci,
+    Design, Group, Metric, Options, Report, ReportOptions, RngSpec, Samples,
 };
-use multiberts_collector::upstream::{
-    GoldQuestion, RunInfo, SpanScore, UpstreamPredictions, import_coref, import_glue, import_squad,
-    read_occupation_stats,
-};
+use multiberts_collector::upstream::{SpanScore, UpstreamPredictions, read_occupation_stats};
 use multiberts_manifest::Selector;
 
+use crate::engine::{Request, Side, analyse, bias_view, check_same_examples};
 use crate::error::{ReportError, Result, WithContext};
 use crate::format_ints;
+use crate::layouts::LayoutReader;
 
 /// One analysis of stored predictions: where they are, which runs form each side, and the
 /// bootstrap's options. The fields are `multiberts bootstrap`'s options, one for one.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StoredAnalysis {
-    /// Our predictions Parquet (one row per run × example).
-    pub predictions: Option<PathBuf>,
-    /// Upstream GLUE layout root (with `task`).
-    pub glue: Option<PathBuf>,
-    /// Upstream SQuAD layout root (with `task`, default `v2.0`, and `squad_data`).
-    pub squad: Option<PathBuf>,
-    /// The SQuAD dev file whose gold answers score the SQuAD layout's answers.
-    pub squad_data: Option<PathBuf>,
-    /// For span predictions (SQuAD layout, or a span task's Parquet): the per-question score
-    /// whose mean is the metric (then `metric` is `mean`).
-    pub span_score: Option<SpanScore>,
-    /// Upstream coref folder: the base group, or both groups when selectors split it.
-    pub coref: Option<PathBuf>,
-    /// A second upstream coref folder holding the experiment group.
-    pub coref_expt: Option<PathBuf>,
+    /// The predictions: the base group, or both groups when selectors split them.
+    pub layout: Box<dyn LayoutReader>,
+    /// A second source holding the experiment group (e.g. a second coref folder).
+    pub expt_layout: Option<Box<dyn LayoutReader>>,
     /// The task (GLUE: as in index.tsv; Parquet: the task column).
     pub task: Option<String>,
     /// Selector of the baseline's runs; default: every run the experiment does not select.
@@ -46,6 +33,10 @@ pub struct StoredAnalysis {
     pub expt: Option<String>,
     /// The metric.
     pub metric: Metric,
+    /// For span answers (the SQuAD layout, or a span task's Parquet): the per-question score
+    /// whose mean is the metric (then `metric` is `mean`). `f1` on span answers always means
+    /// SQuAD's token F1.
+    pub span_score: Option<SpanScore>,
     /// Paired seeds (one seed draw for both sides).
     pub paired: bool,
     /// Unpaired seeds (independent draws per side).
@@ -163,27 +154,30 @@ impl Outcome {
     }
 }
 
-/// Runs `a`: reads its predictions, picks each side's runs, and runs the Multi-Bootstrap.
+/// Runs `a`: reads its predictions, picks each side's runs, and runs the engine.
 pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
     let base_sel = a.base.as_deref().map(parse_selector).transpose()?;
     let expt_sel = a.expt.as_deref().map(parse_selector).transpose()?;
-    let (data, expt_data, source) = load(a, [&base_sel, &expt_sel])?;
-    // A span task's runs are scored per question (exact or F1, averaged by `mean`); `f1` on
-    // them is SQuAD's token F1, not the binary F1 of "answered".
-    let span_score = a
-        .span_score
-        .or_else(|| (data.answers.is_some() && a.metric == Metric::F1).then_some(SpanScore::F1));
-    ensure!(
-        data.answers.is_none() || span_score.is_some(),
-        "{source} holds a span task's answers: use --metric exact or --metric f1"
+    // The task: --task, else a task= selector.
+    let mut wanted: Vec<&str> = a.task.iter().map(String::as_str).collect();
+    wanted.extend(
+        [&base_sel, &expt_sel]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get("task")),
     );
-    let (data, metric) = match span_score {
-        Some(score) => (
-            data.with_span_score(score)
-                .with_context(|| format!("cannot score the answers of {source}"))?,
-            Metric::Mean,
-        ),
-        None => (data, a.metric),
+    wanted.sort_unstable();
+    wanted.dedup();
+    ensure!(
+        wanted.len() <= 1,
+        "base and experiment must be on the same task; got {wanted:?}"
+    );
+    let task = wanted.first().copied();
+    let (data, metric) = span_scored(a, a.layout.read(task)?)?;
+    let mut data = data;
+    let mut expt_data = match &a.expt_layout {
+        Some(l) => Some(span_scored(a, l.read(task)?)?.0),
+        None => None,
     };
     let two_sided = expt_sel.is_some() || expt_data.is_some();
     let design = match (two_sided, a.paired, a.unpaired) {
@@ -194,212 +188,103 @@ pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
         (true, true, _) => Design::Paired,
         (true, ..) => Design::Unpaired,
     };
-
-    // Each side: (data, row indices).
-    let mut sides: Vec<(&UpstreamPredictions, Vec<usize>, Group)> = Vec::new();
-    match &expt_data {
-        Some(e) => {
-            sides.push((&data, select(&data, base_sel.as_ref())?, Group::Base));
-            sides.push((e, select(e, expt_sel.as_ref())?, Group::Expt));
-        }
-        None => {
-            let expt_rows = match &expt_sel {
-                Some(sel) => select(&data, Some(sel))?,
-                None => Vec::new(),
-            };
-            let base_rows = match &base_sel {
-                Some(sel) => select(&data, Some(sel))?,
-                None => (0..data.runs.len())
-                    .filter(|r| !expt_rows.contains(r))
-                    .collect(),
-            };
-            if let Some(r) = base_rows.iter().find(|r| expt_rows.contains(r)) {
-                bail!(
-                    "run {r} matches both --base and --expt; make the selectors exclusive \
-                     (e.g. add step=… or release=…)"
-                );
-            }
-            sides.push((&data, base_rows, Group::Base));
-            if expt_sel.is_some() {
-                sides.push((&data, expt_rows, Group::Expt));
-            }
-        }
-    }
-    for (_, rows, g) in &sides {
-        ensure!(
-            !rows.is_empty(),
-            "no runs selected for the {} side (selector {:?})",
-            if *g == Group::Base {
-                "base"
-            } else {
-                "experiment"
-            },
-            if *g == Group::Base {
-                a.base.as_deref()
-            } else {
-                a.expt.as_deref()
-            }
-            .unwrap_or("<all>")
-        );
-    }
-    if let (Some(e), true) = (&expt_data, sides.len() == 2) {
+    if let Some(e) = &expt_data {
         check_same_examples(&data, e)?;
     }
-
-    let (labels, matrices) = match metric {
-        Metric::BiasR | Metric::BiasSlope => {
-            // An exported coref folder carries its own occupations-stats.tsv.
-            let beside = a
-                .coref
-                .as_ref()
-                .map(|d| d.join("occupations-stats.tsv"))
-                .filter(|p| p.is_file());
-            let stats = a.occupation_stats.clone().or(beside).with_context(|| {
-                format!(
-                    "metric {} needs --occupation-stats (Winogender occupations-stats.tsv)",
-                    a.metric
-                )
-            })?;
-            bias_inputs(&sides, &stats)?
-        }
-        _ => (
-            data.labels.clone(),
-            sides
-                .iter()
-                .map(|(d, rows, _)| {
-                    rows.iter()
-                        .map(|&r| d.predictions.row(r).to_vec())
-                        .collect()
-                })
-                .collect(),
-        ),
-    };
-
-    let mut runs = Vec::new();
-    let mut preds = Vec::new();
-    for ((d, rows, group), rows_preds) in sides.iter().zip(matrices) {
-        for (&r, p) in rows.iter().zip(rows_preds) {
-            runs.push(Run {
-                seed: seed_of(&d.runs[r], &a.seed_key, r)?,
-                group: *group,
-            });
-            preds.extend(p);
-        }
+    if matches!(metric, Metric::BiasR | Metric::BiasSlope) {
+        data = to_bias(a, &data)?;
+        expt_data = expt_data.map(|e| to_bias(a, &e)).transpose()?;
     }
-    let problem = Problem::new(labels, preds, runs)?;
-    let opts = Options {
-        design,
-        nboot: a.nboot,
-        sample_seeds: !a.no_sample_seeds,
-        sample_examples: !a.no_sample_examples,
-        resample_runs: a.resample_runs,
-        rng: a.rng,
+    let expt = match (&expt_data, &expt_sel) {
+        (Some(e), sel) => Some(Side {
+            data: e,
+            selector: sel.as_ref(),
+        }),
+        (None, Some(sel)) => Some(Side {
+            data: &data,
+            selector: Some(sel),
+        }),
+        (None, None) => None,
     };
-    let samples = multibootstrap(&problem, metric, &opts)?;
-    let report = report_ci(
-        &samples,
-        &ReportOptions {
+    let analysed = analyse(&Request {
+        base: Side {
+            data: &data,
+            selector: base_sel.as_ref(),
+        },
+        expt,
+        metric,
+        seed_key: &a.seed_key,
+        options: Options {
+            design,
+            nboot: a.nboot,
+            sample_seeds: !a.no_sample_seeds,
+            sample_examples: !a.no_sample_examples,
+            resample_runs: a.resample_runs,
+            rng: a.rng,
+        },
+        report: ReportOptions {
             level: a.level,
             abs_threshold: a.abs_threshold,
             rel_threshold: a.rel_threshold,
             expect_negative_effect: a.expect_negative_effect,
         },
-    )?;
+    })?;
+    let mut source = a.layout.source(task);
+    if let Some(l) = &a.expt_layout {
+        source += &format!(" vs {}", l.source(task));
+    }
     Ok(Outcome {
         source,
-        samples,
-        report,
+        samples: analysed.samples,
+        report: analysed.report,
     })
 }
 
-type Loaded = (UpstreamPredictions, Option<UpstreamPredictions>, String);
-
-fn load(a: &StoredAnalysis, sels: [&Option<Selector>; 2]) -> Result<Loaded> {
-    if let Some(path) = &a.predictions {
-        let rows = multiberts_collector::read_predictions(path)
-            .with_context(|| format!("cannot read predictions {}", path.display()))?;
-        // The task: --task, else a task= selector, else the only task in the file.
-        let mut wanted: BTreeSet<String> = a.task.iter().cloned().collect();
-        for sel in sels.into_iter().flatten() {
-            wanted.extend(sel.get("task").map(str::to_string));
-        }
-        let tasks: BTreeSet<String> = rows.iter().map(|r| r.task.clone()).collect();
-        let task = match wanted.len() {
-            0 if tasks.len() == 1 => tasks.iter().next().cloned(),
-            0 => None,
-            1 => wanted.into_iter().next(),
-            _ => bail!("base and experiment must be on the same task; got {wanted:?}"),
-        };
-        let Some(task) = task else {
-            bail!(
-                "{} holds several tasks ({}); choose one with --task or task=… in a selector",
-                path.display(),
-                tasks.iter().cloned().collect::<Vec<_>>().join(", ")
-            );
-        };
-        let rows: Vec<_> = rows
-            .into_iter()
-            .filter(|r| r.task.eq_ignore_ascii_case(&task))
-            .collect();
-        ensure!(
-            !rows.is_empty(),
-            "{} has no rows of task {task:?} (tasks: {})",
-            path.display(),
-            tasks.iter().cloned().collect::<Vec<_>>().join(", ")
-        );
-        let data = UpstreamPredictions::from_prediction_rows(&rows)
-            .with_context(|| format!("in {}", path.display()))?;
-        return Ok((data, None, path.display().to_string()));
+/// A span task's answers scored per question (`exact` or `f1`, averaged by `mean`); other
+/// data as read, with the requested metric. Span answers need a span score: `--metric f1` on
+/// them is SQuAD's token F1, not the binary F1 of "answered".
+fn span_scored(
+    a: &StoredAnalysis,
+    data: UpstreamPredictions,
+) -> Result<(UpstreamPredictions, Metric)> {
+    let score = a
+        .span_score
+        .or_else(|| (data.answers.is_some() && a.metric == Metric::F1).then_some(SpanScore::F1));
+    match (score, data.answers.is_some()) {
+        (Some(score), true) => Ok((data.with_span_score(score)?, Metric::Mean)),
+        (Some(_), false) => bail!(
+            "--metric exact scores span (SQuAD) answers; {} has none",
+            a.layout.source(None)
+        ),
+        (None, true) => bail!(
+            "{} holds span (SQuAD) answers: use --metric exact or --metric f1",
+            a.layout.source(None)
+        ),
+        (None, false) => Ok((data, a.metric)),
     }
-    if let Some(root) = &a.glue {
-        let task = a.task.as_deref().unwrap_or_default();
-        let data = import_glue(root, task)
-            .with_context(|| format!("cannot read the GLUE layout under {}", root.display()))?;
-        return Ok((data, None, format!("{} ({task})", root.display())));
-    }
-    if let Some(root) = &a.squad {
-        let task = a.task.as_deref().unwrap_or("v2.0");
-        let Some(dev) = &a.squad_data else {
-            bail!("--squad needs --data DEV.json: the dev file whose gold answers score the runs")
-        };
-        let golds = squad_golds(dev)?;
-        let data = import_squad(root, task, &golds)
-            .with_context(|| format!("cannot read the SQuAD layout under {}", root.display()))?;
-        return Ok((data, None, format!("{} ({task})", root.display())));
-    }
-    if let Some(dir) = &a.coref {
-        let base = import_coref(dir)
-            .with_context(|| format!("cannot read the coref layout in {}", dir.display()))?;
-        let expt = match &a.coref_expt {
-            Some(e) => Some(
-                import_coref(e)
-                    .with_context(|| format!("cannot read the coref layout in {}", e.display()))?,
-            ),
-            None => None,
-        };
-        let source = match &a.coref_expt {
-            Some(e) => format!("{} vs {}", dir.display(), e.display()),
-            None => dir.display().to_string(),
-        };
-        return Ok((base, expt, source));
-    }
-    bail!(
-        "no predictions given: pass --predictions FILE, --glue DIR --task T, --squad DIR --data \
-         DEV.json, or --coref DIR"
-    )
 }
 
-/// The questions of a SQuAD dev file with their gold answers, in file order.
-fn squad_golds(dev: &Path) -> Result<Vec<GoldQuestion>> {
-    let data = multiberts_tasks::squad::read_squad(dev)?;
-    Ok(data
-        .questions
-        .into_iter()
-        .map(|q| GoldQuestion {
-            id: q.id,
-            answers: q.answers.into_iter().map(|a| a.text).collect(),
-        })
-        .collect())
+/// `data` as the bias metrics see it: per run the occupations' bias scores, the BLS shares of
+/// `--occupation-stats` (else the layout's own) as labels.
+fn to_bias(a: &StoredAnalysis, data: &UpstreamPredictions) -> Result<UpstreamPredictions> {
+    let stats = a
+        .occupation_stats
+        .clone()
+        .or_else(|| a.layout.occupation_stats())
+        .with_context(|| {
+            format!(
+                "metric {} needs --occupation-stats (Winogender occupations-stats.tsv)",
+                a.metric
+            )
+        })?;
+    ensure!(
+        data.coref_examples.is_some(),
+        "bias_r/bias_slope need Winogender sentence metadata: use a --coref layout"
+    );
+    let bls = read_occupation_stats(&stats)?;
+    let bias = multiberts_collector::upstream::bias_inputs(data, &bls)
+        .with_context(|| format!("with the BLS shares of {}", stats.display()))?;
+    bias_view(data, &bias)
 }
 
 /// Parses a `--base`/`--expt` selector: any key the source's runs have (checked by [`select`]);
@@ -408,87 +293,4 @@ pub fn parse_selector(text: &str) -> Result<Selector> {
     let sel = Selector::parse_open(text)?;
     ensure!(!sel.conditions.is_empty(), "empty selector {text:?}");
     Ok(sel)
-}
-
-/// Rows of `data` matching `sel` (all rows when None). Keys neither typed nor a column of the
-/// runs are errors.
-fn select(data: &UpstreamPredictions, sel: Option<&Selector>) -> Result<Vec<usize>> {
-    let Some(sel) = sel else {
-        return Ok((0..data.runs.len()).collect());
-    };
-    let extra: BTreeSet<&str> = data
-        .runs
-        .iter()
-        .flat_map(|r| r.keys.keys().map(String::as_str))
-        .collect();
-    sel.check_keys(extra)?;
-    Ok(data
-        .runs
-        .iter()
-        .enumerate()
-        .filter(|(_, run)| {
-            sel.matches(|k| match k {
-                "task" => Some(data.task.clone()),
-                _ => run.get(k),
-            })
-        })
-        .map(|(r, _)| r)
-        .collect())
-}
-
-fn seed_of(run: &RunInfo, key: &str, row: usize) -> Result<u64> {
-    let key = if key == "seed" { "pretrain_seed" } else { key };
-    let value = run
-        .get(key)
-        .with_context(|| format!("run {row} has no `{key}` (the seed key, see --seed-key)"))?;
-    value.parse::<u64>().ok().with_context(|| {
-        format!("run {row}: seed `{key}` = {value:?} is not a non-negative integer")
-    })
-}
-
-fn check_same_examples(a: &UpstreamPredictions, b: &UpstreamPredictions) -> Result<()> {
-    ensure!(
-        a.labels.len() == b.labels.len(),
-        "base has {} examples but experiment has {}: both sides must be evaluated on the same examples",
-        a.labels.len(),
-        b.labels.len()
-    );
-    if let Some(i) = (0..a.labels.len()).find(|&i| a.labels[i] != b.labels[i]) {
-        bail!(
-            "example {i} has label {} on the base side but {} on the experiment side",
-            a.labels[i],
-            b.labels[i]
-        );
-    }
-    if let (Some(x), Some(y)) = (&a.coref_examples, &b.coref_examples)
-        && let Some(i) = (0..x.len()).find(|&i| x[i] != y[i])
-    {
-        bail!("sentence {i} differs between the base and experiment label_info.tsv");
-    }
-    Ok(())
-}
-
-/// The prediction rows of one side (runs × examples).
-type SideRows = Vec<Vec<f64>>;
-
-/// Per-run Winogender bias scores (runs × occupations, occupations sorted by name) and the BLS
-/// share of women per occupation: the bootstrap's examples are then the occupations.
-fn bias_inputs(
-    sides: &[(&UpstreamPredictions, Vec<usize>, Group)],
-    stats: &Path,
-) -> Result<(Vec<f64>, Vec<SideRows>)> {
-    let bls = read_occupation_stats(stats)?;
-    let mut matrices = Vec::new();
-    let mut labels = Vec::new();
-    for (d, rows, _) in sides {
-        ensure!(
-            d.coref_examples.is_some(),
-            "bias_r/bias_slope need Winogender sentence metadata: use a --coref layout"
-        );
-        let b = multiberts_collector::upstream::bias_inputs(d, &bls)
-            .with_context(|| format!("with the BLS shares of {}", stats.display()))?;
-        labels = b.shares;
-        matrices.push(rows.iter().map(|&r| b.scores.row(r).to_vec()).collect());
-    }
-    Ok((labels, matrices))
 }

@@ -7,16 +7,18 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use multiberts_bootstrap::{
-    Design, Group, Metric, Options, Problem, Report, ReportOptions, multibootstrap, report_ci,
+    Design, Metric, Options, Problem, Report, ReportOptions, multibootstrap, report_ci,
 };
 use multiberts_collector::Consolidation;
+use multiberts_collector::upstream::UpstreamPredictions;
 use multiberts_manifest::{Manifest, Selector};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::is_bias;
 use crate::coref::CorefData;
+use crate::engine::{Request, Side, problem, select};
 use crate::error::{ReportError, Result};
-use crate::runs::{Runs, problem};
+use crate::runs::Runs;
 
 /// Draws of the per-task intervals in the summary.
 pub const SUMMARY_NBOOT: usize = 1000;
@@ -119,6 +121,25 @@ fn summary_row(key: RowKey<'_>, scores: &[f64], problem: &Problem) -> Result<Sum
     })
 }
 
+/// The engine's problem of the runs of `data` that `sel` picks, as one procedure.
+fn single_problem(data: &UpstreamPredictions, sel: &Selector, metric: Metric) -> Result<Problem> {
+    problem(&Request {
+        base: Side {
+            data,
+            selector: Some(sel),
+        },
+        expt: None,
+        metric,
+        seed_key: "pretrain_seed",
+        options: Options {
+            design: Design::Single,
+            nboot: SUMMARY_NBOOT,
+            ..Options::default()
+        },
+        report: ReportOptions::default(),
+    })
+}
+
 /// Summary rows of one consolidated task from its table `runs`: one per (variant, learning
 /// rate), plus bias r and bias slope for a Winogender-evaluated task (`coref`).
 pub fn task_rows(
@@ -129,9 +150,9 @@ pub fn task_rows(
     let (metric, runs) = crate::span::scoring(runs, &c.primary_metric)?;
     let runs = runs.as_ref();
     let mut groups: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
-    for (i, run) in runs.runs.iter().enumerate() {
+    for (i, run) in runs.first.iter().enumerate() {
         groups
-            .entry((run.first.variant.clone(), run.first.learning_rate.to_bits()))
+            .entry((run.variant.clone(), run.learning_rate.to_bits()))
             .or_default()
             .push(i);
     }
@@ -155,14 +176,14 @@ pub fn task_rows(
                 ("learning_rate".into(), lr.to_string()),
             ],
         };
-        let side = [(Group::Base, &sel)];
         if !is_bias(metric) {
             let scores = runs.scores(&idx, metric)?;
-            rows.push(summary_row(key(metric), &scores, &problem(runs, &side)?)?);
+            let problem = single_problem(&runs.set, &sel, metric)?;
+            rows.push(summary_row(key(metric), &scores, &problem)?);
         }
         if let Some(data) = coref {
-            let picked = data.select(&sel);
-            let bias = data.bias_problem(&side)?;
+            let picked = select(&data.predictions, Some(&sel))?;
+            let bias = single_problem(&data.bias_set()?, &sel, Metric::BiasR)?;
             for m in [Metric::BiasR, Metric::BiasSlope] {
                 let scores = data.scores(&picked, m)?;
                 rows.push(summary_row(key(m), &scores, &bias)?);

@@ -59,6 +59,10 @@ pub enum SweepError {
         /// Its error output, or what was unexpected.
         message: String,
     },
+    /// The sweep cannot run where it was asked to (GPUs not visible, a mode the device lacks,
+    /// Slurm jobs still writing the results directory); the message says what to change.
+    #[error("{0}")]
+    Placement(String),
     /// Invalid Slurm options (from the manifest's `[slurm]` table or the command line).
     #[error("invalid Slurm options: {0}")]
     SlurmOptions(String),

@@ -5,7 +5,8 @@
 //! and a clean stop on Ctrl-C; a lock file ([`SweepLock`]) stops two sweeps from writing one
 //! results directory. With [`GpuOptions`] each job gets a GPU of its own ([`GpuSlots`]), or a
 //! share of one. [`slurm`] submits the same jobs to a Slurm cluster as job arrays.
-//! [`status`] says which jobs are done, running, failed or pending, and [`merge_slurm`] adds
+//! [`placement`] checks where the jobs run before any starts; [`summary`] words the plan and
+//! the outcome. [`status`] says which jobs are done, running, failed or pending, and [`merge_slurm`] adds
 //! Slurm's view.
 
 pub mod child;
@@ -13,14 +14,21 @@ pub mod error;
 pub mod gpus;
 pub mod local;
 pub mod lock;
+pub mod placement;
 pub mod record;
 pub mod slurm;
 pub mod status;
+pub mod summary;
 
 pub use child::{ChildSettings, job_dir, stage_job};
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
 pub use local::{LocalOptions, SweepOutcome, default_jobs, run_local};
 pub use lock::SweepLock;
+pub use placement::{
+    GpuChoice, collect_args, gpu_choice, local_gpus, parallel_jobs, refuse_tf32_on_cpu,
+    refuse_while_in_slurm, warn_gpu_without_gres,
+};
 pub use record::{FailedJob, SweepRecord};
 pub use status::{JobProgress, merge_slurm, status};
+pub use summary::plan_text;

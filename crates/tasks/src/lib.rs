@@ -6,6 +6,9 @@
 //! [`TaskSpec::load_split`] reads a split into [`Example`]s; malformed data is an error that
 //! names the file, the line and column, and what was expected.
 //!
+//! [`check::check_task`] says whether a task's splits are present and well-formed (`multiberts
+//! data check`).
+//!
 //! SQuAD v1.1/v2.0 files read into typed questions with [`squad::read_squad`].
 //!
 //! Coreference (span-pair) tasks read Winogender ([`winogender`]), GAP, jiant edge-probing
@@ -15,6 +18,8 @@
 
 mod augment;
 pub mod cda;
+pub mod check;
+pub mod describe;
 pub mod diag;
 mod error;
 mod example;

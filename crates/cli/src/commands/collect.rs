@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use multiberts_collector::{LrGroup, LrRule, ResultsTree};
+use multiberts_collector::{LrGroup, ResultsTree};
 use multiberts_manifest::Manifest;
-use multiberts_report::Written;
 
 use super::{load_manifest, results_tree};
 
@@ -92,49 +91,6 @@ pub(crate) fn collect_and_report_with(
     data_dir: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
     let collected = multiberts_report::collect(manifest, tree, choice.into(), group, data_dir)?;
-    for t in &collected.tasks {
-        let c = &t.consolidation;
-        println!(
-            "{}: {} of {} done runs kept ({}), {} rows -> {}",
-            c.task,
-            c.jobs_kept,
-            c.jobs_done,
-            match c.rule {
-                LrRule::BestMeanDev => "best mean dev learning rate",
-                LrRule::KeepAll => "keep all",
-            },
-            c.rows,
-            tree.root().join(&c.table).display()
-        );
-        if let Some(dir) = &t.coref_layout {
-            println!("upstream coref layout -> {}", dir.display());
-        }
-    }
-    if let Some(glue) = &collected.glue_layout {
-        println!("upstream GLUE layout -> {}", glue.display());
-    }
-    if let Some(squad) = &collected.squad_layout {
-        println!("upstream SQuAD layout -> {}", squad.display());
-    }
-    let written = &collected.written;
-    print_analyses(manifest, written);
-    println!("summary CSV: {}", written.summary_csv.display());
-    println!("summary LaTeX: {}", written.summary_tex.display());
-    for figure in &written.figures {
-        println!("figure: {}", figure.display());
-    }
-    Ok(written.summary_md.clone())
-}
-
-/// Prints each analysis' report, as `collect` and `report` show them.
-pub(crate) fn print_analyses(manifest: &Manifest, written: &Written) {
-    for (a, out) in manifest.analyses.iter().zip(&written.analyses) {
-        println!(
-            "analysis {} ({:?}, {}):\n{}",
-            a.name,
-            a.kind,
-            a.task,
-            out.report.render()
-        );
-    }
+    print!("{}", collected.text(manifest, tree));
+    Ok(collected.written.summary_md)
 }

@@ -1,11 +1,13 @@
-//! `multiberts data`: check that task data files are present and well-formed.
+//! `multiberts data`: check that task data files are present and well-formed (the checks are
+//! `multiberts_tasks::check`; this prints them).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use comfy_table::{Cell, CellAlignment};
 
-use multiberts_tasks::{Label, SplitData, TaskKind, TaskRegistry, TaskSpec, data_root};
+use multiberts_tasks::check::{SplitCheck, check_task};
+use multiberts_tasks::{TaskRegistry, data_root};
 
 use super::{load_manifest, new_table};
 
@@ -46,19 +48,6 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
     match cmd {
         DataCommand::Check(args) => check(args),
     }
-}
-
-/// The outcome of checking one split.
-#[derive(Debug, serde::Serialize)]
-struct SplitReport {
-    task: String,
-    split: String,
-    status: &'static str,
-    format: Option<String>,
-    examples: Option<usize>,
-    labels: Option<String>,
-    files: Vec<String>,
-    error: Option<String>,
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
@@ -110,118 +99,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_task(spec: &TaskSpec, root: Option<&Path>) -> Vec<SplitReport> {
-    let report = |split: &str, status, error: Option<String>| SplitReport {
-        task: spec.name.clone(),
-        split: split.to_string(),
-        status,
-        format: None,
-        examples: None,
-        labels: None,
-        files: Vec::new(),
-        error,
-    };
-    let synthetic_root = PathBuf::from(".");
-    let root = match root {
-        Some(r) => r,
-        None if spec
-            .sources
-            .iter()
-            .any(|s| s.format == multiberts_tasks::DataFormat::Synthetic) =>
-        {
-            &synthetic_root
-        }
-        None => {
-            return vec![report(
-                "-",
-                "missing",
-                Some("no data root: pass --data-dir DIR or set MULTIBERTS_DATA".to_string()),
-            )];
-        }
-    };
-    let source = match spec.resolve_source(root) {
-        Ok(source) => source,
-        Err(e) => return vec![report("-", "missing", Some(e.to_string()))],
-    };
-    let mut out = Vec::new();
-    for split in source.splits.keys() {
-        let files_exist = match &source.splits[split] {
-            multiberts_tasks::SplitSource::Files(files) => {
-                files.iter().all(|f| root.join(f).is_file())
-            }
-            multiberts_tasks::SplitSource::Generated(_) => true,
-        };
-        if !files_exist {
-            out.push(report(split, "missing", Some("file not found".to_string())));
-            continue;
-        }
-        match spec.load_split_from(source, root, split) {
-            Ok(data) => out.push(SplitReport {
-                task: spec.name.clone(),
-                split: split.clone(),
-                status: "ok",
-                format: Some(data.format.to_string()),
-                examples: Some(data.examples.len()),
-                labels: Some(label_summary(spec, &data)),
-                files: data.files.iter().map(|f| f.path.clone()).collect(),
-                error: None,
-            }),
-            Err(e) => out.push(report(split, "error", Some(e.to_string()))),
-        }
-    }
-    out
-}
-
-/// "0: 428 (49.1%), 1: 444 (50.9%)" or, for regression, "mean 2.36, min 0, max 5".
-fn label_summary(spec: &TaskSpec, data: &SplitData) -> String {
-    let n = data.examples.len().max(1) as f64;
-    if spec.kind == TaskKind::Regression {
-        let values: Vec<f64> = data.examples.iter().map(|e| e.label.as_f64()).collect();
-        let mean = values.iter().sum::<f64>() / n;
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        return format!("mean {mean:.3}, min {min}, max {max}");
-    }
-    if spec.kind == TaskKind::Span {
-        // Questions with a gold answer are labelled 1, unanswerable ones 0.
-        let answerable = data
-            .examples
-            .iter()
-            .filter(|e| e.label.as_f64() == 1.0)
-            .count();
-        return format!(
-            "{answerable} answerable, {} unanswerable",
-            data.examples.len() - answerable
-        );
-    }
-    let mut counts = vec![0usize; spec.labels.len()];
-    for e in &data.examples {
-        if let Label::Class(c) = e.label
-            && let Some(slot) = counts.get_mut(c)
-        {
-            *slot += 1;
-        }
-    }
-    let mut summary = spec
-        .labels
-        .iter()
-        .zip(&counts)
-        .map(|(l, &c)| format!("{l}: {c} ({:.1}%)", 100.0 * c as f64 / n))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // Choice tasks (Winogender, WinoBias) are scored per item, so say how many there are.
-    let items: std::collections::BTreeSet<&str> = data
-        .examples
-        .iter()
-        .filter_map(|e| e.choice.as_ref().map(|c| c.group.as_str()))
-        .collect();
-    if !items.is_empty() {
-        summary.push_str(&format!("; {} choice items", items.len()));
-    }
-    summary
-}
-
-fn print_reports(reports: &[SplitReport], root: Option<&Path>) {
+fn print_reports(reports: &[SplitCheck], root: Option<&Path>) {
     match root {
         Some(root) => println!("data root: {}", root.display()),
         None => println!("data root: none given (only generated tasks can be checked)"),

@@ -74,30 +74,11 @@ pub fn run(cmd: DeviceCheckCommand) -> anyhow::Result<()> {
 fn parity(args: ParityArgs) -> anyhow::Result<()> {
     let device = parse_device(&args.device)?;
     let report = check_fixture(&args.fixture, &device)?;
-    let failures = report.failures(args.rel);
-    for c in &failures {
-        println!(
-            "off: {} max|diff| {:.3e} = {:.2e} of {:.3e}",
-            c.name,
-            c.max_abs_diff,
-            c.relative(),
-            c.scale
-        );
-    }
-    let worst = report.worst();
-    println!(
-        "parity on {}: {} tensors compared, {} beyond {:e}; worst {} at {:.2e} of its max",
-        args.device,
-        report.comparisons.len(),
-        failures.len(),
-        args.rel,
-        worst.map_or("-", |c| c.name.as_str()),
-        worst.map_or(0.0, |c| c.relative())
-    );
-    if !failures.is_empty() {
+    print!("{}", report.summary(args.rel, &args.device));
+    let failures = report.failures(args.rel).len();
+    if failures > 0 {
         anyhow::bail!(
-            "{} of {} tensors differ from PyTorch by more than {:e} of their max on {}",
-            failures.len(),
+            "{failures} of {} tensors differ from PyTorch by more than {:e} of their max on {}",
             report.comparisons.len(),
             args.rel,
             args.device
@@ -114,6 +95,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             args.precision
         )
     })?;
+    let padded = if args.compute_padding {
+        PaddedPositions::Compute
+    } else {
+        PaddedPositions::Skip
+    };
     for train in [true, false] {
         let spec = BenchSpec {
             size: args.size.clone(),
@@ -121,32 +107,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             steps: args.steps,
             batch: args.batch,
             seq: args.seq,
-            padded: if args.compute_padding {
-                PaddedPositions::Compute
-            } else {
-                PaddedPositions::Skip
-            },
+            padded,
             precision,
         };
-        let r = run_bench(&spec, &device)?;
-        let mut line = serde_json::json!({
-            "impl": "candle",
-            "size": args.size,
-            "mode": if train { "train" } else { "eval" },
-            "device": args.device,
-            "precision": precision.name(),
-            "batch": args.batch,
-            "seq": args.seq,
-            "median_s": r.median_s,
-            "min_s": r.min_s,
-            "steps": args.steps,
-        });
-        if let (Some([f, b, o]), Some(map)) = (r.phases, line.as_object_mut()) {
-            map.insert("forward_s".into(), f.into());
-            map.insert("backward_s".into(), b.into());
-            map.insert("optimizer_s".into(), o.into());
-        }
-        println!("{line}");
+        println!("{}", run_bench(&spec, &device)?.json(&spec, &args.device));
     }
     Ok(())
 }

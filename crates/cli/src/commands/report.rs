@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use super::collect::print_analyses;
 use super::{load_manifest, results_tree};
 
 /// Regenerate the report from the already consolidated predictions tables.
@@ -34,12 +33,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let tree = results_tree(&manifest, args.results_dir.as_deref())?;
     let written =
         multiberts_report::report_from_tables(&manifest, &tree, args.data_dir.as_deref())?;
-    print_analyses(&manifest, &written);
+    print!("{}", written.analyses_text(&manifest));
     println!("summary table: {}", written.summary_md.display());
-    println!("summary CSV: {}", written.summary_csv.display());
-    println!("summary LaTeX: {}", written.summary_tex.display());
-    for figure in &written.figures {
-        println!("figure: {}", figure.display());
-    }
+    print!("{}", written.files_text());
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use multiberts_model::device::DeviceRequest;
-use multiberts_runner::{RunOptions, open_job_dir, run_job};
+use multiberts_runner::{RunOptions, RunSummary, open_job_dir, run_job};
 use multiberts_sweep::ChildSettings;
 
 /// Environment variable of the test hook that stops a job right after a given step, as if it
@@ -57,13 +57,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     // Before anything is read or written: a device this build or machine lacks leaves no trace.
     let device = device.spec().open()?;
     let (dir, file, cache_dir) = open_job_dir(&args.dir)?;
-    let abort_after_step = match std::env::var(ABORT_ENV) {
-        Ok(v) => Some(
-            v.parse::<u64>()
-                .with_context(|| format!("{ABORT_ENV}={v:?} is not a step number"))?,
-        ),
-        Err(_) => None,
-    };
+    let abort_after_step = abort_after_step()?;
     let options = RunOptions {
         cache_dir,
         checkpoint_every: args.settings.checkpoint_every,
@@ -85,6 +79,22 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     );
     let summary =
         run_job(&file, &dir, &options).with_context(|| format!("job {} failed", job.id))?;
+    print_summary(&job.id, &summary);
+    Ok(())
+}
+
+/// The test hook's step ([`ABORT_ENV`]), if set.
+fn abort_after_step() -> anyhow::Result<Option<u64>> {
+    match std::env::var(ABORT_ENV) {
+        Ok(v) => Ok(Some(v.parse::<u64>().with_context(|| {
+            format!("{ABORT_ENV}={v:?} is not a step number")
+        })?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Says what the job did: done before, or done now (steps, resume, dev score).
+fn print_summary(id: &str, summary: &RunSummary) {
     let score = summary
         .dev
         .get(&summary.primary_metric)
@@ -92,7 +102,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     if summary.already_done {
         println!(
             "job {} is already done ({} {score}): {}",
-            job.id,
+            id,
             summary.primary_metric,
             summary.dir.display()
         );
@@ -103,11 +113,10 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
             .unwrap_or_default();
         println!(
             "job {} done: {} steps{resumed}, dev {} {score}; {}",
-            job.id,
+            id,
             summary.steps,
             summary.primary_metric,
             summary.dir.display()
         );
     }
-    Ok(())
 }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use multiberts_tasks::{DataFormat, SplitSource, TaskRegistry, TaskSpec};
+use multiberts_tasks::describe::describe;
+use multiberts_tasks::{TaskRegistry, TaskSpec};
 
 use super::new_table;
 
@@ -91,7 +92,7 @@ pub fn run(cmd: TasksCommand) -> anyhow::Result<()> {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(spec)?);
             } else {
-                print_spec(spec, &registry);
+                print!("{}", describe(spec, &registry));
             }
         }
     }
@@ -107,102 +108,4 @@ fn registry(dir: Option<&std::path::Path>) -> anyhow::Result<TaskRegistry> {
             .with_context(|| format!("cannot load task specs from {}", dir.display()))?;
     }
     Ok(registry)
-}
-
-fn print_spec(spec: &TaskSpec, registry: &TaskRegistry) {
-    println!("{}: {}", spec.name, spec.description);
-    println!("  spec:     {}", spec.origin.display());
-    if let Some(home) = &spec.homepage {
-        println!("  homepage: {home}");
-    }
-    println!("  kind:     {}", spec.kind);
-    if !spec.labels.is_empty() {
-        let labels: Vec<String> = spec
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| format!("{i}={l}"))
-            .collect();
-        println!("  labels:   {} (model output order)", labels.join(", "));
-    }
-    println!(
-        "  metrics:  {} (primary: {})",
-        spec.metrics.join(", "),
-        spec.primary_metric()
-    );
-    if spec.eval_only {
-        println!(
-            "  eval only: yes (no training split); evaluate on: {}",
-            spec.eval_split
-        );
-        let trainers: Vec<String> = registry
-            .trainable_evaluating_on(spec)
-            .iter()
-            .map(|s| s.name.clone())
-            .collect();
-        if !trainers.is_empty() {
-            println!(
-                "  fine-tune with: {} (they evaluate on this data)",
-                trainers.join(", ")
-            );
-        }
-    } else {
-        println!(
-            "  train on: {}; evaluate on: {}",
-            spec.train_split, spec.eval_split
-        );
-    }
-    println!("  data sources, in order of preference (paths relative to the data root):");
-    for (i, source) in spec.sources.iter().enumerate() {
-        if source.split_formats.is_empty() {
-            println!("    {}. {}", i + 1, source.format);
-        } else {
-            let per_split: Vec<String> = source
-                .split_formats
-                .iter()
-                .map(|(split, format)| format!("{split} = {format}"))
-                .collect();
-            println!(
-                "    {}. {} (split formats: {})",
-                i + 1,
-                source.format,
-                per_split.join(", ")
-            );
-        }
-        if source.format == DataFormat::Synthetic {
-            println!(
-                "       generator `{}`, seed {}",
-                source.generator.as_deref().unwrap_or("?"),
-                source.seed
-            );
-        }
-        for (split, files) in &source.splits {
-            let what = match files {
-                SplitSource::Files(f) => f.join(", "),
-                SplitSource::Generated(n) => format!("{n} generated examples"),
-            };
-            if source.split_formats.is_empty() {
-                println!("       {split:<17} {what}");
-            } else {
-                // Which reader gets which split is the point of `split_formats`: say it on
-                // every line, the main format's splits too.
-                println!(
-                    "       {split:<17} {what} (read as {})",
-                    source.format_of(split)
-                );
-            }
-        }
-        // The other files a span-pair reader opens, by their spec keys.
-        let occupations = (!source.occupations.is_empty()).then(|| source.occupations.join(", "));
-        let extra_files = [
-            ("templates", source.templates.clone()),
-            ("occupation_stats", source.occupation_stats.clone()),
-            ("occupations", occupations),
-        ];
-        for (key, files) in extra_files {
-            if let Some(files) = files {
-                println!("       {key:<17} {files}");
-            }
-        }
-    }
 }

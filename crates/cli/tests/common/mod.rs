@@ -75,3 +75,35 @@ pub fn assert_fails_with(out: &Output, needle: &str) {
     assert!(!out.status.success(), "expected a failure, got:\n{text}");
     assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
 }
+
+/// A test manifest named `name` on generated tiny BERTs (`seeds`, a TOML value such as `[0, 1]`
+/// or `"0..=2"`), with the `[defaults]` every test shares (32 tokens, learning rate 1e-3) plus
+/// the test's own `defaults` lines (epochs, batch sizes, fine-tuning seeds, …), followed by
+/// `rest` (its tasks and analyses).
+#[allow(dead_code)]
+pub fn tiny_manifest(name: &str, seeds: &str, defaults: &str, rest: &str) -> String {
+    format!(
+        "name = \"{name}\"\n\n[defaults]\nmax_seq_len = 32\nlearning_rates = [1e-3]\n{defaults}\n\
+         [[checkpoints]]\ninit = {{ config = \"tiny\" }}\nseeds = {seeds}\n\n{rest}"
+    )
+}
+
+/// The generated Winogender-like task without and with CDA.
+#[allow(dead_code)]
+pub const COREF_TASKS: &str = "[[tasks]]\nname = \"demo-coref\"\n\n[[tasks]]\nname = \"demo-coref\"\nvariant = \"cda\"\naugment = \"cda\"\n";
+
+/// A `[[analyses]]` entry comparing the coref task with CDA (experiment) to without it (base),
+/// with the analysis' other keys in `extra`.
+#[allow(dead_code)]
+pub fn cda_analysis(name: &str, kind: &str, metric: &str, extra: &str) -> String {
+    format!(
+        "\n[[analyses]]\nname = \"{name}\"\nkind = \"{kind}\"\ntask = \"demo-coref\"\n\
+         metric = \"{metric}\"\nbase = \"variant=\"\nexperiment = \"variant=cda\"\n{extra}"
+    )
+}
+
+/// Writes `text` as `dir/m.toml`.
+#[allow(dead_code)]
+pub fn write_manifest(dir: &Path, text: &str) {
+    std::fs::write(dir.join("m.toml"), text).expect("the test manifest is written");
+}

@@ -171,11 +171,12 @@ pub fn import_glue_where(
                 preds.push(row[0]);
                 scores.push(row[0] as f32);
             } else {
-                // Scores are stored as f32 (our Parquet's precision); argmax on the f32 values,
-                // first maximum wins, NaN counts as the maximum (numpy's argmax).
-                let start = scores.len();
+                // The argmax is taken on the values as read (f64, as the reference notebooks
+                // read them), so near-ties break as there; first maximum wins, NaN counts as
+                // the maximum (numpy's argmax). Scores are kept as f32 (our Parquet's
+                // precision).
                 scores.extend(row.iter().map(|&v| v as f32));
-                preds.push(argmax(&scores[start..]) as f64);
+                preds.push(argmax(row) as f64);
             }
         }
         runs.push(run);
@@ -198,7 +199,7 @@ pub fn import_glue_where(
 }
 
 /// Index of the first maximum; a NaN counts as the maximum, as in numpy.
-fn argmax(xs: &[f32]) -> usize {
+fn argmax(xs: &[f64]) -> usize {
     let mut best = 0;
     for (i, &x) in xs.iter().enumerate() {
         if x.is_nan() {

@@ -59,6 +59,32 @@ pub struct BenchResult {
     pub phases: Option<[f64; 3]>,
 }
 
+impl BenchResult {
+    /// The result as the one JSON line `device-check bench` prints per mode (the fields the
+    /// PyTorch side's bench prints too): implementation, size, mode, device, precision, shape,
+    /// median and minimum seconds, and the training step's phases.
+    pub fn json(&self, spec: &BenchSpec, device: &str) -> serde_json::Value {
+        let mut line = serde_json::json!({
+            "impl": "candle",
+            "size": spec.size,
+            "mode": if spec.train { "train" } else { "eval" },
+            "device": device,
+            "precision": spec.precision.name(),
+            "batch": spec.batch,
+            "seq": spec.seq,
+            "median_s": self.median_s,
+            "min_s": self.min_s,
+            "steps": spec.steps,
+        });
+        if let (Some([f, b, o]), Some(map)) = (self.phases, line.as_object_mut()) {
+            map.insert("forward_s".into(), f.into());
+            map.insert("backward_s".into(), b.into());
+            map.insert("optimizer_s".into(), o.into());
+        }
+        line
+    }
+}
+
 /// A random batch shaped as the PyTorch side builds it: ids avoiding the special-token range,
 /// the last quarter of each row padded, labels alternating 0/1.
 fn random_batch(spec: &BenchSpec, config: &BertConfig, device: &Device) -> Result<(Batch, Tensor)> {

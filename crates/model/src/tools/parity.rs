@@ -64,6 +64,31 @@ impl ParityReport {
             .collect()
     }
 
+    /// The report as `device-check parity` prints it: one `off:` line per comparison beyond
+    /// `rel`, then the count and the worst comparison on `device`; every line ends in a newline.
+    pub fn summary(&self, rel: f64, device: &str) -> String {
+        let failures = self.failures(rel);
+        let mut text = String::new();
+        for c in &failures {
+            text += &format!(
+                "off: {} max|diff| {:.3e} = {:.2e} of {:.3e}\n",
+                c.name,
+                c.max_abs_diff,
+                c.relative(),
+                c.scale
+            );
+        }
+        let worst = self.worst();
+        text += &format!(
+            "parity on {device}: {} tensors compared, {} beyond {rel:e}; worst {} at {:.2e} of its max\n",
+            self.comparisons.len(),
+            failures.len(),
+            worst.map_or("-", |c| c.name.as_str()),
+            worst.map_or(0.0, |c| c.relative())
+        );
+        text
+    }
+
     /// The comparison with the largest relative difference.
     pub fn worst(&self) -> Option<&Comparison> {
         self.comparisons

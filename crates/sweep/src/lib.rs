@@ -15,12 +15,14 @@ pub mod local;
 pub mod lock;
 pub mod record;
 pub mod slurm;
+pub mod stale;
 pub mod status;
 
-pub use child::{ChildSettings, job_dir, stage_job};
+pub use child::{ChildSettings, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir, stage_job};
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
 pub use local::{LocalOptions, SweepOutcome, default_jobs, run_local};
 pub use lock::SweepLock;
 pub use record::{FailedJob, SweepRecord};
+pub use stale::{RERUN_STALE_FLAG, check_stale};
 pub use status::{JobProgress, merge_slurm, status};

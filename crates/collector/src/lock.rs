@@ -24,6 +24,38 @@ pub struct FileLock {
     /// `None` where the file system cannot lock (some network file systems): the holder goes
     /// on unlocked, as before locks existed, after a warning.
     file: Option<File>,
+    /// A lock file (not a directory) is removed by its last holder.
+    remove: bool,
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        // Only the last holder removes it: the one that can take it exclusively. A process
+        // that opened the file meanwhile finds it unlinked once it has the lock, and retries.
+        if self.remove && file.try_lock().is_ok() && same_file(file, &self.path) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` still names the open `file` (it was not removed or replaced).
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
 }
 
 impl FileLock {
@@ -56,6 +88,7 @@ pub fn try_lock_open(file: File, path: &Path, mode: LockMode) -> Result<Option<F
         Ok(()) => Ok(Some(FileLock {
             path: path.to_path_buf(),
             file: Some(file),
+            remove: false,
         })),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) if unsupported(&e) => {
@@ -63,6 +96,7 @@ pub fn try_lock_open(file: File, path: &Path, mode: LockMode) -> Result<Option<F
             Ok(Some(FileLock {
                 path: path.to_path_buf(),
                 file: None,
+                remove: false,
             }))
         }
         Err(TryLockError::Error(e)) => Err(CollectorError::Io {
@@ -92,18 +126,29 @@ pub fn dir_is_held(dir: &Path) -> Result<bool> {
     }
 }
 
-/// Tries to lock the lock file `path` (created if missing, never deleted: deleting a lock file
-/// would let two processes lock two different files of one name). `Ok(None)`: another process
-/// holds it in a conflicting mode.
+/// Tries to lock the lock file `path` (created if missing; its last holder removes it).
+/// `Ok(None)`: another process holds it in a conflicting mode.
 pub fn try_lock_file(path: &Path, mode: LockMode) -> Result<Option<FileLock>> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io_err(path))?;
-    try_lock_open(file, path, mode)
+    loop {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io_err(path))?;
+        let Some(mut lock) = try_lock_open(file, path, mode)? else {
+            return Ok(None);
+        };
+        match &lock.file {
+            // Removed by its last holder between our open and our lock: lock the new one.
+            Some(file) if !same_file(file, path) => continue,
+            _ => {
+                lock.remove = true;
+                return Ok(Some(lock));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -130,7 +175,13 @@ mod tests {
         let held = try_lock_file(&file, LockMode::Exclusive).unwrap().unwrap();
         assert!(try_lock_file(&file, LockMode::Shared).unwrap().is_none());
         drop(held);
-        assert!(try_lock_file(&file, LockMode::Shared).unwrap().is_some());
-        assert!(file.exists(), "a lock file is never deleted");
+        assert!(!file.exists(), "the last holder removes the lock file");
+        let a = try_lock_file(&file, LockMode::Shared).unwrap().unwrap();
+        let b = try_lock_file(&file, LockMode::Shared).unwrap().unwrap();
+        drop(a);
+        assert!(file.exists(), "kept while another reader holds it");
+        assert!(try_lock_file(&file, LockMode::Exclusive).unwrap().is_none());
+        drop(b);
+        assert!(!file.exists());
     }
 }

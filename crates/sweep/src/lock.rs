@@ -3,7 +3,7 @@
 //! hold it shared (they never read a directory a sweep is writing, and may run side by side).
 //! The kernel releases it when its holder exits, however it exits (`kill -9` included), so a
 //! dead sweep's lock is never in the way. The file holds the exclusive holder's pid, for the
-//! messages; it is never deleted.
+//! messages; its last holder removes it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -43,7 +43,10 @@ pub fn atomic_write(
     }
     if let Err(e) = std::fs::set_permissions(&tmp, mode) {
         let _ = std::fs::remove_file(&tmp);
-        return Err(ModelError::file(path, format!("cannot set its permissions: {e}")));
+        return Err(ModelError::file(
+            path,
+            format!("cannot set its permissions: {e}"),
+        ));
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -45,6 +45,8 @@ pub enum Value {
         module: String,
         /// Attribute name, e.g. `_rebuild_tensor_v2`.
         name: String,
+        /// Byte offset of its opcode in the pickle, for errors about it.
+        offset: usize,
     },
     /// `callable(*args)`, from `REDUCE` or `NEWOBJ`.
     Call {
@@ -102,7 +104,7 @@ impl Value {
 
     /// Whether this is the global `module.name`.
     pub fn is_global(&self, module: &str, name: &str) -> bool {
-        matches!(self, Value::Global { module: m, name: n } if m == module && n == name)
+        matches!(self, Value::Global { module: m, name: n, .. } if m == module && n == name)
     }
 }
 
@@ -553,7 +555,12 @@ impl<'a> Machine<'a> {
                 b'c' => {
                     let module = self.line()?.to_string();
                     let name = self.line()?.to_string();
-                    self.push(Value::Global { module, name });
+                    let offset = self.op_pos;
+                    self.push(Value::Global {
+                        module,
+                        name,
+                        offset,
+                    });
                 }
                 // STACK_GLOBAL
                 0x93 => {
@@ -561,7 +568,12 @@ impl<'a> Machine<'a> {
                     let (module, _) = self.pop()?;
                     match (module, name) {
                         (Value::Str(module), Value::Str(name)) => {
-                            self.push(Value::Global { module, name })
+                            let offset = self.op_pos;
+                            self.push(Value::Global {
+                                module,
+                                name,
+                                offset,
+                            })
                         }
                         (m, n) => {
                             let found = if m.as_str().is_none() {

@@ -316,6 +316,20 @@ fn tensor_refs(path: &Path, value: Value) -> Result<Vec<TensorRef>, CheckpointEr
             tracing::debug!(key = ?key, "skipping a state-dict entry whose key is not a str");
             continue;
         };
+        if let Some((module, global, offset)) = object_global(&value).filter(|_| !is_tensor(&value))
+        {
+            // An object of a class this loader does not read (a numpy array, a quantized or
+            // sparse tensor): skipping it would report the weight as missing later.
+            return Err(CheckpointError::malformed(
+                path,
+                format!(
+                    "state-dict entry `{name}` is built by `{module}.{global}` (pickle byte \
+                     {offset}), which this loader does not read; supported are dense tensors \
+                     (torch._utils._rebuild_tensor_v2, _rebuild_parameter); re-save the weights \
+                     as plain tensors or as safetensors"
+                ),
+            ));
+        }
         if !is_tensor(&value) {
             tracing::debug!(
                 name,
@@ -343,7 +357,7 @@ fn tensor_refs(path: &Path, value: Value) -> Result<Vec<TensorRef>, CheckpointEr
 fn unwrap_tensor_call(value: &Value) -> Option<(&str, &[Value])> {
     match value {
         Value::Call { callable, args } => match (callable.as_ref(), args.as_ref()) {
-            (Value::Global { module, name }, Value::Tuple(args))
+            (Value::Global { module, name, .. }, Value::Tuple(args))
                 if module == "torch._utils" || module == "torch._tensor" =>
             {
                 Some((name.as_str(), args.as_slice()))
@@ -351,6 +365,23 @@ fn unwrap_tensor_call(value: &Value) -> Option<(&str, &[Value])> {
             _ => None,
         },
         Value::Build { object, .. } => unwrap_tensor_call(object),
+        _ => None,
+    }
+}
+
+/// The global that builds `value` (`module`, `name`, pickle offset), when it is an object
+/// (a call or a `BUILD` of a call) rather than a plain value.
+fn object_global(value: &Value) -> Option<(&str, &str, usize)> {
+    match value {
+        Value::Call { callable, .. } => match callable.as_ref() {
+            Value::Global {
+                module,
+                name,
+                offset,
+            } => Some((module, name, *offset)),
+            _ => None,
+        },
+        Value::Build { object, .. } => object_global(object),
         _ => None,
     }
 }

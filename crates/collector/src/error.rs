@@ -126,6 +126,32 @@ pub enum CollectorError {
         path: PathBuf,
     },
 
+    /// A result file no longer has the sha256 its job recorded (damaged or edited).
+    #[error(
+        "{path}: the file is damaged or was changed since its job finished (sha256 {found}, \
+         recorded {expected}); delete {job_dir} and run `multiberts sweep` again to re-run the job"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The digest recorded when the job finished.
+        expected: String,
+        /// The digest now.
+        found: String,
+        /// The job directory to delete and re-run.
+        job_dir: PathBuf,
+    },
+
+    /// Another live process holds the job directory (runs its job).
+    #[error(
+        "{path}: another process is running this job (it holds the directory's lock); wait for it \
+         to finish or stop it, then run again"
+    )]
+    Held {
+        /// The job directory.
+        path: PathBuf,
+    },
+
     /// Inputs that cannot be turned into what was asked for (e.g. an export without required keys).
     #[error("{context}: {message}")]
     Invalid {

@@ -8,6 +8,9 @@
 //!   [`JobDir`]); [`records`] holds the JSON shapes.
 //! - [`consolidate`]: per task, done jobs → `predictions/<task>.parquet` under the paper's
 //!   best-learning-rate rule, recorded in `predictions/<task>.selection.json`.
+//! - [`inputs`]: the digests of a job's input files and predictions, checked on later runs.
+//! - [`lock`]: `flock` locks: a job directory held by the process that runs it, a results
+//!   directory by its sweep (exclusive) or its readers (shared).
 //! - [`upstream`]: the GLUE (`index.tsv` + one TSV per run + labels) and coref (`run_info.tsv`,
 //!   `label_info.tsv`, `preds.tsv`) layouts of the original release, read into and written from
 //!   one neutral [`upstream::UpstreamPredictions`].
@@ -17,6 +20,8 @@
 pub mod atomic;
 pub mod consolidate;
 pub mod error;
+pub mod inputs;
+pub mod lock;
 pub mod predictions;
 pub mod records;
 pub mod tree;
@@ -27,6 +32,8 @@ pub use consolidate::{
     select_best_lr,
 };
 pub use error::{CollectorError, Result};
+pub use inputs::{InputCheck, InputFile, StaleJob};
+pub use lock::{FileLock, LockMode};
 pub use predictions::{
     AnswerColumns, PredictionRow, PredictionsWriter, read_predictions, write_predictions,
 };

@@ -398,7 +398,8 @@ pub fn for_each_batch(
     path: &Path,
     mut f: impl FnMut(&[PredictionRow]) -> Result<()>,
 ) -> Result<()> {
-    let file = File::open(path).map_err(io_err(path))?;
+    let mut file = File::open(path).map_err(io_err(path))?;
+    check_leading_magic(path, &mut file)?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err(path))?;
     let indices = check_schema(path, builder.schema())?;
     let answer_indices = answer_columns(path, builder.schema())?;
@@ -419,6 +420,24 @@ pub fn for_each_batch(
         f(&rows)?;
     }
     Ok(())
+}
+
+/// A Parquet file starts with `PAR1` as well as ending with it; the reader only looks at the
+/// end, so a damaged start would otherwise pass unnoticed.
+fn check_leading_magic(path: &Path, file: &mut File) -> Result<()> {
+    use std::io::{Read, Seek};
+    let mut head = [0u8; 4];
+    file.read_exact(&mut head).map_err(io_err(path))?;
+    if &head != b"PAR1" {
+        return Err(CollectorError::Parquet {
+            path: path.to_path_buf(),
+            message: format!(
+                "not a Parquet file: it starts with {:?}, not \"PAR1\" (damaged or another format)",
+                String::from_utf8_lossy(&head)
+            ),
+        });
+    }
+    file.rewind().map_err(io_err(path))
 }
 
 /// Rows per batch of [`for_each_batch`].

@@ -36,6 +36,14 @@ pub struct Provenance {
     pub wall_time_s: f64,
     /// Peak resident memory, bytes, when the platform reports it.
     pub peak_memory_bytes: Option<u64>,
+    /// Every file the job read (data, checkpoint weights, `vocab.txt`; not generated ones), by
+    /// path: size, modification time and sha256, so that later runs notice a changed input.
+    /// Empty in records written before it was kept (their inputs are unknown, not stale).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, crate::inputs::InputFile>,
+    /// sha256 of `predictions.parquet` as written; checked whenever it is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictions_sha256: Option<String>,
     /// Anything else the runner wants on record.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,

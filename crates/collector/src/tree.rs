@@ -281,6 +281,24 @@ impl JobDir {
         }
     }
 
+    /// Holds the job directory (an exclusive `flock` on the directory itself) while this
+    /// process runs its job: a second process (an orphaned child, a re-run, a requeued Slurm
+    /// task) that tries gets [`CollectorError::Held`], and the lock vanishes with its holder,
+    /// however it ends. Creates the directory if needed.
+    pub fn lock(&self) -> Result<crate::lock::FileLock> {
+        fs::create_dir_all(&self.path).map_err(io_err(&self.path))?;
+        crate::lock::try_lock_dir(&self.path, crate::lock::LockMode::Exclusive)?.ok_or_else(|| {
+            CollectorError::Held {
+                path: self.path.clone(),
+            }
+        })
+    }
+
+    /// Whether a live process holds the job directory ([`JobDir::lock`]).
+    pub fn is_held(&self) -> Result<bool> {
+        crate::lock::dir_is_held(&self.path)
+    }
+
     /// Whether the `DONE` marker is present.
     pub fn is_done(&self) -> bool {
         self.path.join(DONE_FILE).is_file()
@@ -454,6 +472,17 @@ impl JobDir {
         })
     }
 
+    /// Makes a done job unfinished again by removing its `DONE` marker (its inputs changed:
+    /// `sweep --rerun-stale`); the next run clears its outputs and runs it from the start.
+    pub fn unmark_done(&self) -> Result<()> {
+        let done = self.path.join(DONE_FILE);
+        match fs::remove_file(&done) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&done)(e)),
+        }
+    }
+
     /// Reads the `DONE` marker; the job must be done.
     pub fn read_done(&self) -> Result<DoneMarker> {
         self.require_done()?;
@@ -472,9 +501,14 @@ impl JobDir {
         atomic::read_json(&self.path.join(METRICS_FILE))
     }
 
-    /// Reads `predictions.parquet` of a done job.
+    /// Reads `predictions.parquet` of a done job, checked against the sha256 its `job.json`
+    /// recorded (records written before digests were kept are read unchecked).
     pub fn read_predictions(&self) -> Result<Vec<PredictionRow>> {
         self.require_done()?;
-        predictions::read_predictions(&self.path.join(PREDICTIONS_FILE))
+        let path = self.path.join(PREDICTIONS_FILE);
+        if let Some(expected) = self.read_job()?.provenance.predictions_sha256 {
+            crate::inputs::verify_digest(&path, &expected, &self.path)?;
+        }
+        predictions::read_predictions(&path)
     }
 }

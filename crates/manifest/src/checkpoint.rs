@@ -71,6 +71,30 @@ pub struct Checkpoint {
     /// The byte span of the `[[checkpoints]]` table it came from (for duplicate errors).
     #[serde(skip)]
     pub(crate) span: std::ops::Range<usize>,
+    /// Where its `path = ...` is written (line, column), for errors about the files there.
+    #[serde(skip)]
+    pub(crate) path_at: Option<multiberts_tasks::diag::LineCol>,
+}
+
+/// The first file a local checkpoint at `path` (a folder, or a weights file in one) lacks:
+/// the path itself, the weights (`model.safetensors` or `pytorch_model.bin`), `config.json`
+/// or `vocab.txt` (what a job reads). `None` when all are there.
+pub fn missing_checkpoint_file(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let dir = if path.is_file() {
+        path.parent()?.to_path_buf()
+    } else if path.is_dir() {
+        let weights = ["model.safetensors", "pytorch_model.bin"];
+        if !weights.iter().any(|w| path.join(w).is_file()) {
+            return Some(path.join(weights[0]));
+        }
+        path.to_path_buf()
+    } else {
+        return Some(path.to_path_buf());
+    };
+    ["config.json", "vocab.txt"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|f| !f.is_file())
 }
 
 /// Substitutes `{seed}` and `{step}`; other `{…}` placeholders are errors.
@@ -260,6 +284,7 @@ impl RawCheckpoint {
                     pretrain_seed: seed,
                     step,
                     span: span.clone(),
+                    path_at: None,
                 });
             }
         }

@@ -10,7 +10,7 @@ use multiberts_tasks::diag::{Diagnostic, one_of};
 use multiberts_tasks::{Augmentation, TaskRegistry, TaskSpec};
 
 use crate::analysis::{Analysis, RawAnalysis};
-use crate::checkpoint::{Checkpoint, RawCheckpoint};
+use crate::checkpoint::{Checkpoint, CheckpointSource, RawCheckpoint};
 use crate::error::ManifestError;
 use crate::hyper::{Hyper, RawDefaults, RawTask, SpanError};
 use crate::job::Job;
@@ -111,6 +111,34 @@ impl Manifest {
         Manifest::from_toml(path, &text)
     }
 
+    /// Checks that every local checkpoint (`path = ...`, relative to the manifest's folder)
+    /// exists with the files a job reads (weights, `config.json`, `vocab.txt`): `plan` and
+    /// `sweep` call it before anything runs, so that a missing file is an error naming the
+    /// manifest line and the file, not a job failing at run time. Hub and generated
+    /// checkpoints are not checked here.
+    pub fn check_local_checkpoints(&self) -> Result<(), ManifestError> {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        for c in &self.checkpoints {
+            let CheckpointSource::Path { path } = &c.source else {
+                continue;
+            };
+            if let Some(missing) = crate::checkpoint::missing_checkpoint_file(&base.join(path)) {
+                return Err(ManifestError::Invalid(Box::new(Diagnostic::at(
+                    &self.path,
+                    c.path_at,
+                    format!(
+                        "checkpoint `{}`: {} does not exist; a local checkpoint is a folder with \
+                         model.safetensors (or pytorch_model.bin), config.json and vocab.txt \
+                         (relative paths are read from the manifest's folder)",
+                        c.id,
+                        missing.display()
+                    ),
+                ))));
+            }
+        }
+        Ok(())
+    }
+
     /// The embedded demo manifest.
     pub fn demo() -> Result<Manifest, ManifestError> {
         Manifest::from_toml(Path::new(DEMO_PATH), DEMO_MANIFEST)
@@ -182,6 +210,13 @@ impl Manifest {
                             "checkpoint `{}` loads the same weights as `{}`; list each checkpoint once",
                             ckpt.id, other.id
                         ),
+                    ));
+                }
+                let mut ckpt = ckpt;
+                if let Some(path) = &table.get_ref().path {
+                    ckpt.path_at = Some(multiberts_tasks::diag::LineCol::from_offset(
+                        text,
+                        path.span().start,
                     ));
                 }
                 by_id.insert(ckpt.id.clone(), checkpoints.len());

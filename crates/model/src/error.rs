@@ -44,19 +44,52 @@ fn describe_mismatch(
     wrong_shape: &[(String, Vec<usize>, Vec<usize>)],
 ) -> String {
     let mut parts = vec!["checkpoint tensors do not match the model config".to_owned()];
+    // The first few of each kind: a wrong config makes every tensor wrong.
+    const SHOWN: usize = 5;
+    let more = |n: usize| {
+        (n > SHOWN)
+            .then(|| format!("and {} more", n - SHOWN))
+            .into_iter()
+    };
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .chain(more(names.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if !missing.is_empty() {
-        parts.push(format!("missing: {}", missing.join(", ")));
+        parts.push(format!("missing: {}", list(missing)));
     }
     if !unexpected.is_empty() {
-        parts.push(format!("unexpected: {}", unexpected.join(", ")));
+        parts.push(format!("unexpected: {}", list(unexpected)));
     }
-    for (name, want, got) in wrong_shape {
+    for (name, want, got) in wrong_shape.iter().take(SHOWN) {
         parts.push(format!("{name}: expected shape {want:?}, found {got:?}"));
     }
+    parts.extend(more(wrong_shape.len()).map(|m| format!("{m} tensors of another shape")));
     parts.join("; ")
 }
 
 impl ModelError {
+    /// A [`ModelError::Mismatch`] found while building from the checkpoint whose weights are
+    /// `weights` and whose config is `config`, made to name them; other errors unchanged.
+    pub fn in_checkpoint(self, weights: &std::path::Path, config: &std::path::Path) -> Self {
+        match self {
+            ModelError::Mismatch { .. } => ModelError::file(
+                weights,
+                format!(
+                    "{self}; {} does not describe these weights (a config of another model \
+                     size, or weights of another model)",
+                    config.display()
+                ),
+            ),
+            other => other,
+        }
+    }
+
     /// A file error with a message.
     pub fn file(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         Self::File {

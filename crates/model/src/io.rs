@@ -30,9 +30,23 @@ pub fn atomic_write(
         ));
     }
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // The mode an ordinary file create gives (0666 minus the umask), taken before the writer
+    // runs: some writers create their file 0600, which would make results unreadable to the
+    // group.
+    let mode = std::fs::File::create(&tmp)
+        .and_then(|f| f.metadata())
+        .map(|m| m.permissions())
+        .map_err(|e| ModelError::file(path, format!("cannot create a file beside it: {e}")))?;
     if let Err(message) = write(&tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(ModelError::file(path, message));
+    }
+    if let Err(e) = std::fs::set_permissions(&tmp, mode) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ModelError::file(
+            path,
+            format!("cannot set its permissions: {e}"),
+        ));
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

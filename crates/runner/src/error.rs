@@ -118,6 +118,32 @@ impl RunnerError {
         }
     }
 
+    /// Whether retrying the job cannot help: the inputs are wrong (a missing or malformed data
+    /// or checkpoint file, a shape mismatch, bad data, a loss that diverges the same way every
+    /// time) or another process runs the job. Hub downloads, candle's device errors and writes
+    /// to the results tree (a full disk) may succeed on a retry.
+    pub fn is_permanent(&self) -> bool {
+        use multiberts_model::error::ModelError;
+        match self {
+            RunnerError::Task(_)
+            | RunnerError::Checkpoint(_)
+            | RunnerError::Tokenizer(_)
+            | RunnerError::Metric { .. }
+            | RunnerError::NonFiniteLoss { .. }
+            | RunnerError::Data { .. }
+            | RunnerError::Invalid { .. } => true,
+            RunnerError::Model(e) => !matches!(e, ModelError::Candle(_)),
+            RunnerError::Collector(e) => {
+                matches!(e, multiberts_collector::CollectorError::Held { .. })
+            }
+            RunnerError::Hub(_)
+            | RunnerError::Candle(_)
+            | RunnerError::File { .. }
+            | RunnerError::Aborted { .. }
+            | RunnerError::Stopped { .. } => false,
+        }
+    }
+
     /// A file error with a message.
     pub fn file(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         RunnerError::File {

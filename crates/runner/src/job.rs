@@ -73,7 +73,9 @@ fn model_precision(p: multiberts_manifest::Precision) -> Precision {
 }
 
 /// Fine-tunes and evaluates the job of `file` in its directory `dir`. A done job is left
-/// alone; an unfinished one resumes from its last state.
+/// alone; an unfinished one resumes from its last state. The directory is locked
+/// ([`JobDir::lock`]) throughout: a job another live process runs is refused
+/// ([`multiberts_collector::CollectorError::Held`]).
 pub fn run_job(file: &JobFile, dir: &JobDir, opts: &RunOptions) -> Result<RunSummary> {
     let started = Instant::now();
     // Before the slow start-up, so that an early USR2 is a stop request and not a kill.
@@ -95,6 +97,9 @@ pub fn run_job(file: &JobFile, dir: &JobDir, opts: &RunOptions) -> Result<RunSum
             dir.path().display()
         )));
     }
+    // Held until the job ends: no other process (an orphan of a killed sweep, a second
+    // run-job, a requeued Slurm task) can clear or run this directory meanwhile.
+    let _held = dir.lock()?;
     if dir.is_done() {
         return already_done(dir, &job.id);
     }

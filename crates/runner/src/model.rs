@@ -66,11 +66,15 @@ impl Model {
         let mut builder = ParamBuilder::from_tensors(&loaded.tensors, device, seed);
         // Padded positions feed nothing the heads read ([CLS] and the spans are real tokens),
         // so they are skipped: 25-40 % less work on typical batches (docs/bench/model.md).
-        let bert = Bert::build(&config, &mut builder)?
+        let named = |e: multiberts_model::error::ModelError| {
+            e.in_checkpoint(&loaded.weights_path, &config_path)
+        };
+        let bert = Bert::build(&config, &mut builder)
+            .map_err(named)?
             .with_padded_positions(PaddedPositions::Skip)
             .with_precision(precision);
         let (head, other_heads) = kind.build(&config, &mut builder)?;
-        let (params, report) = builder.finish(other_heads)?;
+        let (params, report) = builder.finish(other_heads).map_err(named)?;
         tracing::debug!(initialised = ?report.initialised, "model built");
         Ok(Loaded {
             model: Model {

@@ -2,10 +2,11 @@
 //! `DONE` last; then its resume state goes (unless kept).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use multiberts_collector::{JobDir, JobRecord, PredictionRow, Provenance};
-use multiberts_manifest::JobFile;
+use multiberts_collector::{InputFile, JobDir, JobRecord, PredictionRow, Provenance};
+use multiberts_manifest::{CheckpointSource, JobFile};
 use multiberts_model::kernel_path::kernel_path;
 use multiberts_model::precision::Precision;
 
@@ -37,7 +38,11 @@ pub(crate) fn write_outputs(
     let job = &file.spec;
     let rows = prediction_rows(file, inputs, trained.final_eval)?;
     dir.write_predictions(&rows)?;
-    let record = JobRecord {
+    let predictions_sha256 = multiberts_collector::inputs::sha256_file(
+        &dir.path()
+            .join(multiberts_collector::tree::PREDICTIONS_FILE),
+    )?;
+    let mut record = JobRecord {
         job: file.job.clone(),
         spec: Some(serde_json::to_value(&file.spec).map_err(|e| {
             crate::RunnerError::file(dir.path(), format!("cannot serialise the job: {e}"))
@@ -51,6 +56,8 @@ pub(crate) fn write_outputs(
             opts,
         ),
     };
+    record.provenance.predictions_sha256 = Some(predictions_sha256);
+    record.provenance.inputs = input_files(file, inputs, facts);
     dir.write_job(&record)?;
     dir.mark_done()?;
     if !opts.keep_state {
@@ -152,8 +159,50 @@ fn provenance(
         threads: opts.threads,
         wall_time_s: facts.started.elapsed().as_secs_f64(),
         peak_memory_bytes: peak_memory_bytes(),
+        // Filled in by `write_outputs` once the predictions are written.
+        inputs: BTreeMap::new(),
+        predictions_sha256: None,
         extra,
     }
+}
+
+/// The files the job read, with their size, modification time and the sha256 taken when they
+/// were read: the data files and, for a checkpoint that is not generated, its weights and
+/// `vocab.txt`. Later runs compare them with the files then (`sweep`, `status`, `collect`).
+fn input_files(
+    file: &JobFile,
+    inputs: &JobInputs,
+    facts: &RunFacts,
+) -> BTreeMap<String, InputFile> {
+    let mut out = BTreeMap::new();
+    let mut add = |path: &Path, sha256: &str| {
+        if let Some(f) = InputFile::of(path, sha256.to_string()) {
+            out.insert(path.to_string_lossy().into_owned(), f);
+        }
+    };
+    for f in inputs.train.files.iter().chain(&inputs.eval.files) {
+        if !f.path.starts_with("synthetic:") {
+            add(Path::new(&f.path), &f.sha256);
+        }
+    }
+    let ckpt = &inputs.checkpoint;
+    if !ckpt.generated {
+        let dir = &ckpt.dir;
+        let weights = match &file.spec.checkpoint.source {
+            CheckpointSource::Path { path } if Path::new(path).is_file() => {
+                Some(PathBuf::from(path))
+            }
+            _ => ["model.safetensors", "pytorch_model.bin"]
+                .iter()
+                .map(|w| dir.join(w))
+                .find(|w| w.is_file()),
+        };
+        if let (Some(weights), Some(sha)) = (weights, &facts.checkpoint_sha256) {
+            add(&weights, sha);
+        }
+        add(&dir.join("vocab.txt"), &inputs.vocab_sha256);
+    }
+    out
 }
 
 /// Peak resident memory of this process, where the platform reports it.

@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::path::Path;
+use std::process::Command;
 
 use multiberts_collector::{JobDir, ResultsTree};
 use multiberts_manifest::JobFile;
@@ -16,6 +17,42 @@ use crate::error::Result;
 pub const RUN_JOB: &str = "run-job";
 /// The option that carries [`ChildSettings`] as JSON.
 pub const SETTINGS_FLAG: &str = "--settings";
+
+/// Exit status of `run-job` for a failure that retrying cannot fix (a missing or malformed
+/// file, a shape mismatch, bad data, a job another process holds): the sweep does not retry it
+/// (`EX_DATAERR`).
+pub const PERMANENT_FAILURE_EXIT_CODE: u8 = 65;
+
+/// Makes the child started by `cmd` die with the process that starts it: on Linux a
+/// parent-death signal (`SIGKILL`) is set in the child before it runs, so a sweep killed with
+/// `kill -9` (or crashing) takes its `run-job` children with it instead of leaving them to
+/// write job directories a re-run is about to use. The signal comes when the *thread* that
+/// spawned the child ends: spawn from a thread that lives as long as the sweep. Elsewhere this
+/// does nothing (the job-directory lock still keeps a re-run away from a job an orphan runs).
+pub fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+        // SAFETY: the closure runs in the forked child before exec and only makes
+        // async-signal-safe system calls (prctl, getppid); it allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                let sig = libc::c_ulong::try_from(libc::SIGKILL).unwrap_or(9);
+                if libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent died before prctl took effect: no signal will come, so stop now.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
+}
 
 /// Everything a sweep tells each `run-job` child besides the job directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,6 +17,40 @@ pub enum SweepError {
         /// The process holding it.
         pid: u32,
     },
+    /// `collect` or `report` is reading the results directory (holds its lock shared).
+    #[error(
+        "`collect` or `report` is reading {dir}; wait for it to finish and run again (its lock is {lock})"
+    )]
+    Reading {
+        /// The results directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// Job directories held by live processes that are not this sweep's (an earlier sweep's
+    /// orphaned child, a hand-started `run-job`): their jobs cannot be started or cleared.
+    #[error(
+        "{} job(s) are being run by another process (their directories are locked): {}; wait for \
+         those processes to finish or stop them, then run again",
+        dirs.len(),
+        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    Held {
+        /// The held job directories.
+        dirs: Vec<PathBuf>,
+    },
+    /// Done jobs read files that have changed since.
+    #[error(
+        "{count} done job(s) read files that have changed since they ran, so their results no \
+         longer match their inputs:\n{list}\nrun `multiberts sweep --rerun-stale` to run them again \
+         (or restore the files)"
+    )]
+    Stale {
+        /// How many.
+        count: usize,
+        /// One line per job: its directory and the changed files.
+        list: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {

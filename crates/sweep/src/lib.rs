@@ -17,10 +17,11 @@ pub mod lock;
 pub mod placement;
 pub mod record;
 pub mod slurm;
+pub mod stale;
 pub mod status;
 pub mod summary;
 
-pub use child::{ChildSettings, job_dir, stage_job};
+pub use child::{ChildSettings, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir, stage_job};
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
 pub use local::{LocalOptions, SweepOutcome, default_jobs, run_local};
@@ -30,5 +31,6 @@ pub use placement::{
     refuse_while_in_slurm, warn_gpu_without_gres,
 };
 pub use record::{FailedJob, SweepRecord};
+pub use stale::{RERUN_STALE_FLAG, check_stale};
 pub use status::{JobProgress, merge_slurm, status};
 pub use summary::plan_text;

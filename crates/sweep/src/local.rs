@@ -14,7 +14,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use multiberts_collector::ResultsTree;
 use multiberts_manifest::JobFile;
 
-use crate::child::ChildSettings;
+use crate::child::{ChildSettings, PERMANENT_FAILURE_EXIT_CODE, die_with_parent};
 
 use crate::error::{Result, SweepError};
 use crate::gpus::{GpuOptions, GpuSlots};
@@ -114,6 +114,9 @@ fn exit_text(status: std::process::ExitStatus) -> String {
         }
     }
     match status.code() {
+        Some(c) if c == i32::from(PERMANENT_FAILURE_EXIT_CODE) => {
+            format!("exit status {c}: not retried, retrying cannot fix it")
+        }
         Some(c) => format!("exit status {c}"),
         None => "unknown exit".into(),
     }
@@ -154,6 +157,7 @@ pub fn run_local(
     if queue.is_empty() {
         return Ok(outcome);
     }
+    refuse_held(queue.iter().map(|&(i, _)| &dirs[i]))?;
 
     let multi = MultiProgress::with_draw_target(if opts.progress {
         ProgressDrawTarget::stderr()
@@ -222,6 +226,7 @@ pub fn run_local(
                 .stdin(Stdio::null())
                 .stdout(file)
                 .stderr(err);
+            die_with_parent(&mut cmd);
             let child = cmd.spawn().map_err(|source| SweepError::Spawn {
                 exe: opts.exe.clone(),
                 job: job.id.clone(),
@@ -275,7 +280,9 @@ pub fn run_local(
             } else if outcome.interrupted {
                 // Killed by us: neither a failure nor a retry; a re-run resumes it.
                 outcome.not_started += 1;
-            } else if r.attempt <= opts.retries {
+            } else if r.attempt <= opts.retries
+                && status.code() != Some(i32::from(PERMANENT_FAILURE_EXIT_CODE))
+            {
                 tracing::warn!(job = %job.id, status = %exit_text(status), attempt = r.attempt, "job failed; retrying");
                 queue.push_front((r.job, r.attempt + 1));
             } else {
@@ -321,6 +328,22 @@ pub fn run_local(
     record.running.clear();
     record.write(&opts.output_dir)?;
     Ok(outcome)
+}
+
+/// Refuses to start when another live process holds one of `dirs` (an orphan of a killed
+/// sweep, a hand-started `run-job`): its job is neither cleared nor started twice.
+fn refuse_held<'a>(dirs: impl Iterator<Item = &'a multiberts_collector::JobDir>) -> Result<()> {
+    let mut held = Vec::new();
+    for dir in dirs {
+        if dir.is_held()? {
+            held.push(dir.path().to_path_buf());
+        }
+    }
+    if held.is_empty() {
+        Ok(())
+    } else {
+        Err(SweepError::Held { dirs: held })
+    }
 }
 
 /// A sensible `--jobs` default: the cores divided by the threads each job uses.

@@ -8,6 +8,16 @@ use multiberts_collector::ResultsTree;
 use multiberts_manifest::{JobFile, Manifest};
 use multiberts_sweep::{JobProgress, LocalOptions, SweepError, SweepLock, run_local, status};
 
+/// The tests run one at a time: a child forked by one test holds a copy of every open file
+/// until it execs, which would keep another test's released `flock` held for a moment.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn manifest(dir: &Path) -> Manifest {
     let text = r#"
 name = "s"
@@ -56,6 +66,7 @@ fn options(out: &Path, fail: &[&str], keep_going: bool) -> LocalOptions {
 
 #[test]
 fn runs_everything_then_has_nothing_to_do() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
     let jobs = m.job_files(None).unwrap();
@@ -84,11 +95,17 @@ fn runs_everything_then_has_nothing_to_do() {
     let second = run_local(&jobs, &tree, &opts).unwrap();
     assert_eq!(second.already_done, 3);
     assert!(second.succeeded.is_empty());
-    assert!(!out.join(".sweep.lock").exists(), "the lock is released");
+    assert_eq!(
+        multiberts_sweep::lock::holder(&out),
+        None,
+        "the lock is released"
+    );
+    drop(SweepLock::acquire(&out).expect("the lock can be taken again"));
 }
 
 #[test]
 fn failures_are_retried_then_reported_with_status_and_logs() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
     let jobs = m.job_files(None).unwrap();
@@ -115,6 +132,7 @@ fn failures_are_retried_then_reported_with_status_and_logs() {
 
 #[test]
 fn fail_fast_starts_no_new_job_after_a_failure() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
     let jobs = m.job_files(None).unwrap();
@@ -133,6 +151,7 @@ fn fail_fast_starts_no_new_job_after_a_failure() {
 
 #[test]
 fn a_second_sweep_is_refused_while_one_holds_the_lock() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
     let jobs = m.job_files(None).unwrap();
@@ -143,8 +162,88 @@ fn a_second_sweep_is_refused_while_one_holds_the_lock() {
         Err(SweepError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
         other => panic!("expected the lock to be refused, got {other:?}"),
     }
+    // Readers (collect, report) hold it shared: they exclude a sweep, not each other.
+    assert!(matches!(
+        SweepLock::acquire_shared(&out),
+        Err(SweepError::Locked { .. })
+    ));
     drop(held);
-    // A lock left by a process that is gone is taken over.
+    let reader = SweepLock::acquire_shared(&out).unwrap();
+    let second_reader = SweepLock::acquire_shared(&out).unwrap();
+    match run_local(&jobs, &tree, &options(&out, &[], false)) {
+        Err(e @ SweepError::Reading { .. }) => {
+            assert!(
+                e.to_string().contains("`collect` or `report` is reading"),
+                "{e}"
+            )
+        }
+        other => panic!("expected the readers to keep the sweep out, got {other:?}"),
+    }
+    drop((reader, second_reader));
+    // A lock file left by a process that is gone (the old pid-file lock, or a kill -9) is no
+    // lock at all: the kernel released it with its holder.
     std::fs::write(out.join(".sweep.lock"), "4294967\n").unwrap();
     assert!(run_local(&jobs, &tree, &options(&out, &[], false)).is_ok());
+}
+
+/// A job directory another live process holds (an orphaned `run-job` of a killed sweep) is
+/// neither cleared nor started: the sweep refuses, naming it; once the holder is gone the
+/// sweep runs it.
+#[test]
+fn a_job_another_process_holds_is_not_started() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.job_files(None).unwrap();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let dir = multiberts_sweep::job_dir(&tree, &jobs[1]).unwrap();
+    let orphan = dir.lock().unwrap();
+    std::fs::write(dir.path().join("partial"), "being written").unwrap();
+    match run_local(&jobs, &tree, &options(&out, &[], false)) {
+        Err(e @ SweepError::Held { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(&dir.path().display().to_string()), "{text}");
+            assert!(text.contains("being run by another process"), "{text}");
+        }
+        other => panic!("expected the held job to be refused, got {other:?}"),
+    }
+    assert!(
+        dir.path().join("partial").is_file(),
+        "nothing of it was cleared"
+    );
+    assert!(!dir.is_done());
+    drop(orphan);
+    let outcome = run_local(&jobs, &tree, &options(&out, &[], false)).unwrap();
+    assert!(outcome.all_done(), "{outcome:?}");
+}
+
+/// A child that exits with the permanent-failure status (a missing file, bad data) is not
+/// retried, and its status says why.
+#[test]
+fn a_failure_retrying_cannot_fix_is_not_retried() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.job_files(None).unwrap();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let mut opts = options(&out, &[], true);
+    opts.retries = 3;
+    let code = multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE;
+    let bad = &jobs[0].spec.id;
+    let script = format!(
+        "id=$(basename \"$2\"); echo \"attempt $id\"; [ \"$id\" = {bad} ] && exit {code}; \
+         touch \"$2/DONE\""
+    );
+    opts.prefix = vec![OsString::from("-c"), script.into(), "sh".into()];
+    let outcome = run_local(&jobs, &tree, &opts).unwrap();
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    assert_eq!(outcome.failed[0].attempts, 1, "not retried");
+    assert!(
+        outcome.failed[0].status.contains("not retried"),
+        "{}",
+        outcome.failed[0].status
+    );
+    assert_eq!(outcome.succeeded.len(), 2);
 }

@@ -48,6 +48,7 @@ pub struct PlanArgs {
 /// Runs `multiberts plan`.
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
+    manifest.check_local_checkpoints()?;
     if args.write_jobs {
         return write_jobs(&manifest, &args);
     }

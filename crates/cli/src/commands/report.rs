@@ -31,6 +31,7 @@ pub struct ReportArgs {
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let manifest = load_manifest(args.manifest.as_deref())?;
     let tree = results_tree(&manifest, args.results_dir.as_deref())?;
+    let _lock = multiberts_sweep::SweepLock::acquire_shared(tree.root())?;
     let written =
         multiberts_report::report_from_tables(&manifest, &tree, args.data_dir.as_deref())?;
     print!("{}", written.analyses_text(&manifest));

@@ -49,6 +49,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         println!("(Slurm's commands are not available here: showing DONE markers only)");
     }
     print_failures(&failed, args.tail);
+    let stale = multiberts_collector::inputs::stale_jobs(&tree)?;
+    if !stale.is_empty() {
+        println!(
+            "{} done job(s) read files that have changed since they ran (stale; `collect` \
+             refuses them, `multiberts sweep --rerun-stale` runs them again):\n{}",
+            stale.len(),
+            multiberts_collector::inputs::describe_stale(&stale)
+        );
+    }
     Ok(())
 }
 

@@ -111,6 +111,10 @@ pub struct SweepArgs {
     /// Only run the jobs; skip collect, analyses and the report.
     #[arg(long)]
     pub no_collect: bool,
+    /// Run again the done jobs whose data or checkpoint files changed since they ran (by
+    /// default such jobs stop the sweep, listed with the changed files).
+    #[arg(long)]
+    pub rerun_stale: bool,
     /// Where the jobs run: a local pool of processes, or Slurm job arrays.
     #[arg(long, value_enum, default_value_t = Backend::Local)]
     pub backend: Backend,
@@ -240,11 +244,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         .map_or(device.spec(), |&g| DeviceSpec::Cuda(g))
         .check_supported()?;
     let manifest = load_manifest(args.manifest.as_deref())?;
+    manifest.check_local_checkpoints()?;
     let tree = results_tree(&manifest, args.place.results_dir.as_deref())?;
     let data_root =
         multiberts_tasks::data_root(args.place.data_dir.as_deref(), manifest.data_dir.as_deref());
     let jobs = manifest.job_files(data_root.as_deref())?;
     refuse_tf32_on_cpu(&jobs, device.is_gpu())?;
+    multiberts_sweep::check_stale(&tree, args.rerun_stale)?;
     // Checked once here: the children inherit the variable and would each fail on a typo.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe().context("cannot find the multiberts executable")?;

@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[allow(dead_code)]
+pub mod adversarial;
+
 /// Runs the built `multiberts` binary in `dir` with quiet logs and no inherited results, data
 /// directory or device.
 pub fn multiberts(dir: &Path, args: &[&str]) -> Output {

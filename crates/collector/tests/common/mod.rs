@@ -51,6 +51,8 @@ pub fn record(s: &Spec) -> JobRecord {
             threads: 2,
             wall_time_s: 1.5,
             peak_memory_bytes: Some(1 << 20),
+            inputs: BTreeMap::new(),
+            predictions_sha256: None,
             extra: BTreeMap::new(),
         },
     }

@@ -205,9 +205,12 @@ pub fn load_encoder(
     })?;
     let config = BertConfig::from_file(&config_path).map_err(ModelError::from)?;
     let mut builder = ParamBuilder::from_tensors(&ckpt.tensors, device, 0);
-    let bert = Bert::build(&config, &mut builder)?;
+    let named = |e: ModelError| e.in_checkpoint(&ckpt.weights_path, &config_path);
+    let bert = Bert::build(&config, &mut builder).map_err(named)?;
     // A fine-tuned checkpoint's task head is not part of the encoder.
-    let (_, report) = builder.finish(&["classifier.", "span_head."])?;
+    let (_, report) = builder
+        .finish(&["classifier.", "span_head."])
+        .map_err(named)?;
     if !report.initialised.is_empty() {
         tracing::warn!(
             "{} lacks {:?}: pooler_output comes from a randomly initialised pooler",

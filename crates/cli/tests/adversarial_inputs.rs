@@ -339,6 +339,7 @@ fn good_predictions() -> Vec<u8> {
                     label: (i % 2) as f64,
                     prediction: ((i + ft) % 2) as f64,
                     scores: vec![0.5, 0.5],
+                    answer: None,
                 });
             }
         }

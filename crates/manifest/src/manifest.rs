@@ -267,6 +267,18 @@ impl Manifest {
                 })?),
                 None => None,
             };
+            if let (Some(a), multiberts_tasks::TaskKind::Span) = (&t.augment, spec.kind) {
+                // CDA rewrites single texts; a question + context with character offsets into
+                // it cannot be rewritten without moving its answers.
+                return Err(invalid(
+                    Some(a.span()),
+                    format!(
+                        "augmentation `{}` does not apply to the span (SQuAD) task `{name}`; \
+                         remove `augment`",
+                        a.get_ref()
+                    ),
+                ));
+            }
             // A variant defaults to its augmentation's name, so `augment = "cda"` alone never
             // hides augmented runs under the base task's (empty) variant.
             let variant = match (&t.variant, &augment) {

@@ -87,6 +87,18 @@ fn a_bad_variant_name_is_an_error() {
     );
 }
 
+/// CDA rewrites single texts: a SQuAD question + context cannot be augmented, and the
+/// manifest says so at the key instead of failing every job at run time.
+#[test]
+fn augmenting_a_span_task_is_an_error_at_the_key() {
+    assert_error(
+        &format!("{BASE}\n[[tasks]]\nname = \"squad2\"\naugment = \"cda\"\n"),
+        16,
+        11,
+        &["does not apply to the span (SQuAD) task `squad2`"],
+    );
+}
+
 #[test]
 fn the_winogender_protocol_has_250_jobs_paired_by_seed() {
     let path =

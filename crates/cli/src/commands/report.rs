@@ -9,7 +9,7 @@ use super::{load_manifest, results_tree};
 ///
 /// Reads `predictions/<task>.parquet` and `<task>.selection.json` of every task of the manifest
 /// (as `multiberts collect` wrote them) and writes `report/<analysis>.json`, `report/summary.md`,
-/// `report/summary.csv` and `report/summary.tex`, exactly as `collect` does, without reading or
+/// `report/summary.csv`, `report/summary.tex` and `report/index.html`, exactly as `collect` does, without reading or
 /// re-consolidating the job directories: it works on a results folder copied without them.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -41,5 +41,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     for figure in &written.figures {
         println!("figure: {}", figure.display());
     }
+    println!("report page: {}", written.index_html.display());
     Ok(())
 }

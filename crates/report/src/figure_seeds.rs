@@ -170,8 +170,7 @@ impl SeedIntervals {
         svg.header(
             &title,
             &format!(
-                "mean over each seed's runs, 95% interval resampling examples only ({} draws); band: seeds + examples",
-                SUMMARY_NBOOT
+                "95% intervals: examples only ({SUMMARY_NBOOT} draws); band: seeds + examples"
             ),
         );
         let band = self.overall.into_iter().flat_map(|(a, b)| [a, b]);

@@ -26,6 +26,15 @@ status manifest="manifests/demo.toml":
 report manifest="manifests/demo.toml" *ARGS:
     {{bin}} report {{manifest}} {{ARGS}}
 
+# The README's picture of the demo's report page (needs chromium): sweeps the demo in a
+# temporary folder, then screenshots results/demo/report/index.html into docs/report-page.png.
+report-screenshot:
+    dir="$(mktemp -d)"; \
+    (cd "$dir" && cargo run --release --quiet --manifest-path "{{justfile_directory()}}/Cargo.toml" --bin multiberts -- sweep >/dev/null); \
+    chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,2400 \
+      --screenshot="{{justfile_directory()}}/docs/report-page.png" "file://$dir/results/demo/report/index.html"; \
+    rm -rf "$dir"
+
 # Show the jobs of a manifest (a table grouped by task and checkpoint).
 plan manifest="manifests/demo.toml":
     {{bin}} plan {{manifest}}

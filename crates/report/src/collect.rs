@@ -213,7 +213,7 @@ impl Written {
         t
     }
 
-    /// The summary's CSV and LaTeX files and the figures, one line each.
+    /// The summary's CSV and LaTeX files, the figures and the report page, one line each.
     pub fn files_text(&self) -> String {
         let mut t = format!(
             "summary CSV: {}\nsummary LaTeX: {}\n",
@@ -223,6 +223,7 @@ impl Written {
         for figure in &self.figures {
             let _ = writeln!(t, "figure: {}", figure.display());
         }
+        let _ = writeln!(t, "report page: {}", self.index_html.display());
         t
     }
 }

@@ -446,7 +446,7 @@ fn y_axis(values: impl Iterator<Item = f64>) -> ((f64, f64), Vec<f64>, usize) {
 
 /// About `target` round ticks (1, 2 or 5 times a power of ten apart) within [lo, hi], and
 /// their spacing. Each tick is an integer times the spacing, so no rounding error accumulates.
-fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
+pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
     let raw = ((hi - lo) / target as f64).max(f64::MIN_POSITIVE);
     let magnitude = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
@@ -460,12 +460,12 @@ fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
 }
 
 /// Decimals that show ticks `step` apart exactly.
-fn decimals(step: f64) -> usize {
+pub(crate) fn decimals(step: f64) -> usize {
     (-step.log10().floor()).max(0.0) as usize
 }
 
 /// `v` with `decimals` decimals, without a negative zero.
-fn number(v: f64, decimals: usize) -> String {
+pub(crate) fn number(v: f64, decimals: usize) -> String {
     let s = format!("{v:.decimals$}");
     if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
         s[1..].to_string()

@@ -19,13 +19,19 @@ mod coref;
 pub mod engine;
 mod error;
 mod figure;
+mod figure_bias;
+mod figure_forest;
+mod figure_seeds;
 mod figure_svg;
+mod html;
 mod latex;
 mod layouts;
+mod page;
 mod runs;
 mod span;
 mod stored;
 mod summary;
+mod svg;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,7 +47,11 @@ pub use coref::{CorefData, coref_data};
 pub use engine::{Analysed, Request, SeedRule, Side, analyse};
 pub use error::{ReportError, Result};
 pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};
+pub use figure_bias::{BiasVariant, bias_svg, bias_variants};
+pub use figure_forest::{ForestRow, forest_svg};
+pub use figure_seeds::{SeedInterval, SeedIntervals, seed_intervals};
 pub use figure_svg::{DATA_STROKE, DOT_RADIUS};
+pub use html::{FigureSection, Page, PageFigure, escape, index_html, inline_svg, jobs_hash};
 pub use latex::{latex_escape, summary_latex};
 pub use layouts::{CorefLayout, GlueLayout, LayoutReader, ParquetLayout, SquadLayout, layout_of};
 pub use runs::{Runs, read_runs};
@@ -90,6 +100,8 @@ pub struct Written {
     /// The figures (`report/<task>.svg`, `report/<task>.<variant>.svg`), in table order and
     /// per task the plain task first, then its variants by name.
     pub figures: Vec<PathBuf>,
+    /// `report/index.html`: every table and figure on one offline page.
+    pub index_html: PathBuf,
 }
 
 /// Writes `report/` under `tree`: each analysis' JSON, `summary.md`, `summary.csv`,
@@ -110,13 +122,21 @@ pub fn write_report(
     let mut tables = Tables::new(tree);
     let mut rows = Vec::new();
     let mut figures = Vec::new();
+    let mut page_figures = Vec::new();
     for c in tasks {
         let runs = tables.runs(&c.task)?;
         rows.extend(task_rows(runs, c, coref.get(&c.task))?);
         for figure in task_figures(runs, c, coref.get(&c.task))? {
             let path = dir.join(figure.file_name());
-            multiberts_collector::atomic::write_bytes(&path, figure.svg()?.as_bytes())?;
+            let svg = figure.svg()?;
+            multiberts_collector::atomic::write_bytes(&path, svg.as_bytes())?;
             figures.push(path);
+            page_figures.push(PageFigure {
+                title: figure.title(),
+                alt: format!("{} of each run: {}", figure.metric, figure.note()),
+                svg,
+                file: Some(figure.file_name()),
+            });
         }
     }
     let mut analyses = Vec::new();
@@ -140,6 +160,16 @@ pub fn write_report(
     let summary_tex = dir.join("summary.tex");
     let tex = summary_latex(manifest, &rows, &reports);
     multiberts_collector::atomic::write_bytes(&summary_tex, tex.as_bytes())?;
+    let inputs = page::PageInputs {
+        manifest,
+        tree,
+        tasks,
+        coref,
+        rows: &rows,
+        analyses: &analyses,
+        task_figures: page_figures,
+    };
+    let index_html = page::write_index(inputs, &mut tables)?;
     Ok(Written {
         summary_md,
         summary_csv: summary_csv_path,
@@ -147,6 +177,7 @@ pub fn write_report(
         rows,
         analyses,
         figures,
+        index_html,
     })
 }
 

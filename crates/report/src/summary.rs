@@ -122,7 +122,11 @@ fn summary_row(key: RowKey<'_>, scores: &[f64], problem: &Problem) -> Result<Sum
 }
 
 /// The engine's problem of the runs of `data` that `sel` picks, as one procedure.
-fn single_problem(data: &UpstreamPredictions, sel: &Selector, metric: Metric) -> Result<Problem> {
+pub(crate) fn single_problem(
+    data: &UpstreamPredictions,
+    sel: &Selector,
+    metric: Metric,
+) -> Result<Problem> {
     problem(&Request {
         base: Side {
             data,

@@ -37,8 +37,9 @@ impl From<RuleChoice> for multiberts_report::RuleChoice {
 /// the upstream GLUE layout under `upstream/glue/` (index.tsv, one score file per run, labels),
 /// for Winogender-evaluated tasks the upstream coref layout under `upstream/coref/<task>/`
 /// (run_info.tsv, label_info.tsv, preds.tsv, occupations-stats.tsv),
-/// `report/<analysis>.json`, `report/summary.md`, `report/summary.csv` and `report/summary.tex`
-/// under `results/<name>/`.
+/// `report/<analysis>.json`, `report/summary.md`, `report/summary.csv`, `report/summary.tex`
+/// and `report/index.html` (every table and figure on one offline page) under
+/// `results/<name>/`.
 #[derive(Debug, clap::Args)]
 pub struct CollectArgs {
     /// The manifest (default: the embedded demo).

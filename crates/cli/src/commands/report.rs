@@ -8,7 +8,7 @@ use super::{load_manifest, results_tree};
 ///
 /// Reads `predictions/<task>.parquet` and `<task>.selection.json` of every task of the manifest
 /// (as `multiberts collect` wrote them) and writes `report/<analysis>.json`, `report/summary.md`,
-/// `report/summary.csv` and `report/summary.tex`, exactly as `collect` does, without reading or
+/// `report/summary.csv`, `report/summary.tex` and `report/index.html`, exactly as `collect` does, without reading or
 /// re-consolidating the job directories: it works on a results folder copied without them.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\

@@ -6,7 +6,7 @@ use std::path::Path;
 use multiberts_bootstrap::Metric;
 use multiberts_collector::PredictionRow;
 use multiberts_collector::upstream::{
-    Matrix, RunInfo, SpanAnswers, UpstreamPredictions, format_steps,
+    Matrix, RunInfo, SpanCells, UpstreamPredictions, format_steps,
 };
 
 use crate::error::{ReportError, Result};
@@ -63,9 +63,11 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
     let mut counts: Vec<usize> = Vec::new();
     let mut labels: Vec<f64> = Vec::new();
     let mut preds: Vec<f64> = Vec::with_capacity(rows.len());
-    // Span tasks: each row's answer and official scores (every row has them, or none).
-    let mut answers = SpanColumns::default();
-    for r in rows {
+    // Span tasks: each row's answer and official scores (every row has them, or none), and
+    // the question ids of the first run.
+    let mut answers = SpanCells::new(rows.iter().any(|r| r.answer.is_some()), rows.len());
+    let mut ids = Vec::new();
+    for (cell, r) in rows.into_iter().enumerate() {
         let index = usize::try_from(r.example_index).map_err(|_| {
             bad(format!(
                 "job {} has a negative example index {}",
@@ -86,10 +88,11 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
         counts[n] += 1;
         preds.push(r.prediction);
         answers
-            .push(&r)
-            .map_err(|m| bad(format!("job {}: {m}", r.job_id)))?;
+            .set(cell, r.answer.as_ref())
+            .map_err(|m| bad(format!("job {}, example {index}: {m}", r.job_id)))?;
         if n == 0 {
             labels.push(r.label);
+            ids.push(r.example_id);
         }
     }
     for (run, &count) in first.iter().zip(&counts) {
@@ -103,9 +106,10 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
     }
     let predictions = Matrix::from_vec(first.len(), labels.len(), preds)
         .ok_or_else(|| bad("runs and predictions do not line up".into()))?;
-    let answers = answers
-        .finish(first.len(), labels.len())
-        .ok_or_else(|| bad("runs and answers do not line up".into()))?;
+    let answers = match answers.finish(first.len(), ids) {
+        None => None,
+        Some(a) => Some(a.ok_or_else(|| bad("runs and answers do not line up".into()))?),
+    };
     let set = UpstreamPredictions {
         task: first.first().map(|r| r.task.clone()).unwrap_or_default(),
         runs: first.iter().map(run_info).collect(),
@@ -116,54 +120,4 @@ pub fn read_runs(path: &Path) -> Result<Runs> {
         answers,
     };
     Ok(Runs { first, set })
-}
-
-/// A span task's answer columns while a table is read (question ids from the first run).
-#[derive(Default)]
-struct SpanColumns {
-    rows: usize,
-    first_job: Option<String>,
-    ids: Vec<String>,
-    text: Vec<String>,
-    exact: Vec<f64>,
-    f1: Vec<f64>,
-}
-
-impl SpanColumns {
-    /// Adds a row's answer; a table has answers on every row or on none.
-    fn push(&mut self, r: &PredictionRow) -> std::result::Result<(), String> {
-        self.rows += 1;
-        match &r.answer {
-            Some(a) if self.text.len() + 1 == self.rows => {
-                let first = self.first_job.get_or_insert_with(|| r.job_id.clone());
-                if *first == r.job_id {
-                    self.ids.push(r.example_id.clone());
-                }
-                self.text.push(a.text.clone());
-                self.exact.push(a.exact);
-                self.f1.push(a.f1);
-                Ok(())
-            }
-            None if self.text.is_empty() => Ok(()),
-            _ => Err(format!(
-                "example {} has {} answer, unlike the rows before it",
-                r.example_index,
-                if r.answer.is_some() { "an" } else { "no" }
-            )),
-        }
-    }
-
-    /// The answers as runs × questions matrices (`Some(None)` for a table without answers;
-    /// `None` when they do not line up).
-    fn finish(self, runs: usize, n: usize) -> Option<Option<SpanAnswers>> {
-        if self.text.is_empty() {
-            return Some(None);
-        }
-        Some(Some(SpanAnswers {
-            ids: self.ids,
-            text: Matrix::from_vec(runs, n, self.text)?,
-            exact: Matrix::from_vec(runs, n, self.exact)?,
-            f1: Matrix::from_vec(runs, n, self.f1)?,
-        }))
-    }
 }

@@ -29,7 +29,7 @@ pub use coref::{export_coref, import_coref};
 pub use glue::{export_glue, import_glue, import_glue_where};
 pub(crate) use numbers::format_number;
 pub use numbers::{format_steps, parse_steps, python_float};
-pub use rows::{RowsToRuns, export_glue_from_parquet};
+pub use rows::{RowsToRuns, SpanCells, export_glue_from_parquet};
 pub use squad::{GoldQuestion, SpanScore, export_squad, export_squad_from_parquet, import_squad};
 
 /// One fine-tuning run of an upstream layout.

@@ -275,11 +275,14 @@ impl RowsToRuns {
     }
 }
 
-/// The answer cells of a span task's runs while they are laid out (none for other tasks).
-struct SpanCells(Option<(Vec<String>, Vec<f64>, Vec<f64>)>);
+/// The answer cells (runs × questions, row-major) of a span task's runs while they are laid
+/// out; holds nothing for other tasks.
+#[derive(Debug)]
+pub struct SpanCells(Option<(Vec<String>, Vec<f64>, Vec<f64>)>);
 
 impl SpanCells {
-    fn new(with_answers: bool, cells: usize) -> Self {
+    /// `cells` empty cells when the rows have answers, else none.
+    pub fn new(with_answers: bool, cells: usize) -> Self {
         Self(with_answers.then(|| {
             (
                 vec![String::new(); cells],
@@ -290,7 +293,7 @@ impl SpanCells {
     }
 
     /// Sets one cell; every row of a span task has an answer.
-    fn set(
+    pub fn set(
         &mut self,
         cell: usize,
         answer: Option<&crate::AnswerColumns>,
@@ -310,7 +313,7 @@ impl SpanCells {
 
     /// The answers as matrices (`None` for a task without answers; `Some(None)` on a shape
     /// error, a bug).
-    fn finish(self, runs: usize, ids: Vec<String>) -> Option<Option<SpanAnswers>> {
+    pub fn finish(self, runs: usize, ids: Vec<String>) -> Option<Option<SpanAnswers>> {
         let (text, exact, f1) = self.0?;
         let n = ids.len();
         Some((|| {

@@ -55,6 +55,29 @@ pub struct RunSummary {
     pub dev: BTreeMap<String, f64>,
 }
 
+/// What the job did, in one line: done before, or done now (steps, resume, dev score).
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let score = self
+            .dev
+            .get(&self.primary_metric)
+            .map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
+        let (id, metric, dir) = (&self.job_id, &self.primary_metric, self.dir.display());
+        if self.already_done {
+            return write!(f, "job {id} is already done ({metric} {score}): {dir}");
+        }
+        let resumed = self
+            .resumed_from
+            .map(|s| format!(", resumed from step {s}"))
+            .unwrap_or_default();
+        let steps = self.steps;
+        write!(
+            f,
+            "job {id} done: {steps} steps{resumed}, dev {metric} {score}; {dir}"
+        )
+    }
+}
+
 /// The version of the code that ran a job.
 pub fn code_version() -> String {
     match option_env!("MULTIBERTS_GIT_REV") {

@@ -1,15 +1,13 @@
 //! `multiberts data`: check that task data files are present and well-formed (the checks are
 //! `multiberts_tasks::check`; this prints them).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use comfy_table::{Cell, CellAlignment};
-
-use multiberts_tasks::check::{SplitCheck, check_task};
+use multiberts_tasks::check::check_task;
 use multiberts_tasks::{TaskRegistry, data_root};
 
-use super::{load_manifest, new_table};
+use super::load_manifest;
 
 /// Inspect data files.
 #[derive(Debug, clap::Subcommand)]
@@ -88,7 +86,11 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
-        print_reports(&reports, root.as_deref());
+        print!(
+            "{}",
+            multiberts_printer::data::report(&reports, root.as_deref())
+        );
+        eprint!("{}", multiberts_printer::data::errors(&reports));
     }
     if failed > 0 {
         bail!("{failed} data file(s) are malformed (see the errors above)");
@@ -97,37 +99,4 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         bail!("no data found for {}", missing.join(", "));
     }
     Ok(())
-}
-
-fn print_reports(reports: &[SplitCheck], root: Option<&Path>) {
-    match root {
-        Some(root) => println!("data root: {}", root.display()),
-        None => println!("data root: none given (only generated tasks can be checked)"),
-    }
-    let mut table = new_table(["task", "split", "status", "format", "examples", "labels"]);
-    for r in reports {
-        table.add_row(vec![
-            Cell::new(&r.task),
-            Cell::new(&r.split),
-            Cell::new(r.status),
-            Cell::new(r.format.as_deref().unwrap_or("")),
-            Cell::new(r.examples.map_or(String::new(), |n| n.to_string()))
-                .set_alignment(CellAlignment::Right),
-            Cell::new(match (r.status, &r.labels, &r.error) {
-                ("missing", _, Some(why)) => why.as_str(),
-                (_, Some(labels), _) => labels.as_str(),
-                _ => "",
-            }),
-        ]);
-    }
-    println!("{table}");
-    for r in reports.iter().filter(|r| r.status == "error") {
-        if let Some(e) = &r.error {
-            eprintln!("error: {e}");
-        }
-    }
-    let ok = reports.iter().filter(|r| r.status == "ok").count();
-    let missing = reports.iter().filter(|r| r.status == "missing").count();
-    let errors = reports.iter().filter(|r| r.status == "error").count();
-    println!("{ok} split(s) read, {missing} missing, {errors} malformed");
 }

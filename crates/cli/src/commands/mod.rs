@@ -15,8 +15,6 @@ pub mod tasks;
 use std::path::Path;
 
 use anyhow::Context;
-use comfy_table::{ContentArrangement, Table, presets};
-
 use multiberts_manifest::{DEMO_PATH, Manifest};
 
 /// A clap value parser for counts that must be at least 1 (jobs, threads, steps): 0 would
@@ -57,20 +55,3 @@ pub(crate) fn load_manifest(path: Option<&Path>) -> anyhow::Result<Manifest> {
         }
     }
 }
-
-/// A table in the house style: condensed UTF-8 borders, wrapped to the terminal.
-pub(crate) fn new_table<const N: usize>(header: [&str; N]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.to_vec());
-    table
-}
-
-/// Joins items with ", ".
-pub(crate) fn format_list(items: impl IntoIterator<Item = String>) -> String {
-    items.into_iter().collect::<Vec<_>>().join(", ")
-}
-
-pub(crate) use multiberts_report::format_ints;

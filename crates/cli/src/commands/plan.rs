@@ -2,12 +2,9 @@
 
 use std::path::PathBuf;
 
-use comfy_table::{Cell, CellAlignment};
-use serde_json::json;
+use multiberts_manifest::Manifest;
 
-use multiberts_manifest::{Job, Manifest};
-
-use super::{format_ints, format_list, load_manifest, new_table};
+use super::load_manifest;
 
 /// Resolve a manifest into jobs and print them grouped by task and checkpoint.
 ///
@@ -54,29 +51,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     }
     let jobs = manifest.jobs();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&plan_json(&manifest, &jobs))?
-        );
+        let json = multiberts_printer::plan::json(&manifest, &jobs);
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else if args.list {
-        let mut table = new_table(["job id", "task", "checkpoint", "learning rate", "ft seed"]);
-        for job in &jobs {
-            table.add_row(vec![
-                job.id.clone(),
-                if job.variant.is_empty() {
-                    job.task.clone()
-                } else {
-                    format!("{}[{}]", job.task, job.variant)
-                },
-                job.checkpoint.id.clone(),
-                format!("{:e}", job.learning_rate),
-                job.finetune_seed.to_string(),
-            ]);
-        }
-        println!("{table}");
-        println!("{} jobs", jobs.len());
+        print!("{}", multiberts_printer::plan::list(&jobs));
     } else {
-        print_summary(&manifest, &jobs);
+        print!("{}", multiberts_printer::plan::summary(&manifest, &jobs));
     }
     Ok(())
 }
@@ -100,66 +80,4 @@ fn write_jobs(manifest: &Manifest, args: &PlanArgs) -> anyhow::Result<()> {
         eprintln!("{done} done jobs left out");
     }
     Ok(())
-}
-
-fn plan_json(manifest: &Manifest, jobs: &[Job]) -> serde_json::Value {
-    json!({
-        "name": manifest.name,
-        "manifest": manifest.path.display().to_string(),
-        "output_dir": manifest.output_dir().display().to_string(),
-        "total_jobs": jobs.len(),
-        "tasks": manifest.tasks,
-        "checkpoints": manifest.checkpoints,
-        "analyses": manifest.analyses,
-        "jobs": jobs,
-    })
-}
-
-fn print_summary(manifest: &Manifest, jobs: &[Job]) {
-    println!("{} ({})", manifest.name, manifest.path.display());
-    if !manifest.description.is_empty() {
-        println!("{}", manifest.description);
-    }
-    println!();
-    let mut table = new_table([
-        "task",
-        "checkpoint",
-        "learning rates",
-        "fine-tuning seeds",
-        "jobs",
-    ]);
-    for task in &manifest.tasks {
-        let per_checkpoint = task.hyper.learning_rates.len() * task.hyper.finetune_seeds.len();
-        let lrs = format_list(task.hyper.learning_rates.iter().map(|lr| format!("{lr:e}")));
-        let seeds = format_ints(&task.hyper.finetune_seeds);
-        for ckpt in &manifest.checkpoints {
-            table.add_row(vec![
-                Cell::new(task.display_name()),
-                Cell::new(&ckpt.id),
-                Cell::new(&lrs),
-                Cell::new(&seeds),
-                Cell::new(per_checkpoint).set_alignment(CellAlignment::Right),
-            ]);
-        }
-        table.add_row(vec![
-            Cell::new(format!("{} total", task.display_name())),
-            Cell::new(format!("{} checkpoints", manifest.checkpoints.len())),
-            Cell::new(""),
-            Cell::new(""),
-            Cell::new(per_checkpoint * manifest.checkpoints.len())
-                .set_alignment(CellAlignment::Right),
-        ]);
-    }
-    println!("{table}");
-    println!(
-        "{} jobs: {} tasks x {} checkpoints x learning rates x fine-tuning seeds; results in {}",
-        jobs.len(),
-        manifest.tasks.len(),
-        manifest.checkpoints.len(),
-        manifest.output_dir().display()
-    );
-    if !manifest.analyses.is_empty() {
-        let names: Vec<&str> = manifest.analyses.iter().map(|a| a.name.as_str()).collect();
-        println!("analyses: {}", names.join(", "));
-    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use multiberts_model::device::DeviceRequest;
-use multiberts_runner::{RunOptions, RunSummary, open_job_dir, run_job};
+use multiberts_runner::{RunOptions, open_job_dir, run_job};
 use multiberts_sweep::ChildSettings;
 
 /// Environment variable of the test hook that stops a job right after a given step, as if it
@@ -79,7 +79,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     );
     let summary =
         run_job(&file, &dir, &options).with_context(|| format!("job {} failed", job.id))?;
-    print_summary(&job.id, &summary);
+    println!("{summary}");
     Ok(())
 }
 
@@ -90,33 +90,5 @@ fn abort_after_step() -> anyhow::Result<Option<u64>> {
             format!("{ABORT_ENV}={v:?} is not a step number")
         })?)),
         Err(_) => Ok(None),
-    }
-}
-
-/// Says what the job did: done before, or done now (steps, resume, dev score).
-fn print_summary(id: &str, summary: &RunSummary) {
-    let score = summary
-        .dev
-        .get(&summary.primary_metric)
-        .map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
-    if summary.already_done {
-        println!(
-            "job {} is already done ({} {score}): {}",
-            id,
-            summary.primary_metric,
-            summary.dir.display()
-        );
-    } else {
-        let resumed = summary
-            .resumed_from
-            .map(|s| format!(", resumed from step {s}"))
-            .unwrap_or_default();
-        println!(
-            "job {} done: {} steps{resumed}, dev {} {score}; {}",
-            id,
-            summary.steps,
-            summary.primary_metric,
-            summary.dir.display()
-        );
     }
 }

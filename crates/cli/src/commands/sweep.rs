@@ -178,18 +178,7 @@ pub struct SlurmArgs {
 impl SlurmArgs {
     /// Whether any option was given (they only make sense with `--backend slurm`).
     fn any(&self) -> bool {
-        self.dry_run
-            || self.resubmit_failed
-            || self.partition.is_some()
-            || self.time.is_some()
-            || self.cpus_per_task.is_some()
-            || self.mem.is_some()
-            || self.gres.is_some()
-            || self.account.is_some()
-            || self.qos.is_some()
-            || self.array_parallelism.is_some()
-            || self.signal_seconds.is_some()
-            || !self.sbatch_args.is_empty()
+        self.dry_run || self.resubmit_failed || self.overrides() != SlurmOverrides::default()
     }
 
     /// The overrides of the manifest's `[slurm]` table these options make.

@@ -7,8 +7,6 @@ use anyhow::Context;
 use multiberts_tasks::describe::describe;
 use multiberts_tasks::{TaskRegistry, TaskSpec};
 
-use super::new_table;
-
 /// Inspect the task specs (built in from tasks/, plus an optional folder of your own).
 #[derive(Debug, clap::Subcommand)]
 pub enum TasksCommand {
@@ -58,33 +56,7 @@ pub fn run(cmd: TasksCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&specs)?);
                 return Ok(());
             }
-            let mut table = new_table([
-                "task",
-                "kind",
-                "labels",
-                "metrics",
-                "formats",
-                "description",
-            ]);
-            for spec in registry.iter() {
-                let formats: Vec<String> =
-                    spec.sources.iter().map(|s| s.format.to_string()).collect();
-                table.add_row(vec![
-                    spec.name.clone(),
-                    spec.kind.to_string(),
-                    if spec.kind == multiberts_tasks::TaskKind::Span {
-                        "(context span or none)".to_string()
-                    } else if spec.labels.is_empty() {
-                        "(real value)".to_string()
-                    } else {
-                        spec.labels.join(", ")
-                    },
-                    spec.metrics.join(", "),
-                    formats.join(", "),
-                    spec.description.clone(),
-                ]);
-            }
-            println!("{table}");
+            print!("{}", multiberts_printer::tasks::list(&registry));
         }
         TasksCommand::Show(args) => {
             let registry = registry(args.tasks_dir.as_deref())?;

@@ -75,6 +75,16 @@ coref-real:
     .ci/fetch-minilm.sh
     {{bin}} sweep bench/coref/minilm-gap-winogender.toml --threads-per-job 2
 
+# Regenerate the pre-training reference (crates/model/tests/fixtures/pretraining.safetensors):
+# BertForPreTraining's losses and gradients on the bert-tiny fixture, with the pinned torch and
+# transformers installed into bench/.venv-pretrain (a large download the first time).
+pretrain-fixture:
+    if ! bench/.venv-pretrain/bin/python -c "import torch, transformers" 2>/dev/null; then \
+      python3 -m venv bench/.venv-pretrain && \
+      bench/.venv-pretrain/bin/pip install -q torch==2.15.0 transformers==5.24.0 safetensors==0.8.0; \
+    fi
+    bench/.venv-pretrain/bin/python bench/pretrain/make_fixture.py ../shared/fixtures crates/model/tests/fixtures/pretraining.safetensors
+
 # Everything CI runs.
 ci:
     bash .ci/run

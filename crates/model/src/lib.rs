@@ -43,6 +43,7 @@ pub mod kernels;
 pub mod optim;
 pub mod params;
 pub mod precision;
+pub mod pretraining;
 pub mod rng;
 pub mod tokenizer;
 pub mod tools;

@@ -47,6 +47,17 @@ pub struct LoadedCheckpoint {
 /// normalised with [`normalize_name`]; dropped names are listed in
 /// [`LoadedCheckpoint::ignored`]. Tensors are created on `device`.
 pub fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedCheckpoint, CheckpointError> {
+    load_checkpoint_named(path, device, normalize_name)
+}
+
+/// [`load_checkpoint`] with another naming rule: `rename` maps a name in the file to the name
+/// to keep it under, or to `None` to drop it (e.g. keeping the pre-training heads, which
+/// [`normalize_name`] drops).
+pub fn load_checkpoint_named(
+    path: &Path,
+    device: &Device,
+    rename: impl Fn(&str) -> Option<String>,
+) -> Result<LoadedCheckpoint, CheckpointError> {
     let file = WeightsFile::read(path)?;
     let raw = file.tensors()?;
 
@@ -54,7 +65,7 @@ pub fn load_checkpoint(path: &Path, device: &Device) -> Result<LoadedCheckpoint,
     let mut originals: HashMap<String, String> = HashMap::with_capacity(raw.len());
     let mut ignored = Vec::new();
     for t in raw {
-        let Some(name) = normalize_name(&t.name) else {
+        let Some(name) = rename(&t.name) else {
             ignored.push(t.name);
             continue;
         };

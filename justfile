@@ -85,6 +85,27 @@ pretrain-fixture:
     fi
     bench/.venv-pretrain/bin/python bench/pretrain/make_fixture.py ../shared/fixtures crates/model/tests/fixtures/pretraining.safetensors
 
+# The offline pre-training corpus (English text of ../shared/data; see bench/pretrain/corpus.py)
+# into target/corpus/miniature.txt.
+pretrain-corpus:
+    mkdir -p target/corpus
+    python3 bench/pretrain/corpus.py ../shared/data target/corpus/miniature.txt
+
+# Pre-train a tiny BERT for 40 steps and check that transformers loads every saved checkpoint
+# as BertForPreTraining with no missing or unexpected keys (pip's torch and transformers, in
+# bench/.venv-pretrain as for pretrain-fixture).
+pretrain-check: pretrain-corpus
+    if ! bench/.venv-pretrain/bin/python -c "import torch, transformers" 2>/dev/null; then \
+      python3 -m venv bench/.venv-pretrain && \
+      bench/.venv-pretrain/bin/pip install -q torch==2.15.0 transformers==5.24.0 safetensors==0.8.0; \
+    fi
+    dir="$(mktemp -d)"; \
+    {{bin}} pretrain --out "$dir/tiny-seed_0" --corpus target/corpus/miniature.txt \
+      --vocab ../shared/fixtures/bert-tiny/vocab.txt --config tiny --max-seq-len 64 \
+      --steps 40 --save-steps 0,20 --batch-size 16 --learning-rate 5e-3 --next-sentence; \
+    bench/.venv-pretrain/bin/python bench/pretrain/check_hf.py "$dir/tiny-seed_0"; \
+    rm -rf "$dir"
+
 # Everything CI runs.
 ci:
     bash .ci/run

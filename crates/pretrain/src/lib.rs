@@ -15,3 +15,15 @@ mod state;
 
 pub use error::{PretrainError, Result};
 pub use run::{PretrainOptions, PretrainSpec, PretrainSummary, StepLog, pretrain};
+
+/// The number of tokens of the vocabulary file `vocab` (what a preset's `vocab_size` must be).
+pub fn vocab_size(vocab: &std::path::Path, lowercase: bool) -> Result<usize> {
+    let options = multiberts_model::tokenizer::BertTokenizerOptions {
+        do_lower_case: lowercase,
+        ..Default::default()
+    };
+    Ok(
+        multiberts_model::tokenizer::WordPieceTokenizer::from_vocab_file(vocab, options)?
+            .vocab_size(),
+    )
+}

@@ -6,6 +6,7 @@ pub mod data;
 pub mod device_check;
 pub mod encode;
 pub mod plan;
+pub mod pretrain;
 pub mod report;
 pub mod run_job;
 pub mod status;

@@ -84,7 +84,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
 }
 
 /// The test hook's step ([`ABORT_ENV`]), if set.
-fn abort_after_step() -> anyhow::Result<Option<u64>> {
+pub(crate) fn abort_after_step() -> anyhow::Result<Option<u64>> {
     match std::env::var(ABORT_ENV) {
         Ok(v) => Ok(Some(v.parse::<u64>().with_context(|| {
             format!("{ABORT_ENV}={v:?} is not a step number")

@@ -1,0 +1,146 @@
+//! `multiberts pretrain`: masked-language-model pre-training of a BERT from scratch.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use multiberts_model::config::BertConfig;
+use multiberts_pretrain::{PretrainOptions, PretrainSpec, pretrain};
+
+/// Pre-train a BERT from scratch with BERT's masked-LM recipe (15 % of tokens chosen, 80/10/10
+/// mask/random/keep), optionally with next-sentence prediction, and save Hugging Face
+/// checkpoints (`step_<N>/`: config.json, model.safetensors with `bert.*` and `cls.*`,
+/// vocab.txt) at the steps asked for.
+///
+/// The corpus is plain text: one sentence per line, a blank line between documents (the input
+/// of BERT's `create_pretraining_data.py`). The seed sets the initialisation, the training
+/// sequences, their order, the masks and dropout. A killed run resumes where its last resume
+/// state was saved and ends with the same bytes as an uninterrupted one; a finished run
+/// (`DONE` in its folder) is not run again.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  \
+    multiberts pretrain --corpus wiki.txt --vocab vocab.txt --config mini --seed 0 \\\n    \
+    --steps 2000 --save-steps 0,100,200,500,1000,2000 --out runs/mini-seed_0")]
+pub struct PretrainArgs {
+    /// The run's folder (checkpoints, log.jsonl, resume state).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Corpus files (repeatable).
+    #[arg(long, required = true, value_name = "FILE")]
+    pub corpus: Vec<PathBuf>,
+    /// The WordPiece vocabulary (vocab.txt), e.g. bert-base-uncased's.
+    #[arg(long, value_name = "FILE")]
+    pub vocab: PathBuf,
+    /// Keep case (for cased vocabularies; default: lower-case the text).
+    #[arg(long)]
+    pub cased: bool,
+    /// Architecture: a preset (tiny, mini, small, base) or a config.json; a preset's
+    /// vocab_size is the vocabulary's.
+    #[arg(long, default_value = "mini")]
+    pub config: String,
+    /// Seed of the initialisation, data order, masks and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Optimizer steps.
+    #[arg(long, value_parser = super::at_least_one::<u64>)]
+    pub steps: u64,
+    /// Steps after which a checkpoint is saved (0: the initialisation).
+    #[arg(long, value_delimiter = ',', value_name = "STEPS")]
+    pub save_steps: Vec<u64>,
+    /// Sequences per step.
+    #[arg(long, default_value_t = 32, value_parser = super::at_least_one::<usize>)]
+    pub batch_size: usize,
+    /// Tokens per sequence, special tokens included.
+    #[arg(long, default_value_t = 128)]
+    pub max_seq_len: usize,
+    /// Peak learning rate (BERT: 1e-4).
+    #[arg(long, default_value_t = 1e-4)]
+    pub learning_rate: f64,
+    /// Warm-up steps (default: 1 % of the steps, BERT's 10k of 1M).
+    #[arg(long)]
+    pub warmup_steps: Option<u64>,
+    /// Also train the next-sentence head (BERT did).
+    #[arg(long)]
+    pub next_sentence: bool,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Save a resume state every N steps.
+    #[arg(long, default_value_t = 100, value_parser = super::at_least_one::<u64>)]
+    pub checkpoint_every: u64,
+}
+
+impl PretrainArgs {
+    /// The run these arguments describe.
+    fn spec(&self) -> anyhow::Result<PretrainSpec> {
+        let config = match BertConfig::preset(&self.config) {
+            Ok(mut preset) => {
+                preset.vocab_size = multiberts_pretrain::vocab_size(&self.vocab, !self.cased)?;
+                preset
+            }
+            Err(_) => BertConfig::from_file(&self.config).with_context(|| {
+                format!("--config {}: not a preset (tiny, mini, small, base) nor a readable config.json", self.config)
+            })?,
+        };
+        let mut save_steps = self.save_steps.clone();
+        if !save_steps.contains(&self.steps) {
+            save_steps.push(self.steps);
+        }
+        save_steps.sort_unstable();
+        save_steps.dedup();
+        let name = self
+            .out
+            .file_name()
+            .map_or_else(|| "pretrain".into(), |n| n.to_string_lossy().into_owned());
+        Ok(PretrainSpec {
+            name,
+            config,
+            corpus: self
+                .corpus
+                .iter()
+                .map(std::path::absolute)
+                .collect::<std::io::Result<_>>()?,
+            vocab: std::path::absolute(&self.vocab)?,
+            lowercase: !self.cased,
+            seed: self.seed,
+            steps: self.steps,
+            save_steps,
+            batch_size: self.batch_size,
+            max_seq_len: self.max_seq_len,
+            learning_rate: self.learning_rate,
+            warmup_steps: self.warmup_steps.unwrap_or(self.steps / 100),
+            weight_decay: 0.01,
+            max_grad_norm: 1.0,
+            next_sentence: self.next_sentence,
+        })
+    }
+}
+
+/// Runs `multiberts pretrain`.
+pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
+    let spec = args.spec()?;
+    let device = multiberts_model::device::parse_device(&args.device)?;
+    let options = PretrainOptions {
+        device,
+        checkpoint_every: args.checkpoint_every,
+        abort_after_step: super::run_job::abort_after_step()?,
+    };
+    let summary = pretrain(&spec, &args.out, &options)
+        .with_context(|| format!("pre-training into {}", args.out.display()))?;
+    if summary.already_done {
+        println!("{} is already done", args.out.display());
+    } else if let Some((first, last)) = summary.first_and_last_mlm {
+        let resumed = summary
+            .resumed_from
+            .map(|s| format!(" (resumed from step {s})"))
+            .unwrap_or_default();
+        println!(
+            "pre-trained {} steps{resumed}: masked-LM loss {first:.4} → {last:.4}",
+            spec.steps
+        );
+    }
+    for (step, dir) in &summary.checkpoints {
+        println!("step {step}: {}", dir.display());
+    }
+    Ok(())
+}

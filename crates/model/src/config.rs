@@ -37,8 +37,20 @@ pub enum ConfigError {
         message: String,
     },
     /// No preset has that name.
-    #[error("unknown model size `{0}`; expected one of tiny, mini, small, base")]
+    #[error(
+        "unknown model size `{0}`; expected one of tiny, mini, small, base, or a shape \
+         L<layers>-H<hidden> such as L2-H128 (hidden a multiple of 64)"
+    )]
     UnknownPreset(String),
+}
+
+/// `L<layers>-H<hidden>` with 1..=48 layers and a hidden size that is a positive multiple of
+/// 64 up to 4096 (the shapes of Google's BERT miniatures and beyond).
+fn miniature_shape(name: &str) -> Option<(usize, usize)> {
+    let (l, h) = name.strip_prefix('L')?.split_once("-H")?;
+    let (layers, hidden): (usize, usize) = (l.parse().ok()?, h.parse().ok()?);
+    let ok = (1..=48).contains(&layers) && hidden % 64 == 0 && (64..=4096).contains(&hidden);
+    ok.then_some((layers, hidden))
 }
 
 fn default_hidden_act() -> String {
@@ -132,14 +144,19 @@ impl BertConfig {
     }
 
     /// A named random-init size: `tiny` (the bert-tiny fixture shape: 2 layers × 32, 2 heads),
-    /// `mini` (4 × 256), `small` (4 × 512) or `base` (12 × 768), all with the uncased BERT vocab.
+    /// `mini` (4 × 256), `small` (4 × 512) or `base` (12 × 768), or any shape of Google's BERT
+    /// miniatures written `L<layers>-H<hidden>` (e.g. `L2-H128`: hidden a multiple of 64, one
+    /// head per 64, feed-forward 4 × hidden, 512 positions); all with the uncased BERT vocab.
     pub fn preset(name: &str) -> Result<Self, ConfigError> {
         let (layers, hidden, heads, inter, max_pos) = match name {
             "tiny" => (2, 32, 2, 64, 64),
             "mini" => (4, 256, 4, 1024, 512),
             "small" => (4, 512, 8, 2048, 512),
             "base" => (12, 768, 12, 3072, 512),
-            other => return Err(ConfigError::UnknownPreset(other.to_owned())),
+            other => match miniature_shape(other) {
+                Some((layers, hidden)) => (layers, hidden, hidden / 64, 4 * hidden, 512),
+                None => return Err(ConfigError::UnknownPreset(other.to_owned())),
+            },
         };
         Ok(Self::with_shape(layers, hidden, heads, inter, max_pos))
     }
@@ -305,6 +322,20 @@ mod tests {
             BertConfig::preset("huge"),
             Err(ConfigError::UnknownPreset(_))
         ));
+    }
+
+    #[test]
+    fn miniature_shapes_as_google_names_them() {
+        let c = BertConfig::preset("L2-H128").unwrap();
+        assert_eq!(
+            (c.num_hidden_layers, c.hidden_size, c.num_attention_heads, c.intermediate_size),
+            (2, 128, 2, 512)
+        );
+        assert_eq!(BertConfig::preset("L12-H768").unwrap().num_attention_heads, 12);
+        for bad in ["L2-H100", "L0-H128", "L2H128", "L2-H0", "L99-H64"] {
+            let err = BertConfig::preset(bad).unwrap_err().to_string();
+            assert!(err.contains("L<layers>-H<hidden>"), "{bad}: {err}");
+        }
     }
 
     #[test]

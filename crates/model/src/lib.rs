@@ -47,6 +47,7 @@ pub mod pretraining;
 pub mod rng;
 pub mod tokenizer;
 pub mod tools;
+pub mod vocab;
 
 /// Hub downloads into the cache Python's `huggingface_hub` shares: the `multiberts-hub` crate.
 pub mod hub {

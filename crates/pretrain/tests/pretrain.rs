@@ -337,3 +337,38 @@ fn seeds_differ_in_initialisation_and_data_order() {
         "{err}"
     );
 }
+
+/// The vocabulary is not compared between two trainings: the `tokenizers` trainer breaks ties
+/// in hash-map order (huggingface/tokenizers#1794), so a vocabulary is trained once and kept.
+#[test]
+fn a_trained_vocabulary_starts_with_the_specials_and_reads_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = corpus_file(tmp.path(), 400);
+    let path = tmp.path().join("vocab.txt");
+    let n =
+        multiberts_model::vocab::train_wordpiece(std::slice::from_ref(&corpus), 2000, true, &path)
+            .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), n);
+    assert!(n <= 2000 && n > 1500, "{n} tokens");
+    assert_eq!(lines[..5], ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]);
+    let mut rest = lines[5..].to_vec();
+    rest.sort_unstable();
+    assert_eq!(
+        rest,
+        lines[5..],
+        "tokens after the specials are in a canonical order"
+    );
+    let tokenizer =
+        WordPieceTokenizer::from_vocab_file(&path, BertTokenizerOptions::default()).unwrap();
+    let enc = tokenizer
+        .encode("The company said it would sell shares.", None, None)
+        .unwrap();
+    assert_eq!(enc.ids[0], 2, "[CLS]");
+    assert!(
+        !enc.ids.contains(&1),
+        "common words are in the vocabulary: {:?}",
+        enc.tokens
+    );
+}

@@ -12,6 +12,7 @@ pub mod run_job;
 pub mod status;
 pub mod sweep;
 pub mod tasks;
+pub mod vocab;
 
 use std::path::Path;
 

@@ -328,10 +328,18 @@ mod tests {
     fn miniature_shapes_as_google_names_them() {
         let c = BertConfig::preset("L2-H128").unwrap();
         assert_eq!(
-            (c.num_hidden_layers, c.hidden_size, c.num_attention_heads, c.intermediate_size),
+            (
+                c.num_hidden_layers,
+                c.hidden_size,
+                c.num_attention_heads,
+                c.intermediate_size
+            ),
             (2, 128, 2, 512)
         );
-        assert_eq!(BertConfig::preset("L12-H768").unwrap().num_attention_heads, 12);
+        assert_eq!(
+            BertConfig::preset("L12-H768").unwrap().num_attention_heads,
+            12
+        );
         for bad in ["L2-H100", "L0-H128", "L2H128", "L2-H0", "L99-H64"] {
             let err = BertConfig::preset(bad).unwrap_err().to_string();
             assert!(err.contains("L<layers>-H<hidden>"), "{bad}: {err}");

@@ -88,6 +88,15 @@ pub(crate) fn value_range(
 }
 
 /// A pixel coordinate with two decimals.
+/// `x,y x,y …` for a `points` attribute.
+fn point_list(points: &[(f64, f64)]) -> String {
+    let pairs: Vec<String> = points
+        .iter()
+        .map(|&(x, y)| format!("{},{}", n(x), n(y)))
+        .collect();
+    pairs.join(" ")
+}
+
 pub(crate) fn n(v: f64) -> String {
     let s = format!("{v:.2}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -171,6 +180,33 @@ impl Svg {
             n(x),
             n(y),
             n(r)
+        );
+    }
+
+    /// A line through `points` (nothing for fewer than two); `extra` attributes go in as
+    /// written.
+    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, extra: &str) {
+        if points.len() < 2 {
+            return;
+        }
+        let _ = writeln!(
+            self.body,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{}\"{extra}/>",
+            point_list(points),
+            n(width)
+        );
+    }
+
+    /// A filled polygon through `points` (nothing for fewer than three); `extra` attributes go
+    /// in as written.
+    pub fn polygon(&mut self, points: &[(f64, f64)], fill: &str, extra: &str) {
+        if points.len() < 3 {
+            return;
+        }
+        let _ = writeln!(
+            self.body,
+            "<polygon points=\"{}\" fill=\"{fill}\"{extra}/>",
+            point_list(points)
         );
     }
 

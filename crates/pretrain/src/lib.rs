@@ -9,6 +9,7 @@ pub mod corpus;
 pub mod error;
 pub mod instances;
 pub mod masking;
+pub mod record;
 pub mod run;
 pub mod save;
 mod state;

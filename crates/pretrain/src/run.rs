@@ -6,7 +6,7 @@
 //! The run's folder:
 //!
 //! ```text
-//! <out>/run.json              the settings, as run
+//! <out>/run.json              the settings and the input files' digests (`RunRecord`)
 //! <out>/log.jsonl             one line per step: step, loss, mlm, nsp, lr
 //! <out>/step_<N>/             config.json, model.safetensors (bert.* and cls.*), vocab.txt,
 //!                             tokenizer_config.json: what transformers' BertForPreTraining loads
@@ -34,6 +34,7 @@ use crate::corpus::Corpus;
 use crate::error::{PretrainError, Result};
 use crate::instances::{Instance, SpecialIds, build_instances};
 use crate::masking::{MaskingRule, masked_batch};
+use crate::record::{RunRecord, check_finished};
 use crate::save::{save_checkpoint, step_dir};
 use crate::state::ResumeState;
 
@@ -159,7 +160,9 @@ pub fn pretrain(
         .iter()
         .map(|&s| (s, step_dir(dir, s)))
         .collect();
+    let record = RunRecord::current(spec)?;
     if dir.join(DONE).is_file() {
+        check_finished(dir, &record)?;
         return Ok(PretrainSummary {
             dir: dir.to_path_buf(),
             already_done: true,
@@ -171,8 +174,8 @@ pub fn pretrain(
     multiberts_runner::stop::install();
     std::fs::create_dir_all(dir)
         .map_err(|e| PretrainError::file(dir, format!("cannot create: {e}")))?;
-    multiberts_collector::atomic::write_json(&dir.join("run.json"), spec)?;
-    let mut run = Run::start(spec, dir, opts)?;
+    record.write(dir)?;
+    let mut run = Run::start(&record, dir, opts)?;
     let resumed_from = (run.state.step > 0).then_some(run.state.step);
     run.train()?;
     let log = &run.state.log;
@@ -227,7 +230,8 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     /// Reads the corpus, builds the instances and the model, and restores the resume state
     /// when one was saved.
-    fn start(spec: &'a PretrainSpec, dir: &'a Path, opts: &'a PretrainOptions) -> Result<Self> {
+    fn start(record: &'a RunRecord, dir: &'a Path, opts: &'a PretrainOptions) -> Result<Self> {
+        let spec = &record.spec;
         let options = BertTokenizerOptions {
             do_lower_case: spec.lowercase,
             ..BertTokenizerOptions::default()
@@ -292,7 +296,7 @@ impl<'a> Run<'a> {
             warmup_steps: spec.warmup_steps,
             total_steps: spec.steps,
         };
-        let state = crate::state::load_or_start(dir, spec, &params, &mut optimizer)?;
+        let state = crate::state::load_or_start(dir, record, &params, &mut optimizer)?;
         Ok(Self {
             spec,
             dir,

@@ -13,15 +13,17 @@ use multiberts_model::params::Params;
 use multiberts_model::rng::{RngState, SeededRng};
 
 use crate::error::{PretrainError, Result};
-use crate::run::{PretrainSpec, StepLog};
+use crate::record::RunRecord;
+use crate::run::StepLog;
 
 const STATE_FILE: &str = "state.json";
 
 /// Where a run stands.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ResumeState {
-    /// The settings the state belongs to (a state of other settings is never used).
-    pub(crate) spec: PretrainSpec,
+    /// The settings and input files the state belongs to (a state of other settings or of
+    /// changed files is never used).
+    pub(crate) record: RunRecord,
     /// Steps taken.
     pub(crate) step: u64,
     /// The dropout stream.
@@ -42,14 +44,15 @@ fn optimizer_file(step: u64) -> String {
 /// fresh start.
 pub(crate) fn load_or_start(
     dir: &Path,
-    spec: &PretrainSpec,
+    record: &RunRecord,
     params: &Params,
     optimizer: &mut AdamW,
 ) -> Result<ResumeState> {
+    let spec = &record.spec;
     let state_dir = dir.join("state");
     let path = state_dir.join(STATE_FILE);
     let fresh = ResumeState {
-        spec: spec.clone(),
+        record: record.clone(),
         step: 0,
         dropout_rng: SeededRng::named(spec.seed, "pretrain/dropout").state(),
         log: Vec::new(),
@@ -58,8 +61,13 @@ pub(crate) fn load_or_start(
         return Ok(fresh);
     }
     let state: ResumeState = multiberts_collector::atomic::read_json(&path)?;
-    if state.spec != *spec {
+    if state.record.spec != *spec {
         tracing::warn!(path = %path.display(), "resume state of other settings; starting over");
+        return Ok(fresh);
+    }
+    let changed = state.record.changed_inputs(record);
+    if !changed.is_empty() {
+        tracing::warn!(path = %path.display(), ?changed, "input files changed since the resume state was saved; starting over");
         return Ok(fresh);
     }
     let weights = state_dir.join(model_file(state.step));

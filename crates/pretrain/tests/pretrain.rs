@@ -372,3 +372,35 @@ fn a_trained_vocabulary_starts_with_the_specials_and_reads_back() {
         enc.tokens
     );
 }
+
+#[test]
+fn a_finished_run_is_not_reused_for_other_settings_or_changed_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = corpus_file(tmp.path(), 60);
+    let mut spec = spec(corpus.clone(), 2);
+    spec.save_steps = vec![2];
+    let dir = tmp.path().join("run");
+    pretrain(&spec, &dir, &options(None)).unwrap();
+    assert!(pretrain(&spec, &dir, &options(None)).unwrap().already_done);
+    let other = PretrainSpec {
+        learning_rate: 1e-4,
+        ..spec.clone()
+    };
+    let err = pretrain(&other, &dir, &options(None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("holds a finished run with other settings (learning_rate: 0.005 → 0.0001)"),
+        "{err}"
+    );
+    let mut text = std::fs::read_to_string(&corpus).unwrap();
+    text.push_str("One more sentence.\n");
+    std::fs::write(&corpus, text).unwrap();
+    let err = pretrain(&spec, &dir, &options(None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("files that have changed since") && err.contains("corpus.txt"),
+        "{err}"
+    );
+}

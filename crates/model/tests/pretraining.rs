@@ -42,6 +42,18 @@ fn rows_of(t: &Tensor) -> Vec<Vec<i64>> {
     t.to_vec2::<i64>().unwrap()
 }
 
+/// The masked batch of the fixture.
+fn fixture_batch(exp: &HashMap<String, Tensor>, config: &BertConfig) -> Batch {
+    Batch::from_rows(
+        &rows_of(&exp["input_ids"]),
+        &rows_of(&exp["token_type_ids"]),
+        &rows_of(&exp["attention_mask"]),
+        config,
+        &Device::Cpu,
+    )
+    .unwrap()
+}
+
 struct Model {
     bert: Bert,
     heads: PretrainingHeads,
@@ -138,14 +150,7 @@ fn losses_and_gradients() {
     let exp = reference();
     let config = BertConfig::from_file(shared("config.json")).unwrap();
     let m = model(&config);
-    let batch = Batch::from_rows(
-        &rows_of(&exp["input_ids"]),
-        &rows_of(&exp["token_type_ids"]),
-        &rows_of(&exp["attention_mask"]),
-        &config,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let batch = fixture_batch(&exp, &config);
     let to_u32 = |v: Vec<i64>| v.into_iter().map(|x| x as u32).collect::<Vec<_>>();
     let masked = MaskedPositions {
         positions: to_u32(ints(&exp["mlm_positions"])),
@@ -212,14 +217,7 @@ fn the_loss_needs_masked_positions_and_matching_next_sentence_labels() {
     let exp = reference();
     let config = BertConfig::from_file(shared("config.json")).unwrap();
     let m = model(&config);
-    let batch = Batch::from_rows(
-        &rows_of(&exp["input_ids"]),
-        &rows_of(&exp["token_type_ids"]),
-        &rows_of(&exp["attention_mask"]),
-        &config,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let batch = fixture_batch(&exp, &config);
     let out = m.bert.forward(&batch, &mut Mode::Eval).unwrap();
     let none = MaskedPositions {
         positions: vec![],

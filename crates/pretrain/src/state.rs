@@ -70,27 +70,7 @@ pub(crate) fn load_or_start(
         tracing::warn!(path = %path.display(), ?changed, "input files changed since the resume state was saved; starting over");
         return Ok(fresh);
     }
-    let weights = state_dir.join(model_file(state.step));
-    let saved =
-        candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).map_err(|e| {
-            PretrainError::file(&weights, format!("cannot read the saved weights: {e}"))
-        })?;
-    for (name, var) in params.iter() {
-        let t = saved
-            .get(name)
-            .ok_or_else(|| PretrainError::file(&weights, format!("tensor `{name}` is missing")))?;
-        if t.dims() != var.dims() {
-            return Err(PretrainError::file(
-                &weights,
-                format!(
-                    "tensor `{name}` has shape {:?}, expected {:?}",
-                    t.dims(),
-                    var.dims()
-                ),
-            ));
-        }
-        var.set(&t.to_device(var.device())?)?;
-    }
+    params.load_safetensors(&state_dir.join(model_file(state.step)))?;
     optimizer.load(&state_dir.join(optimizer_file(state.step)))?;
     tracing::info!(run = %spec.name, step = state.step, "resuming");
     Ok(state)

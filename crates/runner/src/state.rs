@@ -64,25 +64,7 @@ pub fn restore(
     params: &Params,
     optimizer: &mut AdamW,
 ) -> Result<()> {
-    let model_path = dir.join(&state.model_file);
-    let saved = candle_core::safetensors::load(&model_path, &candle_core::Device::Cpu)
-        .map_err(|e| RunnerError::file(&model_path, format!("cannot read weights: {e}")))?;
-    for (name, var) in params.iter() {
-        let t = saved
-            .get(name)
-            .ok_or_else(|| RunnerError::file(&model_path, format!("tensor `{name}` is missing")))?;
-        if t.dims() != var.dims() {
-            return Err(RunnerError::file(
-                &model_path,
-                format!(
-                    "tensor `{name}` has shape {:?}, expected {:?}",
-                    t.dims(),
-                    var.dims()
-                ),
-            ));
-        }
-        var.set(&t.to_device(var.device())?)?;
-    }
+    params.load_safetensors(&dir.join(&state.model_file))?;
     optimizer.load(&dir.join(&state.optimizer_file))?;
     Ok(())
 }

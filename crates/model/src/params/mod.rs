@@ -66,6 +66,28 @@ impl Params {
             .collect()
     }
 
+    /// Copies the tensors of a file written by [`Params::save_safetensors`] into these
+    /// parameters (a resume state): every parameter must be there with its shape, else an
+    /// error naming the file and the tensor.
+    pub fn load_safetensors(&self, path: &Path) -> Result<()> {
+        let saved = candle_core::safetensors::load(path, &Device::Cpu)
+            .map_err(|e| ModelError::file(path, format!("cannot read weights: {e}")))?;
+        for (name, var) in self.iter() {
+            let t = saved
+                .get(name)
+                .ok_or_else(|| ModelError::file(path, format!("tensor `{name}` is missing")))?;
+            if t.dims() != var.dims() {
+                let (found, expected) = (t.dims(), var.dims());
+                return Err(ModelError::file(
+                    path,
+                    format!("tensor `{name}` has shape {found:?}, expected {expected:?}"),
+                ));
+            }
+            var.set(&t.to_device(var.device())?)?;
+        }
+        Ok(())
+    }
+
     /// Writes every parameter to a safetensors file (atomically: temp file, then rename).
     pub fn save_safetensors(&self, path: &Path) -> Result<()> {
         let map: HashMap<String, Tensor> = self

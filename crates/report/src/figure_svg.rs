@@ -239,11 +239,18 @@ impl Plan {
                 let stride = (label_px / (plot_w as f64 / columns as f64))
                     .ceil()
                     .max(1.0) as usize;
-                let x_ticks: Vec<f64> = (0..columns).step_by(stride).map(|k| k as f64).collect();
-                let x_labels = x_ticks
+                let mut shown: Vec<usize> = (0..columns).step_by(stride).collect();
+                // A checkpoint after the seeds (e.g. the original BERT beside the MultiBERTs)
+                // always gets its label, in place of a seed's too close to it.
+                let last = columns - 1;
+                if matches!(keys.last(), Some(SeedKey::Checkpoint(_))) && !shown.contains(&last) {
+                    shown.retain(|&k| last - k >= stride);
+                    shown.push(last);
+                }
+                let x_ticks: Vec<f64> = shown.iter().map(|&k| k as f64).collect();
+                let x_labels = shown
                     .iter()
-                    .zip(labels.into_iter().step_by(stride))
-                    .map(|(t, l)| (t.to_bits(), l))
+                    .map(|&k| ((k as f64).to_bits(), labels[k].clone()))
                     .collect();
                 let (legend_title, legend) = if by_lr {
                     ("learning rate".to_string(), lr_legend())

@@ -28,6 +28,7 @@ mod html;
 mod latex;
 mod layouts;
 mod page;
+mod paper;
 mod runs;
 mod span;
 mod stored;
@@ -59,6 +60,10 @@ pub use figure_svg::{DATA_STROKE, DOT_RADIUS};
 pub use html::{FigureSection, Page, PageFigure, escape, index_html, inline_svg, jobs_hash};
 pub use latex::{latex_escape, summary_latex};
 pub use layouts::{CorefLayout, GlueLayout, LayoutReader, ParquetLayout, SquadLayout, layout_of};
+pub use paper::{
+    PAPER_NBOOT, PAPER_RNG, PaperFigure, PaperFigureRun, PaperOptions, PaperRow, PaperTable,
+    PaperWritten, paper_report,
+};
 pub use runs::{Runs, read_runs};
 pub use span::{requested_metric, scoring, upstream_squad_task};
 pub use stored::{Outcome, StoredAnalysis, parse_selector, run_stored};

@@ -94,7 +94,7 @@ figcaption{font-size:.9em;color:#444}
 code,.sig{font-family:monospace;font-size:.9em;overflow-wrap:anywhere}
 @page{size:A4;margin:12mm}
 @media print{body{max-width:none;margin:0;font-size:10pt}figure svg{max-height:240mm}
-a{color:inherit;text-decoration:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
+a{color:inherit;text-decoration:none}h2,h2+p,caption{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
 ";
 
 /// The page as HTML.

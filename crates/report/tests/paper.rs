@@ -808,6 +808,17 @@ fn check_page(dir: &Path, w: &PaperWritten) {
         );
     }
     assert_eq!(html.matches("<figure>").count(), w.figures.len());
+    // Every figure says what it is: a title and alternative text.
+    for svg in html.split("<svg").skip(1) {
+        let open = &svg[..svg.find('>').unwrap()];
+        assert!(open.contains("role=\"img\" aria-label=\""), "{open}");
+        assert!(
+            svg[open.len()..]
+                .trim_start_matches('>')
+                .trim_start()
+                .starts_with("<title>")
+        );
+    }
     assert_eq!(w.figures.len(), 4, "MNLI, STS-B, SQuAD exact and F1");
     for f in &w.figure_files {
         assert!(f.is_file(), "{}", f.display());

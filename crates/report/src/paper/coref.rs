@@ -18,6 +18,9 @@ const CDA_INCR: &str = "cda_intervention-50k";
 const CDA_FULL: &str = "from_scratch";
 const EXTRA_SEEDS: &str = "base_extra_seeds";
 
+/// A table's maker: from the groups' folder, the occupation stats and the options.
+type MakeTable = fn(&Path, &Path, &PaperOptions) -> Result<PaperTable>;
+
 /// One analysis of a coref table.
 struct Spec<'a> {
     /// The base group's folder and, for two groups, the experiment's.
@@ -65,11 +68,7 @@ pub(super) fn coref_tables(o: &PaperOptions, notes: &mut Vec<String>) -> Result<
         (!gone.is_empty()).then(|| format!("coref/{}", gone.join(", coref/")))
     };
     let mut tables = Vec::new();
-    let wanted: [(
-        &str,
-        &[&str],
-        fn(&Path, &Path, &PaperOptions) -> Result<PaperTable>,
-    ); 3] = [
+    let wanted: [(&str, &[&str], MakeTable); 3] = [
         ("Table 1", &[BASE, CDA_INCR], table_1),
         ("Table 2", &[CDA_INCR, CDA_FULL], table_2),
         ("Appendix D", &[EXTRA_SEEDS], appendix_d),

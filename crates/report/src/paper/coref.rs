@@ -172,8 +172,9 @@ fn appendix_d(root: &Path, stats: &Path, o: &PaperOptions) -> Result<PaperTable>
     Ok(PaperTable {
         id: "appendix-d".into(),
         title: "Appendix D: two pre-training seeds".into(),
-        description: "L: seed 0, L': seed 1, 25 coreference runs each (coref/base_extra_seeds); \
-                      unpaired; one seed per side, so the seed draws use no random numbers."
+        description: "L: seed 0, L': seed 1, their coreference runs in coref/base_extra_seeds \
+                      (25 each in the release); unpaired; one seed per side, so the seed draws \
+                      use no random numbers."
             .into(),
         base: "seed 0".into(),
         expt: "seed 1".into(),

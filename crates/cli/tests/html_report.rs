@@ -136,11 +136,36 @@ fn check_bias_figure(html: &str, occupations: usize) {
             let cy: f64 = d.attribute("cy").unwrap().parse().unwrap();
             assert!((cy - px(plot, "y", value)).abs() < 0.01);
         }
-        let fits = v
+        let fits: Vec<_> = v
             .children()
             .filter(|n| n.attribute("class") == Some("fit"))
-            .count();
-        assert_eq!(fits, 1);
+            .collect();
+        assert_eq!(fits.len(), 1);
+        // The fitted line stays inside the plot, and its stroke is clipped to it.
+        let edges = |axis: &str| -> (f64, f64) {
+            let p: Vec<f64> = plot
+                .attribute(format!("data-{axis}px").as_str())
+                .unwrap()
+                .split(' ')
+                .map(|s| s.parse().unwrap())
+                .collect();
+            (p[0].min(p[1]), p[0].max(p[1]))
+        };
+        let ((x0, x1), (y0, y1)) = (edges("x"), edges("y"));
+        let at = |name: &str| -> f64 { fits[0].attribute(name).unwrap().parse().unwrap() };
+        for (x, y) in [(at("x1"), at("y1")), (at("x2"), at("y2"))] {
+            assert!(
+                x0 <= x && x <= x1 && y0 <= y && y <= y1,
+                "({x}, {y}) outside the plot"
+            );
+        }
+        let clip = fits[0].attribute("clip-path").unwrap();
+        let id = clip.trim_start_matches("url(#").trim_end_matches(')');
+        assert!(
+            xml.descendants()
+                .any(|n| n.has_tag_name("clipPath") && n.attribute("id") == Some(id)),
+            "{clip}"
+        );
     }
 }
 

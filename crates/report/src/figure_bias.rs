@@ -80,6 +80,40 @@ fn least_squares(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
     (sxx > 0.0).then(|| (my - sxy / sxx * mx, sxy / sxx))
 }
 
+/// The part of the line y = a + b·x inside the box [x0, x1] × [y0, y1]: its two ends, or
+/// `None` when the line misses the box.
+fn clip_line(
+    (a, b): (f64, f64),
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Option<((f64, f64), (f64, f64))> {
+    let (mut lo, mut hi) = (x0, x1);
+    if b != 0.0 {
+        let (at_y0, at_y1) = ((y0 - a) / b, (y1 - a) / b);
+        lo = lo.max(at_y0.min(at_y1));
+        hi = hi.min(at_y0.max(at_y1));
+    } else if a < y0 || a > y1 {
+        return None;
+    }
+    // At the edges, the ends are put exactly on them (no rounding outside).
+    let at = |x: f64| (a + b * x).clamp(y0, y1);
+    (lo <= hi).then(|| ((lo, at(lo)), (hi, at(hi))))
+}
+
+/// `task` as part of an element id: letters, digits, `-` and `_` kept, anything else `_` (the
+/// page can hold one bias picture per task, and ids are shared across its inline figures).
+fn clip_id(task: &str) -> String {
+    task.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 const WIDTH: u32 = 820;
 const HEIGHT: u32 = 520;
 const LEFT: f64 = 96.0;
@@ -139,6 +173,9 @@ pub fn bias_svg(task: &str, data: &CorefData, variants: &[BiasVariant]) -> Strin
         ydec,
         "bias score (mean over runs)",
     );
+    // The fitted lines end on the plot's edges; the clip also cuts their strokes' ends there.
+    let clip = format!("bias-plot-{}", clip_id(task));
+    svg.clip_rect(&clip, LEFT, TOP, PLOT_W, PLOT_H);
     svg.open_group(&format!(
         " class=\"plot\"{}{}",
         x.data_attrs("x"),
@@ -152,15 +189,15 @@ pub fn bias_svg(task: &str, data: &CorefData, variants: &[BiasVariant]) -> Strin
                 svg.dot((x.px(*xv), y.px(*yv)), 4.0, c, "occupation", *yv);
             }
         }
-        if let Some((a, b)) = v.fit {
-            let (x0, x1) = (xlo, xhi);
-            let clamp = |yy: f64| yy.clamp(ylo, yhi);
+        if let Some(((x0, y0), (x1, y1))) =
+            v.fit.and_then(|fit| clip_line(fit, (xlo, xhi), (ylo, yhi)))
+        {
             svg.line(
-                (x.px(x0), y.px(clamp(a + b * x0))),
-                (x.px(x1), y.px(clamp(a + b * x1))),
+                (x.px(x0), y.px(y0)),
+                (x.px(x1), y.px(y1)),
                 c,
                 2.0,
-                " class=\"fit\"",
+                &format!(" class=\"fit\" clip-path=\"url(#{clip})\""),
             );
         }
         svg.close_group();
@@ -199,5 +236,20 @@ mod tests {
         let y = [1.0, 3.0, 5.0, 7.0];
         assert_eq!(super::least_squares(&x, &y), Some((1.0, 2.0)));
         assert_eq!(super::least_squares(&[1.0, 1.0], &[0.0, 1.0]), None);
+    }
+
+    #[test]
+    fn fitted_lines_are_clipped_to_the_plot() {
+        use super::clip_line;
+        let boxed = |fit| clip_line(fit, (0.0, 10.0), (0.0, 5.0));
+        // Inside from edge to edge.
+        assert_eq!(boxed((1.0, 0.2)), Some(((0.0, 1.0), (10.0, 3.0))));
+        // Leaves through the top at x = 4 and enters through the bottom at x = -1 (outside).
+        assert_eq!(boxed((1.0, 1.0)), Some(((0.0, 1.0), (4.0, 5.0))));
+        // Steep and falling: from the top at x = 1 to the bottom at x = 2.
+        assert_eq!(boxed((10.0, -5.0)), Some(((1.0, 5.0), (2.0, 0.0))));
+        // Flat above the box, or crossing beside it: nothing to draw.
+        assert_eq!(boxed((6.0, 0.0)), None);
+        assert_eq!(boxed((-100.0, 1.0)), None);
     }
 }

@@ -239,11 +239,18 @@ impl Plan {
                 let stride = (label_px / (plot_w as f64 / columns as f64))
                     .ceil()
                     .max(1.0) as usize;
-                let x_ticks: Vec<f64> = (0..columns).step_by(stride).map(|k| k as f64).collect();
-                let x_labels = x_ticks
+                let mut shown: Vec<usize> = (0..columns).step_by(stride).collect();
+                // A checkpoint after the seeds (e.g. the original BERT beside the MultiBERTs)
+                // always gets its label, in place of a seed's too close to it.
+                let last = columns - 1;
+                if matches!(keys.last(), Some(SeedKey::Checkpoint(_))) && !shown.contains(&last) {
+                    shown.retain(|&k| last - k >= stride);
+                    shown.push(last);
+                }
+                let x_ticks: Vec<f64> = shown.iter().map(|&k| k as f64).collect();
+                let x_labels = shown
                     .iter()
-                    .zip(labels.into_iter().step_by(stride))
-                    .map(|(t, l)| (t.to_bits(), l))
+                    .filter_map(|&k| labels.get(k).map(|l| ((k as f64).to_bits(), l.clone())))
                     .collect();
                 let (legend_title, legend) = if by_lr {
                     ("learning rate".to_string(), lr_legend())
@@ -522,6 +529,38 @@ mod tests {
         };
         let svg = render(&fig).unwrap();
         assert_eq!(svg.matches("<circle").count(), 1);
+    }
+
+    #[test]
+    fn a_checkpoint_column_after_many_seeds_keeps_its_label() {
+        // 25 seeds and the original BERT: seeds are labelled every other column, and the
+        // last column (BERT, index 25) is labelled in place of seed 24.
+        let run = |seed: Option<i64>, checkpoint: &str| crate::figure::FigureRun {
+            pretrain_seed: seed,
+            checkpoint: checkpoint.into(),
+            step: None,
+            learning_rate: f64::NAN,
+            value: 0.5 + seed.unwrap_or(30) as f64 / 100.0,
+        };
+        let mut runs: Vec<_> = (0..25).map(|s| run(Some(s), "")).collect();
+        runs.push(run(None, "BERT"));
+        let fig = Figure {
+            task: "mnli".into(),
+            variant: String::new(),
+            metric: "accuracy".into(),
+            runs,
+        };
+        let plan = Plan::new(&fig);
+        let labels: Vec<&str> = plan.x.labels.values().map(String::as_str).collect();
+        assert!(
+            labels.contains(&"BERT") && labels.contains(&"22"),
+            "{labels:?}"
+        );
+        assert!(
+            !labels.contains(&"24") && !labels.contains(&"1"),
+            "{labels:?}"
+        );
+        assert!(render(&fig).unwrap().contains("BERT"));
     }
 
     #[test]

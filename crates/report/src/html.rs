@@ -18,7 +18,8 @@ use multiberts_manifest::{Manifest, PROCEDURE_VERSION};
 use sha2::{Digest, Sha256};
 
 use crate::AnalysisOutput;
-use crate::summary::{SUMMARY_NBOOT, SummaryRow};
+use crate::family::family_note;
+use crate::summary::{SUMMARY_NBOOT, SummaryRow, family_names};
 
 /// `s` with `&`, `<`, `>`, `"` and `'` replaced by character references: safe as element text
 /// and inside a double- or single-quoted attribute.
@@ -93,25 +94,14 @@ figcaption{font-size:.9em;color:#444}
 code,.sig{font-family:monospace;font-size:.9em;overflow-wrap:anywhere}
 @page{size:A4;margin:12mm}
 @media print{body{max-width:none;margin:0;font-size:10pt}figure svg{max-height:240mm}
-a{color:inherit;text-decoration:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
+a{color:inherit;text-decoration:none}h2,h2+p,caption{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
 ";
 
 /// The page as HTML.
 pub fn index_html(page: &Page<'_>) -> String {
     let m = page.manifest;
     let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{0}: results</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n\
-         <header>\n<h1>{0}: results</h1>\n",
-        escape(&m.name)
-    );
-    if !m.description.is_empty() {
-        let _ = writeln!(h, "<p>{}</p>", escape(&m.description));
-    }
-    let _ = writeln!(h, "</header>\n<main>");
+    open_document(&mut h, &m.name, &m.description);
     let _ = writeln!(h, "{}", nav(page));
     runs_section(&mut h, page);
     summary_section(&mut h, page.rows);
@@ -121,32 +111,59 @@ pub fn index_html(page: &Page<'_>) -> String {
     }
     files_section(&mut h, page);
     signature_section(&mut h, page);
-    h.push_str("</main>\n</body>\n</html>\n");
+    close_document(&mut h);
     h
+}
+
+/// Opens a page titled `<name>: results`: the head with the style, the header with the title
+/// and `description` (if any), and `<main>`.
+pub(crate) fn open_document(h: &mut String, name: &str, description: &str) {
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{0}: results</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n\
+         <header>\n<h1>{0}: results</h1>\n",
+        escape(name)
+    );
+    if !description.is_empty() {
+        let _ = writeln!(h, "<p>{}</p>", escape(description));
+    }
+    let _ = writeln!(h, "</header>\n<main>");
+}
+
+/// Closes what [`open_document`] opened.
+pub(crate) fn close_document(h: &mut String) {
+    h.push_str("</main>\n</body>\n</html>\n");
+}
+
+/// The table of contents: `(id, text)` links to the page's sections.
+pub(crate) fn nav_links(links: &[(String, String)]) -> String {
+    let links: Vec<String> = links
+        .iter()
+        .map(|(id, t)| format!("<a href=\"#{id}\">{}</a>", escape(t)))
+        .collect();
+    format!(
+        "<nav aria-label=\"contents\"><p>{}</p></nav>",
+        links.join(" · ")
+    )
 }
 
 /// The table of contents.
 fn nav(page: &Page<'_>) -> String {
-    let mut items = vec![("runs", "Runs"), ("summary", "Summary")];
+    let mut links = vec![
+        ("runs".to_string(), "Runs".to_string()),
+        ("summary".into(), "Summary".into()),
+    ];
     if !page.analyses.is_empty() {
-        items.push(("analyses", "Analyses"));
+        links.push(("analyses".into(), "Analyses".into()));
     }
-    let mut s = String::from("<nav aria-label=\"contents\"><p>");
-    let mut links: Vec<String> = items
-        .iter()
-        .map(|(id, t)| format!("<a href=\"#{id}\">{t}</a>"))
-        .collect();
     for (i, sec) in page.sections.iter().enumerate() {
-        links.push(format!(
-            "<a href=\"#figures-{i}\">{}</a>",
-            escape(&sec.heading)
-        ));
+        links.push((format!("figures-{i}"), sec.heading.clone()));
     }
-    links.push("<a href=\"#files\">Files</a>".into());
-    links.push("<a href=\"#signature\">Signature</a>".into());
-    s.push_str(&links.join(" · "));
-    s.push_str("</p></nav>");
-    s
+    links.push(("files".into(), "Files".into()));
+    links.push(("signature".into(), "Signature".into()));
+    nav_links(&links)
 }
 
 /// The run counts per task.
@@ -266,30 +283,46 @@ fn summary_section(h: &mut String, rows: &[SummaryRow]) {
     h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-/// The analyses table.
+/// The analyses table, with the Holm-adjusted p-values and the family they correct when
+/// there are any.
 fn analyses_section(h: &mut String, page: &Page<'_>) {
     if page.analyses.is_empty() {
         return;
     }
+    let holm = page.analyses.iter().any(|a| a.p_holm.is_some());
     let _ = writeln!(
         h,
         "<section id=\"analyses\">\n<h2>Analyses</h2>\n<table>\n<caption>The manifest's \
          Multi-Bootstrap analyses: E[L] (base), E[L'] (experiment), E[L'−L] with their \
-         intervals, and the one-sided p-value</caption>\n<thead><tr>\
+         intervals, and the one-sided p-value{}</caption>\n<thead><tr>\
          <th scope=\"col\">analysis</th><th scope=\"col\">kind</th><th scope=\"col\">task</th>\
          <th scope=\"col\">metric</th><th scope=\"col\">base</th><th scope=\"col\">experiment</th>\
-         <th scope=\"col\">delta (CI)</th><th scope=\"col\">p</th></tr></thead>\n<tbody>"
+         <th scope=\"col\">delta (CI)</th><th scope=\"col\">p</th>{}</tr></thead>\n<tbody>",
+        if holm { ", raw and Holm-adjusted" } else { "" },
+        if holm {
+            "<th scope=\"col\">p (Holm)</th>"
+        } else {
+            ""
+        }
     );
     let iv = |i: &multiberts_bootstrap::Interval| {
         format!("{} [{}, {}]", num(i.mean), num(i.low), num(i.high))
     };
     for (a, out) in page.manifest.analyses.iter().zip(page.analyses) {
         let r = &out.report;
+        let adjusted = if holm {
+            format!(
+                "<td class=\"num\">{}</td>",
+                out.p_holm.map_or(String::new(), |p| format!("{p:.3}"))
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             h,
             "<tr><th scope=\"row\"><a href=\"{}.json\">{}</a></th><td>{:?}</td><td>{}</td>\
              <td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
+             <td class=\"num\">{}</td>{adjusted}</tr>",
             escape(&out.name),
             escape(&out.name),
             a.kind,
@@ -304,11 +337,19 @@ fn analyses_section(h: &mut String, page: &Page<'_>) {
             r.delta.map_or(String::new(), |d| format!("{:.3}", d.p)),
         );
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    h.push_str("</tbody>\n</table>\n");
+    if holm {
+        let _ = writeln!(
+            h,
+            "<p class=\"family\">{}</p>",
+            escape(&family_note(&family_names(page.analyses)))
+        );
+    }
+    h.push_str("</section>\n");
 }
 
-/// One section of figures.
-fn figure_section(h: &mut String, s: &FigureSection, i: usize) {
+/// One section of figures, `<section id="figures-{i}">`.
+pub(crate) fn figure_section(h: &mut String, s: &FigureSection, i: usize) {
     let _ = writeln!(
         h,
         "<section id=\"figures-{i}\">\n<h2>{}</h2>\n<p>{}</p>",

@@ -6,10 +6,11 @@
 
 use std::fmt::Write as _;
 
-use multiberts_bootstrap::{DeltaStats, Interval, Report};
+use multiberts_bootstrap::{DeltaStats, Interval};
 use multiberts_manifest::Manifest;
 
-use crate::summary::{SUMMARY_NBOOT, SummaryRow};
+use crate::AnalysisOutput;
+use crate::summary::{SUMMARY_NBOOT, SummaryRow, family_names};
 
 /// `s` as LaTeX text: the specials `\ { } $ & % # _ ~ ^` are escaped; brackets are braced (a
 /// cell starting with `[` would otherwise be read as the optional argument of `\\` or
@@ -151,9 +152,14 @@ fn close_table(tex: &mut String) {
 }
 
 /// `report/summary.tex`: the per-task table (the rows of `summary.md` and `summary.csv`) and,
-/// when the manifest has analyses, their table (`reports` aligned with the manifest's
-/// analyses), as two `table*` floats labelled `tab:<name>-summary` and `tab:<name>-analyses`.
-pub fn summary_latex(manifest: &Manifest, rows: &[SummaryRow], reports: &[Report]) -> String {
+/// when the manifest has analyses, their table (`analyses` aligned with the manifest's
+/// analyses, with a $p_{\mathrm{Holm}}$ column when their p-values were adjusted), as two
+/// `table*` floats labelled `tab:<name>-summary` and `tab:<name>-analyses`.
+pub fn summary_latex(
+    manifest: &Manifest,
+    rows: &[SummaryRow],
+    analyses: &[AnalysisOutput],
+) -> String {
     let name = latex_escape(&manifest.name);
     let key = label_key(&manifest.name);
     let mut tex = String::new();
@@ -184,7 +190,7 @@ pub fn summary_latex(manifest: &Manifest, rows: &[SummaryRow], reports: &[Report
     if manifest.analyses.is_empty() {
         return tex;
     }
-    let levels: Vec<f64> = reports.iter().map(|r| r.level).collect();
+    let levels: Vec<f64> = analyses.iter().map(|a| a.report.level).collect();
     let level = match levels.first() {
         // Rounded so that 0.9 reads 90, not 90.00000000000001.
         Some(&first) if levels.iter().all(|&l| l == first) => {
@@ -193,17 +199,48 @@ pub fn summary_latex(manifest: &Manifest, rows: &[SummaryRow], reports: &[Report
         _ => "each analysis' level".to_string(),
     };
     let _ = writeln!(tex);
+    analyses_latex(&mut tex, manifest, analyses, &level);
+    tex
+}
+
+/// The analyses float of `summary.tex`.
+fn analyses_latex(tex: &mut String, manifest: &Manifest, analyses: &[AnalysisOutput], level: &str) {
+    let name = latex_escape(&manifest.name);
+    let key = label_key(&manifest.name);
+    let holm = analyses.iter().any(|a| a.p_holm.is_some());
+    let holm_caption = if holm {
+        let family = family_names(analyses);
+        format!(
+            r" $p_{{\mathrm{{Holm}}}}$: $p$ adjusted by Holm--Bonferroni across the family of the {} analyses with a $p$ ({}).",
+            family.len(),
+            latex_escape(&family.join(", "))
+        )
+    } else {
+        String::new()
+    };
+    let (columns, header) = if holm {
+        (
+            "llcccrr",
+            r"Analysis, kind & Task, metric & Base & Experiment & $\Delta$ & $p$ & $p_{\mathrm{Holm}}$",
+        )
+    } else {
+        (
+            "llcccr",
+            r"Analysis, kind & Task, metric & Base & Experiment & $\Delta$ & $p$",
+        )
+    };
     open_table(
-        &mut tex,
+        tex,
         &format!(
-            r"{name}: Multi-Bootstrap analyses, two lines each: the analysis and its kind, the task and the metric; base and experiment: the mean of the bootstrap estimates and, below it, their {level} interval; $\Delta$: experiment minus base, with its interval; $p$: the fraction of draws on the wrong side of zero. {UNDEFINED}: not applicable or undefined."
+            r"{name}: Multi-Bootstrap analyses, two lines each: the analysis and its kind, the task and the metric; base and experiment: the mean of the bootstrap estimates and, below it, their {level} interval; $\Delta$: experiment minus base, with its interval; $p$: the fraction of draws on the wrong side of zero.{holm_caption} {UNDEFINED}: not applicable or undefined."
         ),
         &format!("tab:{key}-analyses"),
-        "llcccr",
-        r"Analysis, kind & Task, metric & Base & Experiment & $\Delta$ & $p$",
+        columns,
+        header,
     );
     let none = || [UNDEFINED.to_string(), String::new()];
-    for (i, (a, report)) in manifest.analyses.iter().zip(reports).enumerate() {
+    for (i, (a, out)) in manifest.analyses.iter().zip(analyses).enumerate() {
+        let report = &out.report;
         if i > 0 {
             // Keeps each analysis' two lines visibly together.
             let _ = writeln!(tex, r"\addlinespace");
@@ -214,10 +251,15 @@ pub fn summary_latex(manifest: &Manifest, rows: &[SummaryRow], reports: &[Report
         let p = report
             .delta
             .map_or(UNDEFINED.to_string(), |d| number(d.p, 3, false));
+        let (adjusted, blank) = match (holm, out.p_holm) {
+            (false, _) => (String::new(), ""),
+            (true, Some(q)) => (format!(" & {}", number(q, 3, false)), " &"),
+            (true, None) => (format!(" & {UNDEFINED}"), " &"),
+        };
         // Stacked in two lines, the eight values fit a page's width.
         let _ = writeln!(
             tex,
-            r"{} & {} & {} & {} & {} & {p} \\",
+            r"{} & {} & {} & {} & {} & {p}{adjusted} \\",
             latex_escape(&a.name),
             latex_escape(&a.task),
             base[0],
@@ -226,7 +268,7 @@ pub fn summary_latex(manifest: &Manifest, rows: &[SummaryRow], reports: &[Report
         );
         let _ = writeln!(
             tex,
-            r"{} & {} & {} & {} & {} & \\",
+            r"{} & {} & {} & {} & {} &{blank} \\",
             latex_escape(&format!("{:?}", a.kind)),
             latex_escape(&a.metric),
             base[1],
@@ -234,8 +276,7 @@ pub fn summary_latex(manifest: &Manifest, rows: &[SummaryRow], reports: &[Report
             diff[1]
         );
     }
-    close_table(&mut tex);
-    tex
+    close_table(tex);
 }
 
 #[cfg(test)]

@@ -92,7 +92,10 @@ impl LayoutReader for GlueLayout {
 
     fn read(&self, task: Option<&str>) -> Result<UpstreamPredictions> {
         let task = task.ok_or_else(|| {
-            ReportError::Request("the GLUE layout needs a task (--task, e.g. MNLI)".into())
+            ReportError::Request(
+                "the GLUE layout needs a task (--task, e.g. MNLI, or task=… in the selectors)"
+                    .into(),
+            )
         })?;
         import_glue(&self.root, task)
             .with_context(|| format!("cannot read the GLUE layout under {}", self.root.display()))

@@ -18,6 +18,7 @@ mod collect;
 mod coref;
 pub mod engine;
 mod error;
+mod family;
 mod figure;
 mod figure_bias;
 mod figure_curve;
@@ -28,6 +29,7 @@ mod html;
 mod latex;
 mod layouts;
 mod page;
+mod paper;
 mod runs;
 mod span;
 mod stored;
@@ -37,7 +39,7 @@ mod svg;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use multiberts_bootstrap::{Metric, Report, RngSpec};
+pub use multiberts_bootstrap::{Metric, Report, RngSpec, Samples};
 use multiberts_collector::consolidate::{read_selection, selection_path, table_path};
 use multiberts_collector::{CollectorError, Consolidation, ResultsTree};
 use multiberts_manifest::Manifest;
@@ -47,6 +49,10 @@ pub use collect::{Collected, RuleChoice, TaskCollected, collect, rule_for};
 pub use coref::{CorefData, coref_data};
 pub use engine::{Analysed, Request, SeedRule, Side, analyse};
 pub use error::{ReportError, Result};
+pub use family::{
+    Comparison, Correction, FamilyOutcome, Member, comparisons, family_note, family_size,
+    holm_adjusted, run_family,
+};
 pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};
 pub use figure_bias::{BiasVariant, bias_svg, bias_variants};
 pub use figure_curve::{CurveStep, LearningCurve, learning_curves};
@@ -56,6 +62,10 @@ pub use figure_svg::{DATA_STROKE, DOT_RADIUS};
 pub use html::{FigureSection, Page, PageFigure, escape, index_html, inline_svg, jobs_hash};
 pub use latex::{latex_escape, summary_latex};
 pub use layouts::{CorefLayout, GlueLayout, LayoutReader, ParquetLayout, SquadLayout, layout_of};
+pub use paper::{
+    PAPER_NBOOT, PAPER_RNG, PaperFigure, PaperFigureRun, PaperOptions, PaperRow, PaperTable,
+    PaperWritten, paper_report,
+};
 pub use runs::{Runs, read_runs};
 pub use span::{requested_metric, scoring, upstream_squad_task};
 pub use stored::{Outcome, StoredAnalysis, parse_selector, run_stored};
@@ -84,6 +94,9 @@ pub struct AnalysisOutput {
     pub path: PathBuf,
     /// Its result.
     pub report: Report,
+    /// Its p-value adjusted by Holm–Bonferroni across the family of the manifest's analyses
+    /// with a p-value, when that family has at least two members (else `None`).
+    pub p_holm: Option<f64>,
 }
 
 /// What [`write_report`] wrote.
@@ -141,26 +154,15 @@ pub fn write_report(
             });
         }
     }
-    let mut analyses = Vec::new();
-    for a in &manifest.analyses {
-        let report = run_analysis(tables.runs(&a.task)?, a, coref.get(&a.task))?;
-        let path = dir.join(format!("{}.json", a.name));
-        multiberts_collector::atomic::write_json(&path, &report)?;
-        analyses.push(AnalysisOutput {
-            name: a.name.clone(),
-            path,
-            report,
-        });
-    }
-    let reports: Vec<Report> = analyses.iter().map(|a| a.report.clone()).collect();
+    let analyses = write_analyses(manifest, &mut tables, coref, &dir)?;
     let summary_md = dir.join("summary.md");
-    let md = summary_markdown(manifest, &rows, &reports);
+    let md = summary_markdown(manifest, &rows, &analyses);
     multiberts_collector::atomic::write_bytes(&summary_md, md.as_bytes())?;
     let summary_csv_path = dir.join("summary.csv");
     let csv = summary_csv(&rows, &summary_csv_path)?;
     multiberts_collector::atomic::write_bytes(&summary_csv_path, &csv)?;
     let summary_tex = dir.join("summary.tex");
-    let tex = summary_latex(manifest, &rows, &reports);
+    let tex = summary_latex(manifest, &rows, &analyses);
     multiberts_collector::atomic::write_bytes(&summary_tex, tex.as_bytes())?;
     let inputs = page::PageInputs {
         manifest,
@@ -181,6 +183,75 @@ pub fn write_report(
         figures,
         index_html,
     })
+}
+
+/// Runs the manifest's analyses on their tables, adjusts their p-values by Holm–Bonferroni
+/// when at least two have one, and writes each to `dir/<name>.json` (the report, plus `holm`:
+/// the adjusted p-value and the family's names, when adjusted).
+fn write_analyses(
+    manifest: &Manifest,
+    tables: &mut Tables<'_>,
+    coref: &BTreeMap<String, CorefData>,
+    dir: &Path,
+) -> Result<Vec<AnalysisOutput>> {
+    let mut reports = Vec::new();
+    for a in &manifest.analyses {
+        reports.push(run_analysis(tables.runs(&a.task)?, a, coref.get(&a.task))?);
+    }
+    let refs: Vec<&Report> = reports.iter().collect();
+    let adjusted = if family_size(&refs) >= 2 {
+        holm_adjusted(&refs)
+    } else {
+        vec![None; reports.len()]
+    };
+    let family: Vec<&str> = manifest
+        .analyses
+        .iter()
+        .zip(&reports)
+        .filter(|(_, r)| r.delta.is_some())
+        .map(|(a, _)| a.name.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for ((a, report), p_holm) in manifest.analyses.iter().zip(reports).zip(adjusted) {
+        let path = dir.join(format!("{}.json", a.name));
+        match p_holm {
+            Some(p) => {
+                let json = AnalysisJson {
+                    report: &report,
+                    holm: HolmJson {
+                        p_adjusted: p,
+                        family: &family,
+                    },
+                };
+                multiberts_collector::atomic::write_json(&path, &json)?
+            }
+            None => multiberts_collector::atomic::write_json(&path, &report)?,
+        }
+        out.push(AnalysisOutput {
+            name: a.name.clone(),
+            path,
+            report,
+            p_holm,
+        });
+    }
+    Ok(out)
+}
+
+/// An analysis' JSON with its Holm-adjusted p-value: the report's fields, then `holm`.
+#[derive(serde::Serialize)]
+struct AnalysisJson<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    holm: HolmJson<'a>,
+}
+
+/// The `holm` object of an analysis' JSON.
+#[derive(serde::Serialize)]
+struct HolmJson<'a> {
+    /// The adjusted p-value.
+    p_adjusted: f64,
+    /// The names of the analyses adjusted together, in manifest order.
+    family: &'a [&'a str],
 }
 
 /// The consolidated tables of one report, each read once however many summary rows and

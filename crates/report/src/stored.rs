@@ -4,6 +4,7 @@
 //! the two groups), `base` and `expt` selectors
 //! (`key=value,…`), then the analysis engine ([`crate::engine`]).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use multiberts_bootstrap::{
@@ -14,6 +15,7 @@ use multiberts_manifest::Selector;
 
 use crate::engine::{Request, Side, analyse, bias_view, check_same_examples};
 use crate::error::{ReportError, Result, WithContext};
+use crate::family::Comparison;
 use crate::format_ints;
 use crate::layouts::LayoutReader;
 
@@ -156,27 +158,59 @@ impl Outcome {
 
 /// Runs `a`: reads its predictions, picks each side's runs, and runs the engine.
 pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
-    let base_sel = a.base.as_deref().map(parse_selector).transpose()?;
-    let expt_sel = a.expt.as_deref().map(parse_selector).transpose()?;
-    // The task: --task, else a task= selector.
+    run_comparison(a, &Comparison::of(a), &mut ReadCache::default())
+}
+
+/// The predictions read for one task (`None`: the layout's only task): the base source's, and
+/// the experiment source's when there is one; read once however many analyses use them.
+#[derive(Debug, Default)]
+pub(crate) struct ReadCache(
+    BTreeMap<Option<String>, (UpstreamPredictions, Option<UpstreamPredictions>)>,
+);
+
+impl ReadCache {
+    /// The sources of `task`, read on first use.
+    fn get(
+        &mut self,
+        a: &StoredAnalysis,
+        task: Option<&str>,
+    ) -> Result<(UpstreamPredictions, Option<UpstreamPredictions>)> {
+        let key = task.map(str::to_string);
+        if !self.0.contains_key(&key) {
+            let base = a.layout.read(task)?;
+            let expt = a.expt_layout.as_ref().map(|l| l.read(task)).transpose()?;
+            self.0.insert(key.clone(), (base, expt));
+        }
+        Ok(self.0[&key].clone())
+    }
+}
+
+/// The task of comparison `c` of `a`: `--task`, else a `task=` selector (both sides must agree).
+fn task_of<'s>(a: &'s StoredAnalysis, sels: [&'s Option<Selector>; 2]) -> Result<Option<&'s str>> {
     let mut wanted: Vec<&str> = a.task.iter().map(String::as_str).collect();
-    wanted.extend(
-        [&base_sel, &expt_sel]
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.get("task")),
-    );
+    wanted.extend(sels.into_iter().flatten().filter_map(|s| s.get("task")));
     wanted.sort_unstable();
     wanted.dedup();
     ensure!(
         wanted.len() <= 1,
         "base and experiment must be on the same task; got {wanted:?}"
     );
-    let task = wanted.first().copied();
-    let (data, metric) = span_scored(a, a.layout.read(task)?)?;
-    let mut data = data;
-    let mut expt_data = match &a.expt_layout {
-        Some(l) => Some(span_scored(a, l.read(task)?)?.0),
+    Ok(wanted.first().copied())
+}
+
+/// Runs comparison `c` with the sources and options of `a`, reading through `cache`.
+pub(crate) fn run_comparison(
+    a: &StoredAnalysis,
+    c: &Comparison,
+    cache: &mut ReadCache,
+) -> Result<Outcome> {
+    let base_sel = c.base.as_deref().map(parse_selector).transpose()?;
+    let expt_sel = c.expt.as_deref().map(parse_selector).transpose()?;
+    let task = task_of(a, [&base_sel, &expt_sel])?;
+    let (data, expt_data) = cache.get(a, task)?;
+    let (mut data, metric) = span_scored(a, c, data)?;
+    let mut expt_data = match expt_data {
+        Some(e) => Some(span_scored(a, c, e)?.0),
         None => None,
     };
     let two_sided = expt_sel.is_some() || expt_data.is_some();
@@ -192,8 +226,8 @@ pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
         check_same_examples(&data, e)?;
     }
     if matches!(metric, Metric::BiasR | Metric::BiasSlope) {
-        data = to_bias(a, &data)?;
-        expt_data = expt_data.map(|e| to_bias(a, &e)).transpose()?;
+        data = to_bias(a, metric, &data)?;
+        expt_data = expt_data.map(|e| to_bias(a, metric, &e)).transpose()?;
     }
     let expt = match (&expt_data, &expt_sel) {
         (Some(e), sel) => Some(Side {
@@ -214,14 +248,7 @@ pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
         expt,
         metric,
         seed_key: &a.seed_key,
-        options: Options {
-            design,
-            nboot: a.nboot,
-            sample_seeds: !a.no_sample_seeds,
-            sample_examples: !a.no_sample_examples,
-            resample_runs: a.resample_runs,
-            rng: a.rng,
-        },
+        options: options(a, design),
         report: ReportOptions {
             level: a.level,
             abs_threshold: a.abs_threshold,
@@ -240,16 +267,29 @@ pub fn run_stored(a: &StoredAnalysis) -> Result<Outcome> {
     })
 }
 
+/// The bootstrap's options of `a` under `design`.
+fn options(a: &StoredAnalysis, design: Design) -> Options {
+    Options {
+        design,
+        nboot: a.nboot,
+        sample_seeds: !a.no_sample_seeds,
+        sample_examples: !a.no_sample_examples,
+        resample_runs: a.resample_runs,
+        rng: a.rng,
+    }
+}
+
 /// A span task's answers scored per question (`exact` or `f1`, averaged by `mean`); other
 /// data as read, with the requested metric. Span answers need a span score: `--metric f1` on
 /// them is SQuAD's token F1, not the binary F1 of "answered".
 fn span_scored(
     a: &StoredAnalysis,
+    c: &Comparison,
     data: UpstreamPredictions,
 ) -> Result<(UpstreamPredictions, Metric)> {
-    let score = a
+    let score = c
         .span_score
-        .or_else(|| (data.answers.is_some() && a.metric == Metric::F1).then_some(SpanScore::F1));
+        .or_else(|| (data.answers.is_some() && c.metric == Metric::F1).then_some(SpanScore::F1));
     match (score, data.answers.is_some()) {
         (Some(score), true) => Ok((data.with_span_score(score)?, Metric::Mean)),
         (Some(_), false) => bail!(
@@ -260,22 +300,23 @@ fn span_scored(
             "{} holds span (SQuAD) answers: use --metric exact or --metric f1",
             a.layout.source(None)
         ),
-        (None, false) => Ok((data, a.metric)),
+        (None, false) => Ok((data, c.metric)),
     }
 }
 
 /// `data` as the bias metrics see it: per run the occupations' bias scores, the BLS shares of
 /// `--occupation-stats` (else the layout's own) as labels.
-fn to_bias(a: &StoredAnalysis, data: &UpstreamPredictions) -> Result<UpstreamPredictions> {
+fn to_bias(
+    a: &StoredAnalysis,
+    metric: Metric,
+    data: &UpstreamPredictions,
+) -> Result<UpstreamPredictions> {
     let stats = a
         .occupation_stats
         .clone()
         .or_else(|| a.layout.occupation_stats())
         .with_context(|| {
-            format!(
-                "metric {} needs --occupation-stats (Winogender occupations-stats.tsv)",
-                a.metric
-            )
+            format!("metric {metric} needs --occupation-stats (Winogender occupations-stats.tsv)")
         })?;
     ensure!(
         data.coref_examples.is_some(),

@@ -7,17 +7,19 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use multiberts_bootstrap::{
-    Design, Metric, Options, Problem, Report, ReportOptions, multibootstrap, report_ci,
+    Design, Metric, Options, Problem, ReportOptions, multibootstrap, report_ci,
 };
 use multiberts_collector::Consolidation;
 use multiberts_collector::upstream::UpstreamPredictions;
 use multiberts_manifest::{Manifest, Selector};
 use serde::{Deserialize, Serialize};
 
+use crate::AnalysisOutput;
 use crate::analysis::is_bias;
 use crate::coref::CorefData;
 use crate::engine::{Request, Side, problem, select};
 use crate::error::{ReportError, Result};
+use crate::family::family_note;
 use crate::runs::Runs;
 
 /// Draws of the per-task intervals in the summary.
@@ -198,8 +200,13 @@ pub fn task_rows(
 }
 
 /// `report/summary.md`: the manifest's title and description, the summary table and, when the
-/// manifest has analyses, their table (`reports` aligned with the manifest's analyses).
-pub fn summary_markdown(manifest: &Manifest, rows: &[SummaryRow], reports: &[Report]) -> String {
+/// manifest has analyses, their table (`analyses` aligned with the manifest's analyses), with a
+/// `p (Holm)` column and a note naming the corrected family when the p-values were adjusted.
+pub fn summary_markdown(
+    manifest: &Manifest,
+    rows: &[SummaryRow],
+    analyses: &[AnalysisOutput],
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# {}: results\n", manifest.name);
     if !manifest.description.is_empty() {
@@ -221,33 +228,64 @@ pub fn summary_markdown(manifest: &Manifest, rows: &[SummaryRow], reports: &[Rep
         md.push('\n');
     }
     if !manifest.analyses.is_empty() {
-        let _ = writeln!(md, "\n## Analyses\n");
-        let _ = writeln!(
-            md,
-            "| analysis | kind | task | metric | base | experiment | delta (CI) | p |\n|---|---|---|---|---|---|---|---|"
-        );
-        let iv = |i: &multiberts_bootstrap::Interval| {
-            format!("{:.4} [{:.4}, {:.4}]", i.mean, i.low, i.high)
-        };
-        for (a, report) in manifest.analyses.iter().zip(reports) {
-            let _ = writeln!(
-                md,
-                "| {} | {:?} | {} | {} | {} | {} | {} | {} |",
-                a.name,
-                a.kind,
-                a.task,
-                a.metric,
-                iv(&report.base),
-                report.expt.as_ref().map_or("".into(), iv),
-                report.delta.map_or("".into(), |d| format!(
-                    "{:+.4} [{:+.4}, {:+.4}]",
-                    d.mean, d.low, d.high
-                )),
-                report.delta.map_or("".into(), |d| format!("{:.3}", d.p)),
-            );
-        }
+        analyses_markdown(&mut md, manifest, analyses);
     }
     md
+}
+
+/// The analyses section of `summary.md`.
+fn analyses_markdown(md: &mut String, manifest: &Manifest, analyses: &[AnalysisOutput]) {
+    let holm = analyses.iter().any(|a| a.p_holm.is_some());
+    let _ = writeln!(md, "\n## Analyses\n");
+    let (extra, rule) = if holm {
+        (" p (Holm) |", "---|")
+    } else {
+        ("", "")
+    };
+    let _ = writeln!(
+        md,
+        "| analysis | kind | task | metric | base | experiment | delta (CI) | p |{extra}\n|---|---|---|---|---|---|---|---|{rule}"
+    );
+    let iv =
+        |i: &multiberts_bootstrap::Interval| format!("{:.4} [{:.4}, {:.4}]", i.mean, i.low, i.high);
+    for (a, out) in manifest.analyses.iter().zip(analyses) {
+        let report = &out.report;
+        let adjusted = if holm {
+            format!(
+                " {} |",
+                out.p_holm.map_or(String::new(), |p| format!("{p:.3}"))
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {:?} | {} | {} | {} | {} | {} | {} |{adjusted}",
+            a.name,
+            a.kind,
+            a.task,
+            a.metric,
+            iv(&report.base),
+            report.expt.as_ref().map_or("".into(), iv),
+            report.delta.map_or("".into(), |d| format!(
+                "{:+.4} [{:+.4}, {:+.4}]",
+                d.mean, d.low, d.high
+            )),
+            report.delta.map_or("".into(), |d| format!("{:.3}", d.p)),
+        );
+    }
+    if holm {
+        let _ = writeln!(md, "\n{}", family_note(&family_names(analyses)));
+    }
+}
+
+/// The names of the analyses with a p-value: the family the Holm column corrects.
+pub(crate) fn family_names(analyses: &[AnalysisOutput]) -> Vec<&str> {
+    analyses
+        .iter()
+        .filter(|a| a.report.delta.is_some())
+        .map(|a| a.name.as_str())
+        .collect()
 }
 
 /// The rows as CSV with a header (`task,variant,metric,learning_rate,runs,seeds,mean,sd,

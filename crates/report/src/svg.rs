@@ -222,6 +222,20 @@ impl Svg {
         );
     }
 
+    /// A clip path `id` of the rectangle at (x, y), `w` × `h`, for `clip-path="url(#id)"`; the
+    /// id must be unique on the page that inlines the figure.
+    pub fn clip_rect(&mut self, id: &str, x: f64, y: f64, w: f64, h: f64) {
+        let _ = writeln!(
+            self.body,
+            "<clipPath id=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>",
+            escape(id),
+            n(x),
+            n(y),
+            n(w),
+            n(h)
+        );
+    }
+
     /// Opens a group (a panel) with `attrs`; close it with [`Svg::close_group`].
     pub fn open_group(&mut self, attrs: &str) {
         let _ = writeln!(self.body, "<g{attrs}>");

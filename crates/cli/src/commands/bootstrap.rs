@@ -4,11 +4,12 @@
 //! per side (our Parquet, the upstream GLUE, SQuAD or coref layouts), the selectors and options, run
 //! by the report crate's analysis engine. The tests are in `crates/report/tests/stored.rs`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use multiberts_report::{
-    CorefLayout, LayoutReader, RngSpec, StoredAnalysis, layout_of, requested_metric, run_stored,
+    Comparison, CorefLayout, Correction, LayoutReader, RngSpec, Samples, StoredAnalysis,
+    comparisons, layout_of, requested_metric, run_family, run_stored,
 };
 
 /// Run a Multi-Bootstrap analysis on stored predictions.
@@ -33,14 +34,20 @@ Examples:
 
   # SQuAD 2.0, original BERT vs MultiBERTs (the paper's unpaired comparison), exact match
   multiberts bootstrap --squad SQuAD --data dev-v2.0.json --metric exact --unpaired \\
-      --base release=public --expt release=multiberts")]
+      --base release=public --expt release=multiberts
+
+  # several analyses at once, Holm-adjusted: two tasks (pairs by position) x two metrics
+  multiberts bootstrap --glue GLUE --paired --correct holm --metric accuracy,f1 \\
+      --base task=MRPC,n_steps=1M --expt task=MRPC,n_steps=2M \\
+      --base task=QQP,n_steps=1M --expt task=QQP,n_steps=2M")]
 pub struct BootstrapArgs {
     /// Our predictions Parquet (one row per run × example).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["glue", "squad", "coref"])]
     predictions: Option<PathBuf>,
 
-    /// Upstream GLUE layout root (index.tsv, run TSVs, <TASK>_dev_labels); needs --task.
-    #[arg(long, value_name = "DIR", requires = "task", conflicts_with_all = ["squad", "coref"])]
+    /// Upstream GLUE layout root (index.tsv, run TSVs, <TASK>_dev_labels); needs --task, or
+    /// task=… in the selectors.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["squad", "coref"])]
     glue: Option<PathBuf>,
 
     /// Upstream SQuAD layout root (index.tsv, one JSON of answers per run); needs --data.
@@ -67,20 +74,27 @@ pub struct BootstrapArgs {
     task: Option<String>,
 
     /// Runs of the baseline L, as key=value pairs (e.g. `step=1000k,lr=2e-05`). Default: all
-    /// runs not selected by --expt (for a single analysis: all runs).
+    /// runs not selected by --expt (for a single analysis: all runs). Repeat it with --expt
+    /// for several analyses: paired by position, or one base against every --expt.
     #[arg(long, value_name = "SELECTOR")]
-    base: Option<String>,
+    base: Vec<String>,
 
     /// Runs of the experiment L'. Without it (and without --coref-expt) the analysis is a
-    /// single-procedure estimate.
+    /// single-procedure estimate. Repeatable (see --base).
     #[arg(long, value_name = "SELECTOR")]
-    expt: Option<String>,
+    expt: Vec<String>,
 
     /// Metric: accuracy, f1, macro_f1, mcc, pearson, spearman, mean, bias_r, bias_slope; for
     /// SQuAD answers (--squad, or a span task's predictions) exact or f1, the official
     /// per-question scores averaged over questions. Default: accuracy (exact for --squad).
-    #[arg(long)]
-    metric: Option<String>,
+    /// Several (comma-separated or repeated): each analysis with each metric.
+    #[arg(long, value_delimiter = ',')]
+    metric: Vec<String>,
+
+    /// Correct the p-values of the analyses of this call for multiple comparisons: `holm`
+    /// (Holm-Bonferroni across every analysis with a p-value) or `none`.
+    #[arg(long, default_value = "none", value_name = "METHOD")]
+    correct: Correction,
 
     /// Paired seeds: one seed draw for both sides; seeds on one side only are dropped.
     #[arg(long, conflicts_with = "unpaired")]
@@ -146,17 +160,25 @@ pub struct BootstrapArgs {
     samples: Option<PathBuf>,
 }
 
-/// Runs `multiberts bootstrap`.
+/// Runs `multiberts bootstrap`: one analysis as before, or a family of them (several
+/// selector pairs or metrics, or `--correct`).
 pub fn run(args: BootstrapArgs) -> anyhow::Result<()> {
-    let out = run_stored(&request(&args)?)?;
-    if let Some(path) = &args.samples {
-        let bytes = if path.extension().is_some_and(|e| e == "json") {
-            serde_json::to_vec_pretty(&out.samples)?
+    let (analysis, family) = request(&args)?;
+    if family.len() > 1 || args.correct != Correction::None {
+        let out = run_family(&analysis, &family, args.correct)?;
+        if let (Some(path), [only]) = (&args.samples, out.members.as_slice()) {
+            write_samples(path, &only.outcome.samples)?;
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&out.json())?);
         } else {
-            out.samples.to_csv().into_bytes()
-        };
-        multiberts_collector::atomic::write_bytes(path, &bytes)
-            .with_context(|| format!("cannot write samples to {}", path.display()))?;
+            print!("{}", out.text());
+        }
+        return Ok(());
+    }
+    let out = run_stored(&analysis)?;
+    if let Some(path) = &args.samples {
+        write_samples(path, &out.samples)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out.json())?);
@@ -166,8 +188,20 @@ pub fn run(args: BootstrapArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The analysis the arguments ask for.
-fn request(args: &BootstrapArgs) -> anyhow::Result<StoredAnalysis> {
+/// Writes the draws to `path`: CSV `draw,base,expt`, JSON if it ends in `.json`.
+fn write_samples(path: &Path, samples: &Samples) -> anyhow::Result<()> {
+    let bytes = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::to_vec_pretty(samples)?
+    } else {
+        samples.to_csv().into_bytes()
+    };
+    multiberts_collector::atomic::write_bytes(path, &bytes)
+        .with_context(|| format!("cannot write samples to {}", path.display()))
+}
+
+/// The analysis the arguments ask for (its sides and metric those of the first comparison)
+/// and every comparison of the call.
+fn request(args: &BootstrapArgs) -> anyhow::Result<(StoredAnalysis, Vec<Comparison>)> {
     let squad = args.squad.as_deref().zip(args.data.as_deref());
     let layout = layout_of(
         args.predictions.as_deref(),
@@ -175,19 +209,34 @@ fn request(args: &BootstrapArgs) -> anyhow::Result<StoredAnalysis> {
         squad,
         args.coref.as_deref(),
     )?;
-    let (metric, span_score) = requested_metric(args.metric.as_deref(), squad.is_some())?;
+    let metrics = match args.metric.as_slice() {
+        [] => vec![requested_metric(None, squad.is_some())?],
+        names => names
+            .iter()
+            .map(|m| requested_metric(Some(m), squad.is_some()))
+            .collect::<Result<_, _>>()?,
+    };
+    let family = comparisons(&args.base, &args.expt, &metrics)?;
+    if family.len() > 1 && args.samples.is_some() {
+        anyhow::bail!(
+            "--samples writes the draws of one analysis; this call asks for {} (run them one at \
+             a time)",
+            family.len()
+        );
+    }
+    let first = family.first().cloned().context("no analysis asked for")?;
     let expt_layout = args
         .coref_expt
         .clone()
         .map(|dir| -> Box<dyn LayoutReader> { Box::new(CorefLayout { dir }) });
-    Ok(StoredAnalysis {
+    let analysis = StoredAnalysis {
         layout,
         expt_layout,
         task: args.task.clone(),
-        base: args.base.clone(),
-        expt: args.expt.clone(),
-        metric,
-        span_score,
+        base: first.base,
+        expt: first.expt,
+        metric: first.metric,
+        span_score: first.span_score,
         paired: args.paired,
         unpaired: args.unpaired,
         seed_key: args.seed_key.clone(),
@@ -201,5 +250,6 @@ fn request(args: &BootstrapArgs) -> anyhow::Result<StoredAnalysis> {
         abs_threshold: args.abs_threshold,
         rel_threshold: args.rel_threshold,
         occupation_stats: args.occupation_stats.clone(),
-    })
+    };
+    Ok((analysis, family))
 }

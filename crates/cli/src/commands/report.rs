@@ -1,6 +1,8 @@
 //! `multiberts report`: regenerate `results/<name>/report/` from the consolidated tables.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use multiberts_report::{PaperOptions, paper_report};
 
 use super::{load_manifest, results_tree};
 
@@ -14,10 +16,27 @@ use super::{load_manifest, results_tree};
 #[command(after_help = "\
 Examples:
   # after editing the manifest's [[analyses]], or on a results folder copied from the cluster
-  multiberts report manifests/glue.toml --results-dir ~/copied-results")]
+  multiberts report manifests/glue.toml --results-dir ~/copied-results
+
+  # the paper's Tables 1-2 and GLUE/SQuAD figures from the released predictions
+  # (docs/bootstrap.md says where to download them), into results/paper/report/
+  multiberts report --paper example-predictions --data-dir ../shared/data")]
 pub struct ReportArgs {
     /// The manifest (default: the embedded demo).
+    #[arg(conflicts_with = "paper")]
     pub manifest: Option<PathBuf>,
+    /// Instead of a manifest's report: the MultiBERTs paper's tables and figures from the
+    /// released predictions in DIR (GLUE/, SQuAD/, coref/), as the authors' notebooks ran them
+    /// (1000 draws, numpy RandomState(42)), into <results-dir>/paper/report/.
+    #[arg(long, value_name = "DIR")]
+    pub paper: Option<PathBuf>,
+    /// With --paper: Winogender occupations-stats.tsv for bias r (default:
+    /// DIR/coref/occupations-stats.tsv, else winogender/occupations-stats.tsv under --data-dir).
+    #[arg(long, value_name = "FILE", requires = "paper")]
+    pub occupation_stats: Option<PathBuf>,
+    /// With --paper: the SQuAD dev file scoring the answers (default: DIR/SQuAD/dev-v2.0.json).
+    #[arg(long, value_name = "FILE", requires = "paper")]
+    pub squad_data: Option<PathBuf>,
     /// Results directory (default: the manifest's `results_dir`, else `results`).
     #[arg(long, env = "MULTIBERTS_RESULTS")]
     pub results_dir: Option<PathBuf>,
@@ -29,6 +48,15 @@ pub struct ReportArgs {
 
 /// Runs `multiberts report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.paper {
+        let results = args.results_dir.as_deref().unwrap_or(Path::new("results"));
+        let mut options = PaperOptions::new(dir, &results.join("paper").join("report"));
+        options.occupation_stats = args.occupation_stats.clone();
+        options.squad_data = args.squad_data.clone();
+        options.data_dir = args.data_dir.clone();
+        print!("{}", paper_report(&options)?.text());
+        return Ok(());
+    }
     let manifest = load_manifest(args.manifest.as_deref())?;
     let tree = results_tree(&manifest, args.results_dir.as_deref())?;
     let _lock = multiberts_sweep::SweepLock::acquire_shared(tree.root())?;

@@ -1,6 +1,7 @@
 //! Assembles `report/index.html` ([`crate::html`]) from what [`crate::write_report`] computed:
-//! the per-task figures it wrote, the per-seed intervals, the bias pictures of
-//! Winogender-evaluated tasks and the forest plot of the analyses.
+//! the per-task figures it wrote, the per-seed intervals, the learning curves of tasks
+//! fine-tuned from several pre-training steps, the bias pictures of Winogender-evaluated tasks
+//! and the forest plot of the analyses.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use multiberts_manifest::Manifest;
 use crate::coref::CorefData;
 use crate::error::Result;
 use crate::figure_bias::{bias_svg, bias_variants};
+use crate::figure_curve::learning_curves;
 use crate::figure_forest::{ForestRow, forest_svg};
 use crate::figure_seeds::seed_intervals;
 use crate::html::{FigureSection, Page, PageFigure, index_html};
@@ -29,18 +31,11 @@ pub(crate) struct PageInputs<'a> {
     pub task_figures: Vec<PageFigure>,
 }
 
-/// Writes `report/index.html` atomically and returns its path.
-pub(crate) fn write_index(inputs: PageInputs<'_>, tables: &mut Tables<'_>) -> Result<PathBuf> {
-    let mut sections = Vec::new();
-    if !inputs.task_figures.is_empty() {
-        sections.push(FigureSection {
-            heading: "Runs per task".into(),
-            intro: "The primary dev metric of every kept run: one column per pre-training seed \
-                    (a bar at the mean), or the metric against pre-training step."
-                .into(),
-            figures: inputs.task_figures,
-        });
-    }
+/// The per-seed intervals of every task, if any.
+fn seeds_section(
+    inputs: &PageInputs<'_>,
+    tables: &mut Tables<'_>,
+) -> Result<Option<FigureSection>> {
     let mut seeds = Vec::new();
     for c in inputs.tasks {
         for s in seed_intervals(tables.runs(&c.task)?, c, inputs.rows)? {
@@ -56,17 +51,60 @@ pub(crate) fn write_index(inputs: PageInputs<'_>, tables: &mut Tables<'_>) -> Re
             });
         }
     }
-    if !seeds.is_empty() {
+    Ok((!seeds.is_empty()).then(|| FigureSection {
+        heading: "Per-seed intervals".into(),
+        intro: "For each pre-training seed, the mean over its fine-tuning runs with a 95% \
+                interval that resamples evaluation examples only: seed-to-seed spread against \
+                example noise. The grey band is the summary's interval over seeds and examples."
+            .into(),
+        figures: seeds,
+    }))
+}
+
+/// The learning curves of every task fine-tuned from several pre-training steps, if any.
+fn curves_section(
+    inputs: &PageInputs<'_>,
+    tables: &mut Tables<'_>,
+) -> Result<Option<FigureSection>> {
+    let mut curves = Vec::new();
+    for c in inputs.tasks {
+        for curve in learning_curves(tables.runs(&c.task)?, c)? {
+            curves.push(PageFigure {
+                title: curve.title(),
+                alt: format!(
+                    "Learning curve of {} over {} pre-training steps",
+                    curve.metric,
+                    curve.steps.len()
+                ),
+                svg: curve.svg(),
+                file: None,
+            });
+        }
+    }
+    Ok((!curves.is_empty()).then(|| FigureSection {
+        heading: "Learning curves".into(),
+        intro: "The primary metric over pre-training steps: a thin line per pre-training seed \
+                (the mean over its fine-tuning runs), the mean over all runs in black, and a \
+                grey 95% Multi-Bootstrap band per step that resamples seeds and examples."
+            .into(),
+        figures: curves,
+    }))
+}
+
+/// Writes `report/index.html` atomically and returns its path.
+pub(crate) fn write_index(mut inputs: PageInputs<'_>, tables: &mut Tables<'_>) -> Result<PathBuf> {
+    let mut sections = Vec::new();
+    if !inputs.task_figures.is_empty() {
         sections.push(FigureSection {
-            heading: "Per-seed intervals".into(),
-            intro: "For each pre-training seed, the mean over its fine-tuning runs with a 95% \
-                    interval that resamples evaluation examples only: seed-to-seed spread \
-                    against example noise. The grey band is the summary's interval over seeds \
-                    and examples."
+            heading: "Runs per task".into(),
+            intro: "The primary dev metric of every kept run: one column per pre-training seed \
+                    (a bar at the mean), or the metric against pre-training step."
                 .into(),
-            figures: seeds,
+            figures: std::mem::take(&mut inputs.task_figures),
         });
     }
+    sections.extend(seeds_section(&inputs, tables)?);
+    sections.extend(curves_section(&inputs, tables)?);
     let mut bias = Vec::new();
     for (task, data) in inputs.coref {
         let variants = bias_variants(data)?;

@@ -46,6 +46,15 @@ fn correct(k: usize, seed: i64, ft: i64) -> usize {
 fn curves(steps: &[i64]) -> Vec<LearningCurve> {
     let tmp = tempfile::tempdir().unwrap();
     let tree = ResultsTree::new(tmp.path(), "t").unwrap();
+    write_steps_table(&tree, steps);
+    let c: Consolidation =
+        multiberts_collector::atomic::read_json(&selection_path(&tree, "sst2")).unwrap();
+    let runs = read_runs(&table_path(&tree, "sst2")).unwrap();
+    learning_curves(&runs, &c).unwrap()
+}
+
+/// `predictions/sst2.parquet` with three seeds × two fine-tuning seeds at each step.
+fn write_steps_table(tree: &ResultsTree, steps: &[i64]) {
     let mut rows = Vec::new();
     for (k, &step) in steps.iter().enumerate() {
         for seed in 0..3 {
@@ -54,11 +63,7 @@ fn curves(steps: &[i64]) -> Vec<LearningCurve> {
             }
         }
     }
-    common::write_consolidated(&tree, "sst2", "accuracy", &rows, steps.len() * 6);
-    let c: Consolidation =
-        multiberts_collector::atomic::read_json(&selection_path(&tree, "sst2")).unwrap();
-    let runs = read_runs(&table_path(&tree, "sst2")).unwrap();
-    learning_curves(&runs, &c).unwrap()
+    common::write_consolidated(tree, "sst2", "accuracy", &rows, steps.len() * 6);
 }
 
 #[test]
@@ -142,4 +147,19 @@ fn the_svg_draws_a_line_per_seed_the_means_and_the_band_on_a_slot_axis() {
     // Evenly spaced steps: a linear axis.
     let even = &curves(&[0, 20, 40, 60])[0];
     assert!(!even.svg().contains("evenly spaced"));
+}
+
+#[test]
+fn the_page_has_a_learning_curves_section_when_a_task_has_several_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = "name = \"t\"\n[defaults]\nlearning_rates = [1e-3]\nfinetune_seeds = \"0..=1\"\n\
+        [[checkpoints]]\nhub = \"google/multiberts-seed_{seed}-step_{step}k\"\nseeds = \"0..=2\"\n\
+        steps = [0, 20, 40, 100]\n[[tasks]]\nname = \"sst2\"\n";
+    let (manifest, tree) = common::setup(tmp.path(), manifest);
+    write_steps_table(&tree, &[0, 20, 40, 100]);
+    let written = multiberts_report::report_from_tables(&manifest, &tree, None).unwrap();
+    let html = std::fs::read_to_string(&written.index_html).unwrap();
+    assert!(html.contains("Learning curves"), "no learning-curve section");
+    assert!(html.contains("sst2, lr 1e-3: accuracy over pre-training"));
+    assert_eq!(html.matches("class=\"curve-mean\"").count(), 4);
 }

@@ -108,8 +108,8 @@ pub enum CollectorError {
         what: &'static str,
         /// The offending value.
         value: String,
-        /// Why it was rejected.
-        reason: &'static str,
+        /// Why it was rejected and what is expected.
+        reason: String,
     },
 
     /// A job directory was read as results but has no `DONE` marker.

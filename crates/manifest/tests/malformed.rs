@@ -283,3 +283,58 @@ fn huge_expansions_are_refused_with_their_count() {
         "{err}"
     );
 }
+
+/// Every checkpoint id names a folder of the results tree: one rule (`SafeName`), refused at
+/// the key that makes it (the `id` template, else the `path` or `hub` it comes from). A
+/// hidden, spaced or NUL id used to pass here and fail (or be written) at run time.
+#[test]
+fn checkpoint_ids_that_cannot_name_a_results_folder() {
+    // (as written in TOML, the first id it makes)
+    for (bad, id) in [
+        (".hidden", ".hidden"),
+        ("a b", "a b"),
+        ("a\\u0000b", "a\0b"),
+        ("x/{seed}", "x/0"),
+        ("..", ".."),
+        ("é", "é"),
+    ] {
+        let text = GOOD.replace(
+            "seeds = \"0..=2\"\n",
+            &format!("seeds = \"0..=2\"\nid = \"{bad}\"\n"),
+        );
+        let shown = format!("{id:?}");
+        assert_error(
+            &text,
+            10,
+            6,
+            &[
+                &format!("invalid checkpoint id {shown}"),
+                "expected letters, digits, `-`, `_` and `.`",
+            ],
+        );
+    }
+    // A default id (a local folder's name) is refused at `path`, saying how to name it.
+    let text = GOOD.replace(
+        "hub = \"google/multiberts-seed_{seed}\"\nseeds = \"0..=2\"",
+        "path = \"models/my ckpt\"",
+    );
+    assert_error(
+        &text,
+        8,
+        8,
+        &["invalid checkpoint id \"my ckpt\"", "`id = \"...\"`"],
+    );
+}
+
+/// A name longer than the rule allows is refused where it is written, before a file system
+/// refuses it at the end of a sweep.
+#[test]
+fn names_longer_than_the_rule_are_refused() {
+    let long = "a".repeat(129);
+    let text = GOOD.replace("name = \"t\"", &format!("name = \"{long}\""));
+    assert_error(&text, 1, 8, &["invalid name", "129 bytes long"]);
+    let text = format!(
+        "{GOOD}\n[[analyses]]\nname = \"{long}\"\nkind = \"single\"\ntask = \"sst2\"\n"
+    );
+    assert_error(&text, 15, 8, &["invalid analysis name", "129 bytes long"]);
+}

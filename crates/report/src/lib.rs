@@ -77,7 +77,7 @@ pub fn task_names(manifest: &Manifest) -> Vec<&str> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisOutput {
     /// The analysis' name in the manifest.
-    pub name: String,
+    pub name: multiberts_tasks::SafeName,
     /// Its JSON file.
     pub path: PathBuf,
     /// Its result.
@@ -141,7 +141,7 @@ pub fn write_report(
     }
     let mut analyses = Vec::new();
     for a in &manifest.analyses {
-        let report = run_analysis(tables.runs(&a.task)?, a, coref.get(&a.task))?;
+        let report = run_analysis(tables.runs(&a.task)?, a, coref.get(a.task.as_str()))?;
         let path = dir.join(format!("{}.json", a.name));
         multiberts_collector::atomic::write_json(&path, &report)?;
         analyses.push(AnalysisOutput {

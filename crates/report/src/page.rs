@@ -93,7 +93,7 @@ pub(crate) fn write_index(inputs: PageInputs<'_>, tables: &mut Tables<'_>) -> Re
         .iter()
         .zip(inputs.analyses)
         .map(|(a, out)| ForestRow {
-            name: out.name.clone(),
+            name: out.name.to_string(),
             metric: a.metric.clone(),
             report: out.report.clone(),
         })

@@ -377,7 +377,7 @@ fn run_slurm(
         collect_args: collect,
         output_dir: tree.root().to_path_buf(),
         workdir: std::env::current_dir().context("cannot read the working directory")?,
-        name: manifest.name.clone(),
+        name: manifest.name.to_string(),
         config,
         resubmit_failed: args.slurm.resubmit_failed,
         dry_run: args.slurm.dry_run,

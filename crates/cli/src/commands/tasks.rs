@@ -70,7 +70,7 @@ pub fn run(cmd: TasksCommand) -> anyhow::Result<()> {
                 let formats: Vec<String> =
                     spec.sources.iter().map(|s| s.format.to_string()).collect();
                 table.add_row(vec![
-                    spec.name.clone(),
+                    spec.name.to_string(),
                     spec.kind.to_string(),
                     if spec.kind == multiberts_tasks::TaskKind::Span {
                         "(context span or none)".to_string()

@@ -142,6 +142,23 @@ pub enum CollectorError {
         job_dir: PathBuf,
     },
 
+    /// A consolidated table no longer has the sha256 `collect` recorded for it.
+    #[error(
+        "{path}: the consolidated table is damaged or was changed since `multiberts collect` \
+         wrote it (sha256 {found}, recorded {expected} in {selection}); run `multiberts collect` \
+         again to write it anew from the job directories"
+    )]
+    CorruptTable {
+        /// The table.
+        path: PathBuf,
+        /// The digest recorded when it was written.
+        expected: String,
+        /// The digest now.
+        found: String,
+        /// The record that holds the digest (`<task>.selection.json`).
+        selection: PathBuf,
+    },
+
     /// Another live process holds the job directory (runs its job).
     #[error(
         "{path}: another process is running this job (it holds the directory's lock); wait for it \

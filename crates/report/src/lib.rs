@@ -226,6 +226,8 @@ pub fn consolidated_tasks(manifest: &Manifest, tree: &ResultsTree) -> Result<Vec
         if !table.is_file() {
             return Err(not_collected(task, table));
         }
+        // Every reader below goes through this: a damaged table is an error, not results.
+        multiberts_collector::consolidate::check_table(&table)?;
         out.push(read_selection(tree, task)?);
     }
     Ok(out)

@@ -250,7 +250,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         multiberts_tasks::data_root(args.place.data_dir.as_deref(), manifest.data_dir.as_deref());
     let jobs = manifest.job_files(data_root.as_deref())?;
     refuse_tf32_on_cpu(&jobs, device.is_gpu())?;
-    multiberts_sweep::check_stale(&tree, args.rerun_stale)?;
+    // Stale jobs stop the sweep here; `--rerun-stale` re-marks them under the sweep's lock.
+    if !args.rerun_stale {
+        multiberts_sweep::check_stale(&tree, false)?;
+    }
     // Checked once here: the children inherit the variable and would each fail on a typo.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe().context("cannot find the multiberts executable")?;
@@ -334,6 +337,7 @@ fn local_options(
         retries: args.retries,
         keep_going: args.keep_going,
         progress: std::io::stderr().is_terminal(),
+        rerun_stale: args.rerun_stale,
     })
 }
 
@@ -381,6 +385,7 @@ fn run_slurm(
         config,
         resubmit_failed: args.slurm.resubmit_failed,
         dry_run: args.slurm.dry_run,
+        rerun_stale: args.rerun_stale,
     };
     let outcome = submit_slurm(jobs, &tree, &options)?;
     let text = outcome.text(&manifest.name, &manifest_arg(args), args.slurm.dry_run);

@@ -126,7 +126,11 @@ fn a_changed_data_file_makes_its_jobs_stale_until_rerun() {
     // against the digest recorded beside it, and say how to write it again.
     let table = dir.join("results/stale/predictions/sst2.parquet");
     let good = std::fs::read(&table).unwrap();
-    let bootstrap = ["bootstrap", "--predictions", "results/stale/predictions/sst2.parquet"];
+    let bootstrap = [
+        "bootstrap",
+        "--predictions",
+        "results/stale/predictions/sst2.parquet",
+    ];
     for k in 1..=10 {
         let mut bad = good.clone();
         let at = k * good.len() / 11;
@@ -143,7 +147,11 @@ fn a_changed_data_file_makes_its_jobs_stale_until_rerun() {
     }
     let out = multiberts(dir, &["collect", "m.toml"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(std::fs::read(&table).unwrap(), good, "collect writes it anew");
+    assert_eq!(
+        std::fs::read(&table).unwrap(),
+        good,
+        "collect writes it anew"
+    );
     assert!(multiberts(dir, &["report", "m.toml"]).status.success());
     assert!(multiberts(dir, &bootstrap).status.success());
 }

@@ -284,9 +284,7 @@ impl RawCheckpoint {
                     };
                     (
                         at,
-                        format!(
-                            "invalid checkpoint id {e} (it names a results folder){hint}"
-                        ),
+                        format!("invalid checkpoint id {e} (it names a results folder){hint}"),
                     )
                 })?;
                 out.push(Checkpoint {

@@ -333,8 +333,7 @@ fn names_longer_than_the_rule_are_refused() {
     let long = "a".repeat(129);
     let text = GOOD.replace("name = \"t\"", &format!("name = \"{long}\""));
     assert_error(&text, 1, 8, &["invalid name", "129 bytes long"]);
-    let text = format!(
-        "{GOOD}\n[[analyses]]\nname = \"{long}\"\nkind = \"single\"\ntask = \"sst2\"\n"
-    );
+    let text =
+        format!("{GOOD}\n[[analyses]]\nname = \"{long}\"\nkind = \"single\"\ntask = \"sst2\"\n");
     assert_error(&text, 15, 8, &["invalid analysis name", "129 bytes long"]);
 }

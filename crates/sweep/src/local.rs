@@ -231,31 +231,7 @@ pub fn run_local(
             // The job handed over as a value: written before every start, so a re-run after
             // a change of code or manifest location hands over the current one.
             dirs[i].write_job_file(&jobs[i])?;
-            let log = log_path(&opts.output_dir, &job.id);
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)
-                .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
-            let err = file
-                .try_clone()
-                .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
-            let settings = match gpu {
-                Some(gpu) => opts.settings.on_device(format!("cuda:{gpu}")),
-                None => opts.settings.clone(),
-            };
-            let mut cmd = Command::new(&opts.exe);
-            cmd.args(settings.command_args(&opts.prefix, dirs[i].path()))
-                .env("RAYON_NUM_THREADS", opts.threads_per_job.max(1).to_string())
-                .stdin(Stdio::null())
-                .stdout(file)
-                .stderr(err);
-            die_with_parent(&mut cmd);
-            let child = cmd.spawn().map_err(|source| SweepError::Spawn {
-                exe: opts.exe.clone(),
-                job: job.id.clone(),
-                source,
-            })?;
+            let child = spawn_job(opts, &dirs[i], &job.id, gpu)?;
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(job_style.clone());
             let retry = if attempt > 1 {
@@ -355,6 +331,41 @@ pub fn run_local(
     record.running.clear();
     record.write(&opts.output_dir)?;
     Ok(outcome)
+}
+
+/// Starts `run-job` on the job directory `dir` (job `id`) with its output appended to the
+/// job's log, on GPU `gpu` when the pool has GPU slots.
+fn spawn_job(
+    opts: &LocalOptions,
+    dir: &multiberts_collector::JobDir,
+    id: &str,
+    gpu: Option<usize>,
+) -> Result<Child> {
+    let log = log_path(&opts.output_dir, id);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
+    let err = file
+        .try_clone()
+        .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
+    let settings = match gpu {
+        Some(gpu) => opts.settings.on_device(format!("cuda:{gpu}")),
+        None => opts.settings.clone(),
+    };
+    let mut cmd = Command::new(&opts.exe);
+    cmd.args(settings.command_args(&opts.prefix, dir.path()))
+        .env("RAYON_NUM_THREADS", opts.threads_per_job.max(1).to_string())
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err);
+    die_with_parent(&mut cmd);
+    cmd.spawn().map_err(|source| SweepError::Spawn {
+        exe: opts.exe.clone(),
+        job: id.to_string(),
+        source,
+    })
 }
 
 /// Records job `id` as skipped because another live process holds its directory.

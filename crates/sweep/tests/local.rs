@@ -296,8 +296,15 @@ fn a_job_another_process_takes_mid_sweep_is_skipped() {
     assert_eq!(outcome.succeeded.len(), 2, "{outcome:?}");
     assert_eq!(outcome.not_started, 0);
     assert!(!outcome.all_done());
-    assert!(!second.path().join("job.json").exists(), "job.json rewritten");
-    assert!(!out.join("logs").join(format!("{}.log", jobs[1].spec.id)).exists());
+    assert!(
+        !second.path().join("job.json").exists(),
+        "job.json rewritten"
+    );
+    assert!(
+        !out.join("logs")
+            .join(format!("{}.log", jobs[1].spec.id))
+            .exists()
+    );
     let text = outcome.text();
     assert!(text.contains("1 held by another process"), "{text}");
 }
@@ -322,7 +329,7 @@ fn a_child_that_finds_its_job_held_is_skipped_not_retried() {
     );
     opts.prefix = vec![OsString::from("-c"), script.into(), "sh".into()];
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
-    assert_eq!(outcome.held, [held.clone()], "{outcome:?}");
+    assert_eq!(outcome.held, std::slice::from_ref(held), "{outcome:?}");
     assert!(outcome.failed.is_empty(), "{outcome:?}");
     assert_eq!(outcome.succeeded.len(), 2);
     let log = std::fs::read_to_string(out.join("logs").join(format!("{held}.log"))).unwrap();

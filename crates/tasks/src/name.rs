@@ -244,7 +244,14 @@ mod tests {
 
     #[test]
     fn the_rule() {
-        for good in ["sst2", "gap-winogender", "seed_0-step_20k", "a.b", "A9", "x."] {
+        for good in [
+            "sst2",
+            "gap-winogender",
+            "seed_0-step_20k",
+            "a.b",
+            "A9",
+            "x.",
+        ] {
             assert_eq!(SafeName::new(good).map(String::from).as_deref(), Ok(good));
         }
         let long = "a".repeat(MAX_NAME_LEN + 1);
@@ -274,7 +281,10 @@ mod tests {
     #[test]
     fn messages_name_the_character() {
         let err = SafeName::new("a/b").unwrap_err().to_string();
-        assert!(err.starts_with("\"a/b\": it contains `/`; expected letters"), "{err}");
+        assert!(
+            err.starts_with("\"a/b\": it contains `/`; expected letters"),
+            "{err}"
+        );
         let err = SafeName::new("a\nb").unwrap_err().to_string();
         assert!(err.contains("it contains '\\n'"), "{err}");
     }

@@ -175,7 +175,8 @@ impl ResultsTree {
     }
 }
 
-/// Sorted names of the visible subdirectories of `dir`; none if `dir` does not exist.
+/// Sorted names of the subdirectories of `dir` that are [`SafeName`]s; none if `dir` does not
+/// exist.
 fn subdirs(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -187,7 +188,9 @@ fn subdirs(dir: &Path) -> Result<Vec<String>> {
         let entry = entry.map_err(io_err(dir))?;
         let is_dir = entry.file_type().map_err(io_err(entry.path()))?.is_dir();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if is_dir && !name.starts_with('.') {
+        // A folder no manifest can name (hidden, temporary, a space in it) is not part of the
+        // tree: left alone, not an error.
+        if is_dir && SafeName::check(&name).is_ok() {
             out.push(name);
         }
     }

@@ -392,11 +392,21 @@ pub fn multibootstrap(
             (b, e)
         }
     };
-    for d in &dropped {
+    // Once per analysis, naming every seed (it used to be once per seed).
+    if !dropped.is_empty() {
+        let side = |g: Group| -> String {
+            let seeds: Vec<String> = dropped
+                .iter()
+                .filter(|d| d.group == g)
+                .map(|d| d.seed.to_string())
+                .collect();
+            seeds.join(", ")
+        };
         tracing::warn!(
-            seed = d.seed,
-            side = ?d.group,
-            "seed found on one side only; omitted from the paired analysis"
+            base_only = %side(Group::Base),
+            expt_only = %side(Group::Expt),
+            "{} seed(s) found on one side only; omitted from the paired analysis",
+            dropped.len()
         );
     }
     if base.is_empty() {

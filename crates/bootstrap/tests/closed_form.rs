@@ -418,3 +418,41 @@ fn samples_serialize_and_export() {
         )
     );
 }
+
+/// Counts the warnings of this crate logged while it is the thread's subscriber.
+struct CountWarnings(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl tracing::Subscriber for CountWarnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let meta = event.metadata();
+        if *meta.level() == tracing::Level::WARN
+            && meta.target().starts_with("multiberts_bootstrap")
+        {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Issue 15 item 7: seeds on one side only are one warning per analysis, however many there
+/// are and on whichever sides (it was one per seed: twice for a seed on each side).
+#[test]
+fn one_sided_seeds_are_warned_about_once_per_run() {
+    let problem = make(50, &[0, 1, 2], &[1, 2, 3], 1, false, 14);
+    let warnings = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let subscriber = CountWarnings(warnings.clone());
+    let s = tracing::subscriber::with_default(subscriber, || {
+        multibootstrap(&problem, Metric::Accuracy, &Options::default()).unwrap()
+    });
+    assert_eq!(s.dropped_seeds.len(), 2);
+    assert_eq!(warnings.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -71,11 +71,13 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(multiberts_runner::STOPPED_EXIT_CODE);
             }
             eprintln!("error: {}", error_chain(&err));
+            let runner = err.downcast_ref::<multiberts_runner::RunnerError>();
+            // A job another process runs: the sweep skips it (no failure, no retry).
+            if runner.is_some_and(multiberts_runner::RunnerError::is_held) {
+                return std::process::ExitCode::from(multiberts_sweep::HELD_EXIT_CODE);
+            }
             // A job that cannot succeed as it stands: the sweep does not retry it.
-            if err
-                .downcast_ref::<multiberts_runner::RunnerError>()
-                .is_some_and(multiberts_runner::RunnerError::is_permanent)
-            {
+            if runner.is_some_and(multiberts_runner::RunnerError::is_permanent) {
                 return std::process::ExitCode::from(multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE);
             }
             std::process::ExitCode::FAILURE

@@ -162,3 +162,104 @@ fn kill_9_of_a_sweep_takes_its_children_and_a_rerun_is_byte_identical() {
         assert!(!dir.join("state").exists(), "{} kept state/", dir.display());
     }
 }
+
+/// One tiny checkpoint × three fine-tuning seeds, two optimizer steps each.
+const HELD_MANIFEST: &str = r#"name = "held"
+
+[defaults]
+max_seq_len = 32
+batch_size = 32
+epochs = 1
+learning_rates = [1e-3]
+finetune_seeds = [0, 1, 2]
+
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0]
+
+[[tasks]]
+name = "demo-sentiment"
+max_train_examples = 64
+"#;
+
+/// A job whose directory another live process takes while a sweep runs (a hand-started
+/// `run-job`, a Slurm task) is skipped and reported as held by another process: not started a
+/// second time, not a failure, not retried; the other jobs run. It used to fail for good
+/// (exit status 65). `run-job` itself on a held directory exits with its own status.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_job_another_process_takes_mid_sweep_is_skipped_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    std::fs::write(root.join("m.toml"), HELD_MANIFEST).unwrap();
+    let manifest = multiberts_manifest::Manifest::from_file(&root.join("m.toml")).unwrap();
+    let tree = multiberts_collector::ResultsTree::new(&root.join("results"), "held").unwrap();
+    let dirs: Vec<_> = manifest
+        .jobs()
+        .iter()
+        .map(|j| tree.job(&j.task, &j.checkpoint.id, &j.id).unwrap())
+        .collect();
+
+    // `run-job` on a directory another process holds: its own exit status, no job run.
+    let planned = multiberts(&root, &["plan", "m.toml", "--write-jobs"]);
+    assert!(planned.status.success(), "{}", text(&planned));
+    let holder = dirs[1].lock().unwrap();
+    let dir = dirs[1].path().display().to_string();
+    let out = multiberts(&root, &["run-job", &dir]);
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(multiberts_sweep::HELD_EXIT_CODE)),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("another process is running this job"),
+        "{}",
+        text(&out)
+    );
+    drop(holder);
+
+    // A sweep one job at a time, slowed down; the second job's directory is taken while the
+    // first one trains.
+    let sweep = Command::new(env!("CARGO_BIN_EXE_multiberts"))
+        .args(["sweep", "m.toml", "--no-collect", "--jobs", "1"])
+        .current_dir(&root)
+        .env("RUST_LOG", "warn")
+        .env("MULTIBERTS_TEST_STEP_SLEEP_MS", "1500")
+        .env_remove("MULTIBERTS_RESULTS")
+        .env_remove("MULTIBERTS_DATA")
+        .env_remove("MULTIBERTS_DEVICE")
+        .env_remove("MULTIBERTS_KERNELS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first_runs = wait_for(Duration::from_secs(120), || {
+        run_jobs_under(&root).len() == 1 && !dirs[0].is_done()
+    });
+    assert!(first_runs, "the first job never ran");
+    let holder = dirs[1].lock().unwrap();
+    let out = sweep.wait_with_output().unwrap();
+    let said = text(&out);
+    drop(holder);
+    let held_id = dirs[1].job_id();
+    assert!(
+        said.contains(&format!("held by another process, skipped: {held_id}")),
+        "{said}"
+    );
+    assert!(
+        said.contains("2 jobs finished, 0 were already done, 0 failed, 0 not started, 1 held"),
+        "{said}"
+    );
+    assert!(!said.contains("exit status 65"), "{said}");
+    assert!(dirs[0].is_done() && dirs[2].is_done() && !dirs[1].is_done());
+    assert!(
+        !out.status.success(),
+        "a sweep with a job not done is not a success: {said}"
+    );
+
+    // Once the other process is gone, a re-run runs it.
+    let again = multiberts(&root, &["sweep", "m.toml", "--no-collect"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(dirs[1].is_done());
+}

@@ -392,6 +392,109 @@ fn analysis_cases() -> Vec<Case> {
     ]
 }
 
+/// A task spec in `t/` (the manifest's `tasks_dir`) that sweeps the task `x`, with each
+/// `(from, to)` edit applied: a plain classification task over TSV files.
+fn spec_case(name: &str, edits: &[(&str, &str)], expect: &[&str]) -> Case {
+    let mut spec = "name = \"x\"\nkind = \"classification\"\nlabels = [\"0\", \"1\"]\n\
+                    metrics = [\"accuracy\"]\n\n[[sources]]\nformat = \"glue-tsv\"\n\
+                    text_a = \"sentence\"\nlabel = \"label\"\n\
+                    splits = { train = \"x/train.tsv\", dev = \"x/dev.tsv\" }\n"
+        .to_string();
+    for (from, to) in edits {
+        assert!(spec.contains(from), "{from}");
+        spec = spec.replace(from, to);
+    }
+    let manifest = format!(
+        "tasks_dir = \"t\"\n{}",
+        edit("name = \"demo-sentiment\"", "name = \"x\"")
+    );
+    let mut expect = expect.to_vec();
+    expect.push("x.toml:LINE");
+    Case::new(name, &["plan", "m.toml"], &expect)
+        .file("m.toml", manifest)
+        .file("t/x.toml", spec)
+}
+
+/// Every name that becomes a path component follows the one rule (`SafeName`), refused where
+/// it is written: the cases the older, separate checks let through to run time (or further).
+fn name_cases() -> Vec<Case> {
+    let ckpt = |body: &str| edit("init = { config = \"tiny\" }\nseeds = [0, 1]", body);
+    let tiny =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/bert-tiny");
+    let read = |f: &str| std::fs::read(tiny.join(f)).expect("the bert-tiny fixture");
+    let rule = "expected one file name";
+    let long = "a".repeat(129);
+    vec![
+        plan(
+            "checkpoint id hidden",
+            ckpt("init = { config = \"tiny\" }\nseeds = [0]\nid = \".x\""),
+            &["m.toml:10", "invalid checkpoint id \".x\"", rule],
+        ),
+        plan(
+            "checkpoint id with a newline",
+            ckpt("init = { config = \"tiny\" }\nseeds = [0]\nid = \"a\\nb\""),
+            &["m.toml:10", "invalid checkpoint id \"a\\nb\""],
+        ),
+        plan(
+            "checkpoint id with NUL",
+            ckpt("init = { config = \"tiny\" }\nseeds = [0]\nid = \"a\\u0000b\""),
+            &["m.toml:10", "invalid checkpoint id"],
+        ),
+        plan(
+            "checkpoint id too long",
+            ckpt(&format!(
+                "init = {{ config = \"tiny\" }}\nseeds = [0]\nid = \"{long}\""
+            )),
+            &["m.toml:10", "129 bytes long"],
+        ),
+        plan(
+            "local checkpoint folder that cannot be an id",
+            ckpt("path = \".ckpt\"\nseeds = [0]"),
+            &["m.toml:8", "invalid checkpoint id \".ckpt\"", "id = "],
+        )
+        .file(".ckpt/model.safetensors", read("model.safetensors"))
+        .file(".ckpt/config.json", read("config.json"))
+        .file(".ckpt/vocab.txt", read("vocab.txt")),
+        plan(
+            "variant with a tab",
+            edit(
+                "name = \"demo-sentiment\"",
+                "name = \"demo-sentiment\"\nvariant = \"a\\tb\"",
+            ),
+            &["m.toml:13", "invalid variant \"a\\tb\"", rule],
+        ),
+        plan(
+            "analysis name with a newline",
+            with_analysis("name = \"a\"", "name = \"a\\nb\""),
+            &["m.toml:15", "invalid analysis name \"a\\nb\"", rule],
+        ),
+        plan(
+            "analysis name too long",
+            with_analysis("name = \"a\"", &format!("name = \"{long}\"")),
+            &["m.toml:15", "129 bytes long"],
+        ),
+        spec_case(
+            "task spec name with a slash",
+            &[("name = \"x\"", "name = \"../x\"")],
+            &["invalid task name \"../x\"", rule],
+        ),
+        spec_case(
+            "task spec named as a folder of the results tree",
+            &[("name = \"x\"", "name = \"report\"")],
+            &["invalid task name \"report\"", "folder of the results tree"],
+        ),
+        // The split's name is part of its cached features' file name.
+        spec_case(
+            "eval split that escapes the features cache",
+            &[
+                ("labels = ", "eval_split = \"../../../../x\"\nlabels = "),
+                ("dev = ", "\"../../../../x\" = "),
+            ],
+            &["invalid split name \"../../../../x\""],
+        ),
+    ]
+}
+
 /// More than a hundred bad inputs across the families, this file holding the manifests.
 #[test]
 fn bad_manifests_fail_cleanly_with_file_and_line() {
@@ -400,6 +503,7 @@ fn bad_manifests_fail_cleanly_with_file_and_line() {
     cases.extend(hyper_cases());
     cases.extend(checkpoint_cases());
     cases.extend(analysis_cases());
+    cases.extend(name_cases());
     assert!(cases.len() >= 70, "{}", cases.len());
     run_all(&cases);
 }

@@ -1,7 +1,8 @@
 //! Inputs checked, not assumed (issue 15, item 4): a done job whose data file changed since it
 //! ran is neither reused nor reported silently (`sweep` and `collect` refuse, naming it and the
-//! way out, `status` lists it; `sweep --rerun-stale` runs it again), and a damaged predictions
-//! file is an error naming it and how to re-run its job, not results read from damaged bytes.
+//! way out, `status` lists it; `sweep --rerun-stale` runs it again, under the sweep's lock), and
+//! a damaged predictions file (a job's, or a consolidated table) is an error naming it and how
+//! to write it again, not results read from damaged bytes.
 
 mod common;
 
@@ -79,6 +80,22 @@ fn a_changed_data_file_makes_its_jobs_stale_until_rerun() {
         text(&collect)
     );
 
+    // `--rerun-stale` changes the tree (it makes the stale jobs unfinished again): only under
+    // the sweep's exclusive lock, so never while `collect` or `report` reads the tree.
+    let reader = multiberts_sweep::SweepLock::acquire_shared(&dir.join("results/stale")).unwrap();
+    let refused = multiberts(dir, &["sweep", "m.toml", "--rerun-stale"]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("`collect` or `report` is reading"),
+        "{}",
+        text(&refused)
+    );
+    assert!(
+        job.join("DONE").is_file(),
+        "a stale job was made unfinished while a reader held the tree"
+    );
+    drop(reader);
+
     let rerun = multiberts(dir, &["sweep", "m.toml", "--rerun-stale"]);
     assert!(rerun.status.success(), "{}", text(&rerun));
     let fresh = multiberts(dir, &["sweep", "m.toml"]);
@@ -104,4 +121,37 @@ fn a_changed_data_file_makes_its_jobs_stale_until_rerun() {
     std::fs::write(&predictions, &good).unwrap();
     let out = multiberts(dir, &["collect", "m.toml"]);
     assert!(out.status.success(), "{}", text(&out));
+
+    // The same for the consolidated table `collect` wrote: `report` and `bootstrap` check it
+    // against the digest recorded beside it, and say how to write it again.
+    let table = dir.join("results/stale/predictions/sst2.parquet");
+    let good = std::fs::read(&table).unwrap();
+    let bootstrap = [
+        "bootstrap",
+        "--predictions",
+        "results/stale/predictions/sst2.parquet",
+    ];
+    for k in 1..=10 {
+        let mut bad = good.clone();
+        let at = k * good.len() / 11;
+        bad[at] ^= 0x01;
+        std::fs::write(&table, &bad).unwrap();
+        for args in [&["report", "m.toml"][..], &bootstrap[..]] {
+            let out = multiberts(dir, args);
+            let said = text(&out);
+            assert!(!out.status.success(), "byte {at} flipped was read: {said}");
+            assert!(said.contains("predictions/sst2.parquet"), "{said}");
+            assert!(said.contains("multiberts collect"), "{said}");
+            assert_ne!(out.status.code(), Some(101), "{said}");
+        }
+    }
+    let out = multiberts(dir, &["collect", "m.toml"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(&table).unwrap(),
+        good,
+        "collect writes it anew"
+    );
+    assert!(multiberts(dir, &["report", "m.toml"]).status.success());
+    assert!(multiberts(dir, &bootstrap).status.success());
 }

@@ -14,7 +14,7 @@
 //!   pandas' sorted `groupby('lr')`, which `idxmax` returns.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -230,6 +230,10 @@ pub struct Consolidation {
     pub primary_metric: String,
     /// The consolidated table, relative to the manifest's results directory.
     pub table: String,
+    /// The sha256 of the table as written, checked whenever it is read back
+    /// ([`check_table`]); `None` in records written before it was kept (read unchecked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_sha256: Option<String>,
     /// Done jobs found.
     pub jobs_done: usize,
     /// Job directories without `DONE` (skipped), as `<checkpoint>/<job id>`.
@@ -354,6 +358,46 @@ pub fn selection_path(tree: &ResultsTree, task: &str) -> PathBuf {
         .join(format!("{task}.selection.json"))
 }
 
+/// The digest part of a `<task>.selection.json` (other keys ignored).
+#[derive(Deserialize)]
+struct TableDigest {
+    #[serde(default)]
+    table_sha256: Option<String>,
+}
+
+/// Checks a consolidated table (`…/predictions/<task>.parquet`) against the sha256 that
+/// `collect` recorded beside it in `<task>.selection.json`: a damaged or edited table is a
+/// [`CollectorError::CorruptTable`] naming it and how to write it again, never results read
+/// from its bytes. A file without such a record (a Parquet file of one's own, a table
+/// collected before digests were kept) is not checked.
+pub fn check_table(table: &Path) -> Result<()> {
+    let Some(stem) = table
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".parquet"))
+    else {
+        return Ok(());
+    };
+    let selection = table.with_file_name(format!("{stem}.selection.json"));
+    if !selection.is_file() {
+        return Ok(());
+    }
+    let record: TableDigest = atomic::read_json(&selection)?;
+    let Some(expected) = record.table_sha256 else {
+        return Ok(());
+    };
+    let found = crate::inputs::sha256_file(table)?;
+    if found != expected {
+        return Err(CollectorError::CorruptTable {
+            path: table.to_path_buf(),
+            expected,
+            found,
+            selection,
+        });
+    }
+    Ok(())
+}
+
 /// Reads `predictions/<task>.selection.json` written by [`consolidate_task`].
 pub fn read_selection(tree: &ResultsTree, task: &str) -> Result<Consolidation> {
     atomic::read_json(&selection_path(tree, task))
@@ -434,6 +478,7 @@ pub fn consolidate_task_of(
     }
     let rows = writer.rows();
     writer.finish()?;
+    let table_sha256 = crate::inputs::sha256_file(&table)?;
 
     let result = Consolidation {
         task: task.to_string(),
@@ -442,6 +487,7 @@ pub fn consolidate_task_of(
         rule_description: options.describe(),
         primary_metric,
         table: format!("predictions/{task}.parquet"),
+        table_sha256: Some(table_sha256),
         jobs_done: done.len(),
         jobs_not_done: not_done,
         jobs_kept: selected.len(),

@@ -108,8 +108,8 @@ pub enum CollectorError {
         what: &'static str,
         /// The offending value.
         value: String,
-        /// Why it was rejected.
-        reason: &'static str,
+        /// Why it was rejected and what is expected.
+        reason: String,
     },
 
     /// A job directory was read as results but has no `DONE` marker.
@@ -140,6 +140,23 @@ pub enum CollectorError {
         found: String,
         /// The job directory to delete and re-run.
         job_dir: PathBuf,
+    },
+
+    /// A consolidated table no longer has the sha256 `collect` recorded for it.
+    #[error(
+        "{path}: the consolidated table is damaged or was changed since `multiberts collect` \
+         wrote it (sha256 {found}, recorded {expected} in {selection}); run `multiberts collect` \
+         again to write it anew from the job directories"
+    )]
+    CorruptTable {
+        /// The table.
+        path: PathBuf,
+        /// The digest recorded when it was written.
+        expected: String,
+        /// The digest now.
+        found: String,
+        /// The record that holds the digest (`<task>.selection.json`).
+        selection: PathBuf,
     },
 
     /// Another live process holds the job directory (runs its job).

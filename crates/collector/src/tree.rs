@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use multiberts_tasks::SafeName;
+use multiberts_tasks::name::NAME_RULE;
+
 use crate::atomic;
 use crate::error::{CollectorError, Result, io_err};
 use crate::predictions::{self, PredictionRow};
@@ -27,29 +30,16 @@ pub const DONE_FILE: &str = "DONE";
 /// deleted once the job is done (unless the runner is told to keep it).
 pub const STATE_DIR: &str = "state";
 /// Top-level names under `results/<manifest name>/` that are not tasks.
-pub const RESERVED_NAMES: [&str; 5] = ["predictions", "report", "logs", "upstream", "slurm"];
+pub const RESERVED_NAMES: [&str; 5] = multiberts_tasks::name::RESERVED_NAMES;
 
-/// Checks that `value` can be one path component of the tree.
-pub fn check_name(what: &'static str, value: &str) -> Result<()> {
-    let reason = if value.is_empty() {
-        Some("must not be empty")
-    } else if value == "." || value == ".." {
-        Some("must not be `.` or `..`")
-    } else if value.contains(['/', '\\', '\0']) {
-        Some("must be a single path component (no `/`, `\\` or NUL)")
-    } else if value.starts_with('.') {
-        Some("must not start with `.` (hidden and temporary files)")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(CollectorError::InvalidName {
-            what,
-            value: value.to_string(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+/// `value` as one path component of the tree ([`SafeName`]'s rule); `what` names it in the
+/// error.
+pub(crate) fn component(what: &'static str, value: &str) -> Result<SafeName> {
+    SafeName::new(value).map_err(|e| CollectorError::InvalidName {
+        what,
+        value: e.value,
+        reason: format!("{}; {NAME_RULE}", e.problem),
+    })
 }
 
 /// The results of one manifest: `results/<manifest name>/`.
@@ -61,7 +51,7 @@ pub struct ResultsTree {
 impl ResultsTree {
     /// The tree of manifest `name` under a results directory (`results/` by default).
     pub fn new(results_dir: &Path, name: &str) -> Result<Self> {
-        check_name("manifest name", name)?;
+        let name = component("manifest name", name)?;
         Ok(Self {
             root: results_dir.join(name),
         })
@@ -114,21 +104,21 @@ impl ResultsTree {
 
     /// The directory of one job (not created).
     pub fn job(&self, task: &str, checkpoint: &str, job_id: &str) -> Result<JobDir> {
-        check_name("task", task)?;
-        if RESERVED_NAMES.contains(&task) {
+        let task = component("task", task)?;
+        if RESERVED_NAMES.contains(&task.as_str()) {
             return Err(CollectorError::InvalidName {
                 what: "task",
-                value: task.to_string(),
-                reason: "is a reserved directory name of the results tree",
+                value: task.into_string(),
+                reason: "is a reserved directory name of the results tree".into(),
             });
         }
-        check_name("checkpoint id", checkpoint)?;
-        check_name("job id", job_id)?;
+        let checkpoint = component("checkpoint id", checkpoint)?;
+        let job_id = component("job id", job_id)?;
         Ok(JobDir {
-            path: self.root.join(task).join(checkpoint).join(job_id),
-            task: task.to_string(),
-            checkpoint: checkpoint.to_string(),
-            job_id: job_id.to_string(),
+            path: self.root.join(&task).join(&checkpoint).join(&job_id),
+            task,
+            checkpoint,
+            job_id,
         })
     }
 
@@ -175,7 +165,7 @@ impl ResultsTree {
     pub fn summary(&self) -> Result<BTreeMap<String, (usize, usize)>> {
         let mut m: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for j in self.list_jobs()? {
-            let e = m.entry(j.dir.task.clone()).or_default();
+            let e = m.entry(j.dir.task.to_string()).or_default();
             match j.state {
                 JobState::Done => e.0 += 1,
                 JobState::Incomplete => e.1 += 1,
@@ -185,7 +175,8 @@ impl ResultsTree {
     }
 }
 
-/// Sorted names of the visible subdirectories of `dir`; none if `dir` does not exist.
+/// Sorted names of the subdirectories of `dir` that are [`SafeName`]s; none if `dir` does not
+/// exist.
 fn subdirs(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
@@ -197,7 +188,9 @@ fn subdirs(dir: &Path) -> Result<Vec<String>> {
         let entry = entry.map_err(io_err(dir))?;
         let is_dir = entry.file_type().map_err(io_err(entry.path()))?.is_dir();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if is_dir && !name.starts_with('.') {
+        // A folder no manifest can name (hidden, temporary, a space in it) is not part of the
+        // tree: left alone, not an error.
+        if is_dir && SafeName::check(&name).is_ok() {
             out.push(name);
         }
     }
@@ -237,9 +230,9 @@ pub enum ClearMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDir {
     path: PathBuf,
-    task: String,
-    checkpoint: String,
-    job_id: String,
+    task: SafeName,
+    checkpoint: SafeName,
+    job_id: SafeName,
 }
 
 impl JobDir {

@@ -179,13 +179,19 @@ fn names_that_are_not_one_safe_component_are_refused() {
         ("sst2", "c", ""),
         ("predictions", "c", "j"),
         ("sst2", ".hidden", "j"),
+        ("sst2", "a\tb", "j"),
+        ("sst2", "c", "x\0y"),
     ] {
         let err = tree.job(task, ckpt, id).unwrap_err();
         assert!(matches!(err, CollectorError::InvalidName { .. }), "{err}");
     }
     assert!(ResultsTree::new(dir.path(), "a/b").is_err());
-    // The consolidated tables' directory is not mistaken for a task.
+    // The consolidated tables' directory is not mistaken for a task, and folders no manifest
+    // can name (a stray copy, a hidden one) are left alone, not errors.
     fs::create_dir_all(dir.path().join("demo/predictions/x/y")).unwrap();
+    fs::create_dir_all(dir.path().join("demo/old\ncopy/x/y")).unwrap();
+    fs::create_dir_all(dir.path().join("demo/sst2/ c/y")).unwrap();
+    fs::create_dir_all(dir.path().join("demo/.cache/x/y")).unwrap();
     assert!(tree.list_jobs().unwrap().is_empty());
 }
 

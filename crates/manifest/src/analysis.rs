@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
+use multiberts_tasks::SafeName;
+
 use crate::selector::Selector;
 
 /// Which Multi-Bootstrap design an analysis uses (paper §3).
@@ -41,12 +43,12 @@ pub(crate) struct RawAnalysis {
 /// A validated analysis.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Analysis {
-    /// Name used for its output files.
-    pub name: String,
+    /// Name used for its output files (`report/<name>.json`).
+    pub name: SafeName,
     /// Single, paired or unpaired.
     pub kind: AnalysisKind,
     /// The task whose predictions it reads.
-    pub task: String,
+    pub task: SafeName,
     /// The metric (defaults to the task's primary metric).
     pub metric: String,
     /// Runs of the baseline procedure (all of the task's runs when empty).

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
+use multiberts_tasks::SafeName;
+
 use crate::hyper::SpanError;
 use crate::ints::IntList;
 
@@ -61,7 +63,7 @@ pub enum CheckpointSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// Short name used in the results tree and in tables (unique in a manifest).
-    pub id: String,
+    pub id: SafeName,
     /// Where the weights come from.
     pub source: CheckpointSource,
     /// The pre-training seed, when known: what the Multi-Bootstrap resamples.
@@ -269,15 +271,22 @@ impl RawCheckpoint {
                     Some(t) => fill(t.get_ref(), seed, step),
                     None => default_id,
                 };
-                if id.is_empty() || id.contains(['/', '\\']) || id == "." || id == ".." {
-                    let at = self.id.as_ref().map_or(span.clone(), Spanned::span);
-                    return Err((
+                // The id names the checkpoint's folder in the results tree.
+                let id = SafeName::new(id).map_err(|e| {
+                    let at = [&self.id, &self.hub, &self.path]
+                        .into_iter()
+                        .find_map(|k| k.as_ref().map(Spanned::span))
+                        .unwrap_or(span.clone());
+                    let hint = if self.id.is_some() {
+                        ""
+                    } else {
+                        "; name the checkpoint with `id = \"...\"`"
+                    };
+                    (
                         at,
-                        format!(
-                            "checkpoint id {id:?} cannot name a results folder; expected a name without slashes"
-                        ),
-                    ));
-                }
+                        format!("invalid checkpoint id {e} (it names a results folder){hint}"),
+                    )
+                })?;
                 out.push(Checkpoint {
                     id,
                     source,

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use multiberts_tasks::Augmentation;
+use multiberts_tasks::{Augmentation, SafeName};
 
 use crate::checkpoint::Checkpoint;
 use crate::hyper::{Hyper, Precision};
@@ -34,7 +34,7 @@ pub struct Job {
     /// Short stable hash of [`Job::canonical`].
     pub id: String,
     /// The task's name.
-    pub task: String,
+    pub task: SafeName,
     /// The task variant (`""` for the task as specified); it names the runs in the predictions'
     /// `variant` column.
     pub variant: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
 use multiberts_tasks::diag::{Diagnostic, one_of};
-use multiberts_tasks::{Augmentation, TaskRegistry, TaskSpec};
+use multiberts_tasks::{Augmentation, SafeName, TaskRegistry, TaskSpec};
 
 use crate::analysis::{Analysis, RawAnalysis};
 use crate::checkpoint::{Checkpoint, CheckpointSource, RawCheckpoint};
@@ -44,8 +44,8 @@ struct RawManifest {
 /// One task of the sweep with its resolved hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskEntry {
-    /// The task's name (a spec in the registry).
-    pub name: String,
+    /// The task's name (a spec in the registry): its folder in the results tree.
+    pub name: SafeName,
     /// The variant (`""` for the task as specified). The same task may be listed once per
     /// variant; variants are compared with selectors such as `variant=cda`.
     pub variant: String,
@@ -59,7 +59,7 @@ impl TaskEntry {
     /// `task` or `task[variant]`, for tables and messages.
     pub fn display_name(&self) -> String {
         if self.variant.is_empty() {
-            self.name.clone()
+            self.name.to_string()
         } else {
             format!("{}[{}]", self.name, self.variant)
         }
@@ -70,7 +70,7 @@ impl TaskEntry {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     /// The sweep's name: its folder under the results directory.
-    pub name: String,
+    pub name: SafeName,
     /// Free text.
     pub description: String,
     /// The file it was read from.
@@ -154,15 +154,12 @@ impl Manifest {
             .map_err(|e| ManifestError::Invalid(Box::new(Diagnostic::from_toml(path, text, &e))))?;
         let base_dir = path.parent().unwrap_or(Path::new("."));
 
-        let name = raw.name.get_ref().clone();
-        if !is_file_name(&name) {
-            return Err(invalid(
+        let name = SafeName::new(raw.name.get_ref().as_str()).map_err(|e| {
+            invalid(
                 Some(raw.name.span()),
-                format!(
-                    "invalid name {name:?}; expected letters, digits, `-`, `_` and `.` (it names the results folder)"
-                ),
-            ));
-        }
+                format!("invalid name {e} (it names the results folder)"),
+            )
+        })?;
 
         let mut registry = TaskRegistry::builtin()?;
         if let Some(dir) = &raw.tasks_dir {
@@ -186,7 +183,7 @@ impl Manifest {
             ));
         }
         let mut checkpoints: Vec<Checkpoint> = Vec::new();
-        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut by_id: HashMap<SafeName, usize> = HashMap::new();
         for table in raw.checkpoints.get_ref() {
             for ckpt in table.get_ref().expand(table.span()).map_err(at)? {
                 if let Some(&first) = by_id.get(&ckpt.id) {
@@ -282,18 +279,14 @@ impl Manifest {
             // A variant defaults to its augmentation's name, so `augment = "cda"` alone never
             // hides augmented runs under the base task's (empty) variant.
             let variant = match (&t.variant, &augment) {
-                (Some(v), _) => {
-                    let name = v.get_ref();
-                    if !is_file_name(name) {
-                        return Err(invalid(
+                (Some(v), _) => SafeName::new(v.get_ref().as_str())
+                    .map_err(|e| {
+                        invalid(
                             Some(v.span()),
-                            format!(
-                                "invalid variant {name:?}; expected letters, digits, `-`, `_` and `.` (omit it for the task as specified)"
-                            ),
-                        ));
-                    }
-                    name.clone()
-                }
+                            format!("invalid variant {e} (omit it for the task as specified)"),
+                        )
+                    })?
+                    .into_string(),
                 (None, Some(a)) => a.name().to_string(),
                 (None, None) => String::new(),
             };
@@ -335,7 +328,7 @@ impl Manifest {
                 ));
             }
             tasks.push(TaskEntry {
-                name: name.clone(),
+                name: spec.name.clone(),
                 variant,
                 augment,
                 hyper,
@@ -415,16 +408,6 @@ fn eval_only_message(spec: &TaskSpec, registry: &TaskRegistry) -> String {
     }
 }
 
-/// Whether `name` can name a file or folder of the results tree: letters, digits, `-`, `_` and
-/// `.`, not empty and not starting with `.` (so no `/`, no `..`, nothing hidden).
-fn is_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 fn validate_analysis(
     table: &Spanned<RawAnalysis>,
     tasks: &[TaskEntry],
@@ -433,17 +416,13 @@ fn validate_analysis(
 ) -> Result<Analysis, SpanError> {
     use crate::analysis::AnalysisKind;
     let a = table.get_ref();
-    let name = a.name.get_ref().clone();
-    // It names report/<name>.json: any text that stays one file name there (the report shows
-    // it as written), nothing that leaves the folder or hides the file.
-    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', '\0']) {
-        return Err((
+    // It names report/<name>.json: nothing that leaves the folder or hides the file.
+    let name = SafeName::new(a.name.get_ref().as_str()).map_err(|e| {
+        (
             a.name.span(),
-            format!(
-                "invalid analysis name {name:?}; it names report/<name>.json, so it must be one file name: not empty, no `/`, `\\` or NUL, not starting with `.`"
-            ),
-        ));
-    }
+            format!("invalid analysis name {e} (it names report/<name>.json)"),
+        )
+    })?;
     if earlier.iter().any(|e| e.name == name) {
         return Err((
             a.name.span(),
@@ -451,7 +430,7 @@ fn validate_analysis(
         ));
     }
     let task = a.task.get_ref();
-    if !tasks.iter().any(|t| &t.name == task) {
+    let Some(entry) = tasks.iter().find(|t| t.name == *task) else {
         return Err((
             a.task.span(),
             format!(
@@ -459,7 +438,7 @@ fn validate_analysis(
                 one_of(tasks.iter().map(|t| &t.name))
             ),
         ));
-    }
+    };
     let spec = registry
         .get(task)
         .map_err(|e| (a.task.span(), e.to_string()))?;
@@ -536,7 +515,7 @@ fn validate_analysis(
     Ok(Analysis {
         name,
         kind: a.kind,
-        task: task.clone(),
+        task: entry.name.clone(),
         metric,
         base,
         experiment,

@@ -283,3 +283,64 @@ fn huge_expansions_are_refused_with_their_count() {
         "{err}"
     );
 }
+
+/// Every checkpoint id names a folder of the results tree: one rule (`SafeName`), refused at
+/// the key that makes it (the `id` template, else the `path` or `hub` it comes from). A
+/// hidden id, or one with NUL or a newline, used to pass here and fail (or be written) at run
+/// time.
+#[test]
+fn checkpoint_ids_that_cannot_name_a_results_folder() {
+    // (as written in TOML, the first id it makes)
+    for (bad, id) in [
+        (".hidden", ".hidden"),
+        ("a\\u0000b", "a\0b"),
+        ("a\\nb", "a\nb"),
+        ("x/{seed}", "x/0"),
+        ("..", ".."),
+        (" x", " x"),
+    ] {
+        let text = GOOD.replace(
+            "seeds = \"0..=2\"\n",
+            &format!("seeds = \"0..=2\"\nid = \"{bad}\"\n"),
+        );
+        let shown = format!("{id:?}");
+        assert_error(
+            &text,
+            10,
+            6,
+            &[
+                &format!("invalid checkpoint id {shown}"),
+                "expected one file name",
+            ],
+        );
+    }
+    // A default id (a local folder's name) is refused at `path`, saying how to name it.
+    let text = GOOD.replace(
+        "hub = \"google/multiberts-seed_{seed}\"\nseeds = \"0..=2\"",
+        "path = \"models/.my-bert\"",
+    );
+    assert_error(
+        &text,
+        8,
+        8,
+        &["invalid checkpoint id \".my-bert\"", "`id = \"...\"`"],
+    );
+    // Free text that stays one file name is a valid id.
+    let text = GOOD.replace(
+        "seeds = \"0..=2\"\n",
+        "seeds = \"0..=2\"\nid = \"BERT base, seed {seed}\"\n",
+    );
+    assert_eq!(parse(&text).checkpoints[1].id, "BERT base, seed 1");
+}
+
+/// A name longer than the rule allows is refused where it is written, before a file system
+/// refuses it at the end of a sweep.
+#[test]
+fn names_longer_than_the_rule_are_refused() {
+    let long = "a".repeat(129);
+    let text = GOOD.replace("name = \"t\"", &format!("name = \"{long}\""));
+    assert_error(&text, 1, 8, &["invalid name", "129 bytes long"]);
+    let text =
+        format!("{GOOD}\n[[analyses]]\nname = \"{long}\"\nkind = \"single\"\ntask = \"sst2\"\n");
+    assert_error(&text, 15, 8, &["invalid analysis name", "129 bytes long"]);
+}

@@ -72,11 +72,11 @@ pub fn list(jobs: &[Job]) -> String {
         table.add_row(vec![
             job.id.clone(),
             if job.variant.is_empty() {
-                job.task.clone()
+                job.task.to_string()
             } else {
                 format!("{}[{}]", job.task, job.variant)
             },
-            job.checkpoint.id.clone(),
+            job.checkpoint.id.to_string(),
             format!("{:e}", job.learning_rate),
             job.finetune_seed.to_string(),
         ]);

@@ -18,7 +18,7 @@ pub fn list(registry: &TaskRegistry) -> String {
     for spec in registry.iter() {
         let formats: Vec<String> = spec.sources.iter().map(|s| s.format.to_string()).collect();
         table.add_row(vec![
-            spec.name.clone(),
+            spec.name.to_string(),
             spec.kind.to_string(),
             if spec.kind == TaskKind::Span {
                 "(context span or none)".to_string()

@@ -22,7 +22,7 @@ pub fn is_bias(metric: Metric) -> bool {
 /// naming the analysis.
 pub fn run_analysis(runs: &Runs, a: &Analysis, coref: Option<&CorefData>) -> Result<Report> {
     analysis_report(runs, a, coref).map_err(|e| ReportError::Analysis {
-        name: a.name.clone(),
+        name: a.name.to_string(),
         source: Box::new(e),
     })
 }
@@ -38,7 +38,7 @@ fn analysis_report(runs: &Runs, a: &Analysis, coref: Option<&CorefData>) -> Resu
     let bias;
     let data = if is_bias(metric) {
         let coref = coref.ok_or_else(|| ReportError::NoCorefData {
-            task: a.task.clone(),
+            task: a.task.to_string(),
             metric: metric.to_string(),
         })?;
         bias = coref.bias_set()?;

@@ -47,6 +47,8 @@ impl LayoutReader for ParquetLayout {
     /// The task asked for, else the only task of the file.
     fn read(&self, task: Option<&str>) -> Result<UpstreamPredictions> {
         let path = &self.path;
+        // A consolidated table is checked against the digest `collect` recorded for it.
+        multiberts_collector::consolidate::check_table(path)?;
         let rows = multiberts_collector::read_predictions(path)
             .with_context(|| format!("cannot read predictions {}", path.display()))?;
         let tasks: BTreeSet<String> = rows.iter().map(|r| r.task.clone()).collect();

@@ -89,7 +89,7 @@ pub fn task_names(manifest: &Manifest) -> Vec<&str> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisOutput {
     /// The analysis' name in the manifest.
-    pub name: String,
+    pub name: multiberts_tasks::SafeName,
     /// Its JSON file.
     pub path: PathBuf,
     /// Its result.
@@ -196,7 +196,11 @@ fn write_analyses(
 ) -> Result<Vec<AnalysisOutput>> {
     let mut reports = Vec::new();
     for a in &manifest.analyses {
-        reports.push(run_analysis(tables.runs(&a.task)?, a, coref.get(&a.task))?);
+        reports.push(run_analysis(
+            tables.runs(&a.task)?,
+            a,
+            coref.get(a.task.as_str()),
+        )?);
     }
     let refs: Vec<&Report> = reports.iter().collect();
     let adjusted = if family_size(&refs) >= 2 {
@@ -299,6 +303,8 @@ pub fn consolidated_tasks(manifest: &Manifest, tree: &ResultsTree) -> Result<Vec
         if !table.is_file() {
             return Err(not_collected(task, table));
         }
+        // Every reader below goes through this: a damaged table is an error, not results.
+        multiberts_collector::consolidate::check_table(&table)?;
         out.push(read_selection(tree, task)?);
     }
     Ok(out)

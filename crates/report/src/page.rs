@@ -131,7 +131,7 @@ pub(crate) fn write_index(mut inputs: PageInputs<'_>, tables: &mut Tables<'_>) -
         .iter()
         .zip(inputs.analyses)
         .map(|(a, out)| ForestRow {
-            name: out.name.clone(),
+            name: out.name.to_string(),
             metric: a.metric.clone(),
             report: out.report.clone(),
         })

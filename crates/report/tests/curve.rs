@@ -159,7 +159,10 @@ fn the_page_has_a_learning_curves_section_when_a_task_has_several_steps() {
     write_steps_table(&tree, &[0, 20, 40, 100]);
     let written = multiberts_report::report_from_tables(&manifest, &tree, None).unwrap();
     let html = std::fs::read_to_string(&written.index_html).unwrap();
-    assert!(html.contains("Learning curves"), "no learning-curve section");
+    assert!(
+        html.contains("Learning curves"),
+        "no learning-curve section"
+    );
     assert!(html.contains("sst2, lr 1e-3: accuracy over pre-training"));
     assert_eq!(html.matches("class=\"curve-mean\"").count(), 4);
 }

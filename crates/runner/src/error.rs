@@ -120,8 +120,9 @@ impl RunnerError {
 
     /// Whether retrying the job cannot help: the inputs are wrong (a missing or malformed data
     /// or checkpoint file, a shape mismatch, bad data, a loss that diverges the same way every
-    /// time) or another process runs the job. Hub downloads, candle's device errors and writes
-    /// to the results tree (a full disk) may succeed on a retry.
+    /// time). Hub downloads, candle's device errors and writes to the results tree (a full
+    /// disk) may succeed on a retry. A job another process runs is neither
+    /// ([`RunnerError::is_held`]).
     pub fn is_permanent(&self) -> bool {
         use multiberts_model::error::ModelError;
         match self {
@@ -133,15 +134,22 @@ impl RunnerError {
             | RunnerError::Data { .. }
             | RunnerError::Invalid { .. } => true,
             RunnerError::Model(e) => !matches!(e, ModelError::Candle(_)),
-            RunnerError::Collector(e) => {
-                matches!(e, multiberts_collector::CollectorError::Held { .. })
-            }
-            RunnerError::Hub(_)
+            RunnerError::Collector(_)
+            | RunnerError::Hub(_)
             | RunnerError::Candle(_)
             | RunnerError::File { .. }
             | RunnerError::Aborted { .. }
             | RunnerError::Stopped { .. } => false,
         }
+    }
+
+    /// Whether another live process holds the job's directory (runs the job): no failure of
+    /// the job itself; `run-job` exits with its own status so that a sweep skips the job.
+    pub fn is_held(&self) -> bool {
+        matches!(
+            self,
+            RunnerError::Collector(multiberts_collector::CollectorError::Held { .. })
+        )
     }
 
     /// A file error with a message.

@@ -90,10 +90,10 @@ fn prediction_rows(
         .enumerate()
         .map(|(i, o)| PredictionRow {
             job_id: job.id.clone(),
-            task: job.task.name.clone(),
+            task: job.task.name.to_string(),
             variant: job.variant.clone(),
             split: inputs.eval.split.clone(),
-            checkpoint: ckpt.id.clone(),
+            checkpoint: ckpt.id.to_string(),
             pretrain_seed: ckpt.pretrain_seed.map(to_i64),
             step: ckpt.step.map(to_i64),
             learning_rate: job.learning_rate,

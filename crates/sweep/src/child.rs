@@ -19,9 +19,20 @@ pub const RUN_JOB: &str = "run-job";
 pub const SETTINGS_FLAG: &str = "--settings";
 
 /// Exit status of `run-job` for a failure that retrying cannot fix (a missing or malformed
-/// file, a shape mismatch, bad data, a job another process holds): the sweep does not retry it
-/// (`EX_DATAERR`).
+/// file, a shape mismatch, bad data): the sweep does not retry it (`EX_DATAERR`).
 pub const PERMANENT_FAILURE_EXIT_CODE: u8 = 65;
+
+/// Exit status of `run-job` when another live process holds the job's directory (runs the
+/// job): no failure of the job, so the sweep neither retries it nor counts it as failed; it
+/// reports it as skipped (`EX_UNAVAILABLE`).
+pub const HELD_EXIT_CODE: u8 = 69;
+
+// A Slurm batch script requeues its task on the stopped status: the others must differ.
+const _: () = assert!(
+    HELD_EXIT_CODE != crate::slurm::STOPPED_EXIT_CODE
+        && PERMANENT_FAILURE_EXIT_CODE != crate::slurm::STOPPED_EXIT_CODE
+        && HELD_EXIT_CODE != PERMANENT_FAILURE_EXIT_CODE
+);
 
 /// Makes the child started by `cmd` die with the process that starts it: on Linux a
 /// parent-death signal (`SIGKILL`) is set in the child before it runs, so a sweep killed with

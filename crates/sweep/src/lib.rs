@@ -21,7 +21,9 @@ pub mod stale;
 pub mod status;
 pub mod summary;
 
-pub use child::{ChildSettings, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir, stage_job};
+pub use child::{
+    ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir, stage_job,
+};
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
 pub use local::{LocalOptions, SweepOutcome, default_jobs, run_local};

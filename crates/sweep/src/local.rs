@@ -14,7 +14,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use multiberts_collector::ResultsTree;
 use multiberts_manifest::JobFile;
 
-use crate::child::{ChildSettings, PERMANENT_FAILURE_EXIT_CODE, die_with_parent};
+use crate::child::{ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent};
 
 use crate::error::{Result, SweepError};
 use crate::gpus::{GpuOptions, GpuSlots};
@@ -47,6 +47,11 @@ pub struct LocalOptions {
     pub keep_going: bool,
     /// Draw progress bars on the terminal.
     pub progress: bool,
+    /// Run again the done jobs whose input files changed since they ran (`--rerun-stale`):
+    /// they are made unfinished under the sweep's lock, before any job starts
+    /// ([`crate::check_stale`]). Without it, the caller refuses stale jobs beforehand
+    /// (`check_stale` with `rerun` false only reads the tree).
+    pub rerun_stale: bool,
 }
 
 /// What a sweep did.
@@ -62,6 +67,10 @@ pub struct SweepOutcome {
     pub failed: Vec<FailedJob>,
     /// Jobs not started (fail-fast or interrupted).
     pub not_started: usize,
+    /// Jobs skipped because another live process holds their directory (it runs them, e.g. a
+    /// hand-started `run-job`): not failures and not retried; a re-run once that process has
+    /// ended finds them done, or runs them.
+    pub held: Vec<String>,
     /// Whether Ctrl-C (or SIGTERM) stopped the sweep.
     pub interrupted: bool,
 }
@@ -124,7 +133,9 @@ fn exit_text(status: std::process::ExitStatus) -> String {
 
 /// Runs every job of `jobs` that is not done, `opts.jobs` at a time (and on GPUs, at most
 /// `per_gpu` on each): writes the job's `job.json` into its directory, then starts
-/// `run-job` on that directory. Holds the results directory's lock throughout.
+/// `run-job` on that directory. Holds the results directory's lock throughout, from the
+/// re-marking of stale jobs (with `rerun_stale`) on. A job whose directory
+/// another live process takes meanwhile is skipped ([`SweepOutcome::held`]).
 pub fn run_local(
     jobs: &[JobFile],
     tree: &ResultsTree,
@@ -132,6 +143,9 @@ pub fn run_local(
 ) -> Result<SweepOutcome> {
     let mut slots = opts.gpus.as_ref().map(GpuSlots::new).transpose()?;
     let _lock = SweepLock::acquire(&opts.output_dir)?;
+    if opts.rerun_stale {
+        crate::stale::check_stale(tree, true)?;
+    }
     let logs = logs_dir(&opts.output_dir);
     std::fs::create_dir_all(&logs)
         .map_err(|e| SweepError::file(&logs, format!("cannot create directory: {e}")))?;
@@ -204,34 +218,20 @@ pub fn run_local(
                 break;
             };
             let job = &jobs[i].spec;
+            // Taken by another process since the sweep began: its job.json is not rewritten
+            // and the job is not started a second time.
+            if dirs[i].is_held()? {
+                if let (Some(slots), Some(gpu)) = (slots.as_mut(), gpu) {
+                    slots.release(gpu);
+                }
+                skip_held(&mut outcome, &multi, &overall, &job.id);
+                changed = true;
+                continue;
+            }
             // The job handed over as a value: written before every start, so a re-run after
             // a change of code or manifest location hands over the current one.
             dirs[i].write_job_file(&jobs[i])?;
-            let log = log_path(&opts.output_dir, &job.id);
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)
-                .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
-            let err = file
-                .try_clone()
-                .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
-            let settings = match gpu {
-                Some(gpu) => opts.settings.on_device(format!("cuda:{gpu}")),
-                None => opts.settings.clone(),
-            };
-            let mut cmd = Command::new(&opts.exe);
-            cmd.args(settings.command_args(&opts.prefix, dirs[i].path()))
-                .env("RAYON_NUM_THREADS", opts.threads_per_job.max(1).to_string())
-                .stdin(Stdio::null())
-                .stdout(file)
-                .stderr(err);
-            die_with_parent(&mut cmd);
-            let child = cmd.spawn().map_err(|source| SweepError::Spawn {
-                exe: opts.exe.clone(),
-                job: job.id.clone(),
-                source,
-            })?;
+            let child = spawn_job(opts, &dirs[i], &job.id, gpu)?;
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(job_style.clone());
             let retry = if attempt > 1 {
@@ -280,6 +280,9 @@ pub fn run_local(
             } else if outcome.interrupted {
                 // Killed by us: neither a failure nor a retry; a re-run resumes it.
                 outcome.not_started += 1;
+            } else if status.code() == Some(i32::from(HELD_EXIT_CODE)) {
+                // Taken by another process between the check above and the child's lock.
+                skip_held(&mut outcome, &multi, &overall, &job.id);
             } else if r.attempt <= opts.retries
                 && status.code() != Some(i32::from(PERMANENT_FAILURE_EXIT_CODE))
             {
@@ -328,6 +331,50 @@ pub fn run_local(
     record.running.clear();
     record.write(&opts.output_dir)?;
     Ok(outcome)
+}
+
+/// Starts `run-job` on the job directory `dir` (job `id`) with its output appended to the
+/// job's log, on GPU `gpu` when the pool has GPU slots.
+fn spawn_job(
+    opts: &LocalOptions,
+    dir: &multiberts_collector::JobDir,
+    id: &str,
+    gpu: Option<usize>,
+) -> Result<Child> {
+    let log = log_path(&opts.output_dir, id);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
+    let err = file
+        .try_clone()
+        .map_err(|e| SweepError::file(&log, format!("cannot open log: {e}")))?;
+    let settings = match gpu {
+        Some(gpu) => opts.settings.on_device(format!("cuda:{gpu}")),
+        None => opts.settings.clone(),
+    };
+    let mut cmd = Command::new(&opts.exe);
+    cmd.args(settings.command_args(&opts.prefix, dir.path()))
+        .env("RAYON_NUM_THREADS", opts.threads_per_job.max(1).to_string())
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err);
+    die_with_parent(&mut cmd);
+    cmd.spawn().map_err(|source| SweepError::Spawn {
+        exe: opts.exe.clone(),
+        job: id.to_string(),
+        source,
+    })
+}
+
+/// Records job `id` as skipped because another live process holds its directory.
+fn skip_held(outcome: &mut SweepOutcome, multi: &MultiProgress, overall: &ProgressBar, id: &str) {
+    multi.suspend(|| {
+        tracing::warn!(job = %id, "job held by another process (it runs the job); skipped");
+    });
+    overall.inc(1);
+    outcome.held.push(id.to_string());
 }
 
 /// Refuses to start when another live process holds one of `dirs` (an orphan of a killed

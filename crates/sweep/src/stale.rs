@@ -13,6 +13,9 @@ pub const RERUN_STALE_FLAG: &str = "--rerun-stale";
 /// Checks the done jobs of `tree` against their recorded inputs. With `rerun`, each stale job
 /// is made unfinished again (its `DONE` marker removed) so that the sweep runs it from the
 /// start, and their number is returned; without, a stale job is an error that lists them all.
+/// Call it holding the results directory's lock exclusively ([`crate::SweepLock::acquire`]),
+/// as [`crate::run_local`] and [`crate::slurm::submit_slurm`] do: re-marking changes the tree
+/// that another sweep, `collect` or `report` would read.
 pub fn check_stale(tree: &ResultsTree, rerun: bool) -> Result<usize> {
     let stale = stale_jobs(tree)?;
     if stale.is_empty() {

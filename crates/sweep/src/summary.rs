@@ -55,11 +55,23 @@ impl SweepOutcome {
         } else {
             let _ = writeln!(
                 t,
-                "{} jobs finished, {} were already done, {} failed, {} not started",
+                "{} jobs finished, {} were already done, {} failed, {} not started{}",
                 self.succeeded.len(),
                 self.already_done,
                 self.failed.len(),
-                self.not_started
+                self.not_started,
+                if self.held.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} held by another process", self.held.len())
+                }
+            );
+        }
+        for id in &self.held {
+            let _ = writeln!(
+                t,
+                "  held by another process, skipped: {id} (that process runs it; run the sweep \
+                 again once it has ended)"
             );
         }
         for (i, f) in self.failed.iter().enumerate() {
@@ -208,6 +220,7 @@ mod tests {
             }],
             not_started: 0,
             interrupted: false,
+            held: Vec::new(),
         };
         let text = outcome.text();
         assert!(
@@ -219,5 +232,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("cannot read vocab.txt"), "{text}");
+    }
+
+    #[test]
+    fn held_jobs_are_counted_and_listed_apart_from_failures() {
+        let outcome = SweepOutcome {
+            total: 2,
+            succeeded: vec!["a".into()],
+            held: vec!["b".into()],
+            ..SweepOutcome::default()
+        };
+        let text = outcome.text();
+        assert!(
+            text.starts_with(
+                "1 jobs finished, 0 were already done, 0 failed, 0 not started, 1 held by \
+                 another process\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("held by another process, skipped: b"),
+            "{text}"
+        );
+        assert!(!text.contains("failed: b"), "{text}");
     }
 }

@@ -138,6 +138,7 @@ fn sweep(
         retries: 0,
         keep_going: true,
         progress: false,
+        rerun_stale: false,
     };
     let outcome = run_local(&all, &tree, &opts).unwrap();
     let timeline = replay(&tmp.path().join("events.log"));
@@ -227,6 +228,7 @@ fn unusable_gpu_lists_are_refused_before_anything_runs() {
             retries: 0,
             keep_going: false,
             progress: false,
+            rerun_stale: false,
         };
         match run_local(&m.job_files(None).unwrap(), &tree, &opts) {
             Err(e @ SweepError::Gpus(_)) => assert!(e.to_string().contains(want), "{e}"),

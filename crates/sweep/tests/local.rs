@@ -61,6 +61,7 @@ fn options(out: &Path, fail: &[&str], keep_going: bool) -> LocalOptions {
         retries: 1,
         keep_going,
         progress: false,
+        rerun_stale: false,
     }
 }
 
@@ -246,4 +247,91 @@ fn a_failure_retrying_cannot_fix_is_not_retried() {
         outcome.failed[0].status
     );
     assert_eq!(outcome.succeeded.len(), 2);
+}
+
+/// A job whose directory another live process takes while the sweep runs (a hand-started
+/// `run-job`) is skipped: its `job.json` is not rewritten, it is not started, and it is
+/// reported as held, neither failed nor retried; the other jobs run.
+#[test]
+fn a_job_another_process_takes_mid_sweep_is_skipped() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.job_files(None).unwrap();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let started = tmp.path().join("first-started");
+    let taken = tmp.path().join("second-taken");
+    let mut opts = options(&out, &[], false);
+    opts.jobs = 1;
+    // The first job waits until the second job's directory is taken.
+    let script = format!(
+        "id=$(basename \"$2\"); echo \"attempt $id\"; if [ \"$id\" = {} ]; then touch {}; \
+         while [ ! -e {} ]; do sleep 0.05; done; fi; touch \"$2/DONE\"",
+        jobs[0].spec.id,
+        started.display(),
+        taken.display()
+    );
+    opts.prefix = vec![OsString::from("-c"), script.into(), "sh".into()];
+    let second = multiberts_sweep::job_dir(&tree, &jobs[1]).unwrap();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let other = {
+        let second = second.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !started.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let held = second.lock().unwrap();
+            std::fs::write(&taken, "").unwrap();
+            let _ = released.recv();
+            drop(held);
+        })
+    };
+    let outcome = run_local(&jobs, &tree, &opts).unwrap();
+    release.send(()).unwrap();
+    other.join().unwrap();
+    assert_eq!(outcome.held, [jobs[1].spec.id.clone()], "{outcome:?}");
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.succeeded.len(), 2, "{outcome:?}");
+    assert_eq!(outcome.not_started, 0);
+    assert!(!outcome.all_done());
+    assert!(
+        !second.path().join("job.json").exists(),
+        "job.json rewritten"
+    );
+    assert!(
+        !out.join("logs")
+            .join(format!("{}.log", jobs[1].spec.id))
+            .exists()
+    );
+    let text = outcome.text();
+    assert!(text.contains("1 held by another process"), "{text}");
+}
+
+/// A child that finds its directory taken between the pool's check and its own lock exits
+/// with the held status: skipped as held, not retried, not failed.
+#[test]
+fn a_child_that_finds_its_job_held_is_skipped_not_retried() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.job_files(None).unwrap();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    let mut opts = options(&out, &[], true);
+    opts.retries = 3;
+    let code = multiberts_sweep::HELD_EXIT_CODE;
+    let held = &jobs[0].spec.id;
+    let script = format!(
+        "id=$(basename \"$2\"); echo \"attempt $id\"; [ \"$id\" = {held} ] && exit {code}; \
+         touch \"$2/DONE\""
+    );
+    opts.prefix = vec![OsString::from("-c"), script.into(), "sh".into()];
+    let outcome = run_local(&jobs, &tree, &opts).unwrap();
+    assert_eq!(outcome.held, std::slice::from_ref(held), "{outcome:?}");
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.succeeded.len(), 2);
+    let log = std::fs::read_to_string(out.join("logs").join(format!("{held}.log"))).unwrap();
+    assert_eq!(log.matches("attempt").count(), 1, "not retried: {log}");
 }

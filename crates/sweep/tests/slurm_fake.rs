@@ -109,6 +109,7 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
         config: manifest.slurm.clone(),
         resubmit_failed,
         dry_run: false,
+        rerun_stale: false,
     };
 
     // 1. Five jobs, MaxArraySize 3: two arrays (100, 101) and a collect job (102).

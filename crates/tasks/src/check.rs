@@ -33,7 +33,7 @@ pub struct SplitCheck {
 /// generated tasks can be checked).
 pub fn check_task(spec: &TaskSpec, root: Option<&Path>) -> Vec<SplitCheck> {
     let report = |split: &str, status, error: Option<String>| SplitCheck {
-        task: spec.name.clone(),
+        task: spec.name.to_string(),
         split: split.to_string(),
         status,
         format: None,
@@ -76,7 +76,7 @@ pub fn check_task(spec: &TaskSpec, root: Option<&Path>) -> Vec<SplitCheck> {
         }
         match spec.load_split_from(source, root, split) {
             Ok(data) => out.push(SplitCheck {
-                task: spec.name.clone(),
+                task: spec.name.to_string(),
                 split: split.clone(),
                 status: "ok",
                 format: Some(data.format.to_string()),

@@ -39,7 +39,7 @@ pub fn describe(spec: &TaskSpec, registry: &TaskRegistry) -> String {
         let trainers: Vec<String> = registry
             .trainable_evaluating_on(spec)
             .iter()
-            .map(|s| s.name.clone())
+            .map(|s| s.name.to_string())
             .collect();
         if !trainers.is_empty() {
             let _ = writeln!(

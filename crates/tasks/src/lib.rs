@@ -6,6 +6,9 @@
 //! [`TaskSpec::load_split`] reads a split into [`Example`]s; malformed data is an error that
 //! names the file, the line and column, and what was expected.
 //!
+//! [`SafeName`] is the one type for a user-controlled string that becomes a path component
+//! (task, manifest, checkpoint, variant and analysis names).
+//!
 //! [`check::check_task`] says whether a task's splits are present and well-formed (`multiberts
 //! data check`).
 //!
@@ -24,6 +27,7 @@ pub mod diag;
 mod error;
 mod example;
 mod load;
+pub mod name;
 mod readers;
 mod registry;
 mod spec;
@@ -36,5 +40,6 @@ pub use augment::Augmentation;
 pub use error::TaskError;
 pub use example::{CharSpan, Choice, Example, FileDigest, Label, SpanPair, SplitData};
 pub use load::{DATA_DIR_ENV, data_root};
+pub use name::{NameError, SafeName};
 pub use registry::TaskRegistry;
 pub use spec::{Column, DataFormat, KNOWN_METRICS, Source, SplitSource, TaskKind, TaskSpec};

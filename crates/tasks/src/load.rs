@@ -44,7 +44,7 @@ impl TaskSpec {
             }
         }
         Err(TaskError::NoData {
-            task: self.name.clone(),
+            task: self.name.to_string(),
             root: root.to_path_buf(),
             tried: tried.join(", "),
         })
@@ -67,13 +67,13 @@ impl TaskSpec {
             .splits
             .get(split)
             .ok_or_else(|| TaskError::UnknownSplit {
-                task: self.name.clone(),
+                task: self.name.to_string(),
                 split: split.to_string(),
                 available: one_of(source.splits.keys()),
             })?;
         let labels = LabelParser::new(self, source);
         let mut data = SplitData {
-            task: self.name.clone(),
+            task: self.name.to_string(),
             split: split.to_string(),
             format: source.format,
             files: Vec::new(),

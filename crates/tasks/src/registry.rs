@@ -126,11 +126,11 @@ impl TaskRegistry {
     }
 
     fn insert(&mut self, spec: TaskSpec, user: bool) -> Result<(), TaskError> {
-        if let Some(existing) = self.specs.get(&spec.name) {
+        if let Some(existing) = self.specs.get(spec.name.as_str()) {
             let existing_is_builtin = existing.origin.starts_with("<builtin>");
             if !(user && existing_is_builtin) {
                 return Err(TaskError::DuplicateTask {
-                    name: spec.name.clone(),
+                    name: spec.name.to_string(),
                     first: existing.origin.clone(),
                     second: spec.origin.clone(),
                 });
@@ -141,7 +141,7 @@ impl TaskRegistry {
                 spec.origin.display()
             );
         }
-        self.specs.insert(spec.name.clone(), spec);
+        self.specs.insert(spec.name.to_string(), spec);
         Ok(())
     }
 

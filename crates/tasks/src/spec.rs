@@ -16,6 +16,7 @@ use serde_spanned::Spanned;
 
 use crate::diag::{Diagnostic, one_of};
 use crate::error::TaskError;
+use crate::name::SafeName;
 
 /// Metric names a spec may list; the metrics crate implements each of them.
 pub const KNOWN_METRICS: &[&str] = &[
@@ -300,12 +301,12 @@ fn default_true() -> bool {
     true
 }
 
-fn default_train_split() -> String {
-    "train".to_string()
+fn default_train_split() -> Spanned<String> {
+    Spanned::new(0..0, "train".to_string())
 }
 
-fn default_eval_split() -> String {
-    "dev".to_string()
+fn default_eval_split() -> Spanned<String> {
+    Spanned::new(0..0, "dev".to_string())
 }
 
 /// Raw file shape, with spans where validation needs to point back into the file.
@@ -320,9 +321,9 @@ struct RawTaskSpec {
     labels: Option<Spanned<Vec<String>>>,
     metrics: Spanned<Vec<Spanned<String>>>,
     #[serde(default = "default_train_split")]
-    train_split: String,
+    train_split: Spanned<String>,
     #[serde(default = "default_eval_split")]
-    eval_split: String,
+    eval_split: Spanned<String>,
     #[serde(default)]
     eval_only: bool,
     #[serde(default)]
@@ -334,8 +335,9 @@ struct RawTaskSpec {
 /// carries the spec its job was planned with) field for field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpec {
-    /// The task's name, as manifests refer to it (`sst2`, `mnli`, …).
-    pub name: String,
+    /// The task's name, as manifests refer to it (`sst2`, `mnli`, …); it names the task's
+    /// folder in the results tree.
+    pub name: SafeName,
     /// One line for `tasks list`.
     pub description: String,
     /// Head and loss.
@@ -370,16 +372,24 @@ impl TaskSpec {
             TaskError::Spec(Box::new(Diagnostic::at_span(path, text, Some(span), msg)))
         };
 
-        let name = raw.name.get_ref().clone();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        // The name is a folder of the results tree (`results/<manifest>/<task>/`).
+        let name = SafeName::new(raw.name.get_ref().as_str())
+            .map_err(|e| err(raw.name.span(), format!("invalid task name {e}")))?;
+        if crate::name::RESERVED_NAMES.contains(&name.as_str()) {
             return Err(err(
                 raw.name.span(),
-                format!("invalid task name {name:?}; expected letters, digits, `-` and `_` only"),
+                format!(
+                    "invalid task name \"{name}\": it is a folder of the results tree ({}); \
+                     choose another name",
+                    crate::name::RESERVED_NAMES.join(", ")
+                ),
             ));
+        }
+
+        // A split's name is part of the file name of its cached features.
+        for split in [&raw.train_split, &raw.eval_split] {
+            SafeName::check(split.get_ref())
+                .map_err(|e| err(split.span(), format!("invalid split name {e}")))?;
         }
 
         let labels = match (raw.kind, &raw.labels) {
@@ -466,8 +476,8 @@ impl TaskSpec {
                 source.get_ref(),
                 raw.kind,
                 &labels,
-                (!raw.eval_only).then_some(raw.train_split.as_str()),
-                &raw.eval_split,
+                (!raw.eval_only).then_some(raw.train_split.get_ref().as_str()),
+                raw.eval_split.get_ref(),
             )
             .map_err(|msg| err(source.span(), msg))?;
         }
@@ -483,8 +493,8 @@ impl TaskSpec {
                 .into_iter()
                 .map(Spanned::into_inner)
                 .collect(),
-            train_split: raw.train_split,
-            eval_split: raw.eval_split,
+            train_split: raw.train_split.into_inner(),
+            eval_split: raw.eval_split.into_inner(),
             eval_only: raw.eval_only,
             homepage: raw.homepage,
             sources: raw

@@ -334,7 +334,7 @@ fn the_trainable_tasks_evaluating_on_an_eval_only_task_are_those_reading_its_fil
         registry
             .trainable_evaluating_on(spec)
             .iter()
-            .map(|s| s.name.clone())
+            .map(|s| s.name.to_string())
             .collect()
     };
     assert_eq!(

@@ -52,7 +52,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let (registry, manifest_tasks, manifest_root) = match &args.manifest {
         Some(path) => {
             let m = load_manifest(Some(path))?;
-            let names: Vec<String> = m.tasks.iter().map(|t| t.name.clone()).collect();
+            let names: Vec<String> = m.tasks.iter().map(|t| t.name.to_string()).collect();
             (m.registry.clone(), Some(names), m.data_dir.clone())
         }
         None => (

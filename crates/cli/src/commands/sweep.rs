@@ -239,7 +239,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         multiberts_tasks::data_root(args.place.data_dir.as_deref(), manifest.data_dir.as_deref());
     let jobs = manifest.job_files(data_root.as_deref())?;
     refuse_tf32_on_cpu(&jobs, device.is_gpu())?;
-    multiberts_sweep::check_stale(&tree, args.rerun_stale)?;
+    // Stale jobs stop the sweep here; `--rerun-stale` re-marks them under the sweep's lock.
+    if !args.rerun_stale {
+        multiberts_sweep::check_stale(&tree, false)?;
+    }
     // Checked once here: the children inherit the variable and would each fail on a typo.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe().context("cannot find the multiberts executable")?;
@@ -323,6 +326,7 @@ fn local_options(
         retries: args.retries,
         keep_going: args.keep_going,
         progress: std::io::stderr().is_terminal(),
+        rerun_stale: args.rerun_stale,
     })
 }
 
@@ -366,10 +370,11 @@ fn run_slurm(
         collect_args: collect,
         output_dir: tree.root().to_path_buf(),
         workdir: std::env::current_dir().context("cannot read the working directory")?,
-        name: manifest.name.clone(),
+        name: manifest.name.to_string(),
         config,
         resubmit_failed: args.slurm.resubmit_failed,
         dry_run: args.slurm.dry_run,
+        rerun_stale: args.rerun_stale,
     };
     let outcome = submit_slurm(jobs, &tree, &options)?;
     let text = outcome.text(&manifest.name, &manifest_arg(args), args.slurm.dry_run);

@@ -120,6 +120,8 @@ pub fn import_glue_where(
     task: &str,
     keep: impl Fn(&RunInfo) -> bool,
 ) -> Result<UpstreamPredictions> {
+    // It names `<root>/<task>_dev_labels`: one component, never a path out of `root`.
+    crate::tree::component("task", task)?;
     let (index_path, selected) = read_index(root, task, keep)?;
     let labels_file = labels_path(root, task);
     let (labels, n_labels, label_width) =
@@ -219,7 +221,7 @@ fn argmax(xs: &[f64]) -> usize {
 /// run, and a pre-training id (seed, or `pretrain_id` key); file names must be unique.
 pub fn export_glue(root: &Path, data: &UpstreamPredictions) -> Result<()> {
     let task = data.task.as_str();
-    check_component("task", task)?;
+    crate::tree::component("task", task)?;
     let scores = data
         .scores
         .as_ref()
@@ -378,15 +380,4 @@ pub(crate) fn write_index(root: &Path, task: &str, index_rows: Vec<IndexRow>) ->
         })
         .collect();
     text::write_table(&index_path, &header, &rows)
-}
-
-fn check_component(what: &'static str, value: &str) -> Result<()> {
-    if value.is_empty() || value == "." || value == ".." || value.contains(['/', '\\', '\0']) {
-        return Err(CollectorError::InvalidName {
-            what,
-            value: value.to_string(),
-            reason: "must be a single, non-empty path component",
-        });
-    }
-    Ok(())
 }

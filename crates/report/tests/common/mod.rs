@@ -77,6 +77,7 @@ pub fn write_consolidated(
         rule_description: "keep all".into(),
         primary_metric: metric.into(),
         table: format!("predictions/{task}.parquet"),
+        table_sha256: None,
         jobs_done: jobs,
         jobs_not_done: Vec::new(),
         jobs_kept: jobs,

@@ -42,6 +42,10 @@ pub struct SlurmOptions {
     pub resubmit_failed: bool,
     /// Print instead of writing and submitting.
     pub dry_run: bool,
+    /// Run again the done jobs whose input files changed since they ran (`--rerun-stale`):
+    /// they are made unfinished under the sweep's lock ([`crate::check_stale`]), as
+    /// [`crate::LocalOptions::rerun_stale`] says.
+    pub rerun_stale: bool,
 }
 
 /// One `sbatch` call of a submission.
@@ -90,18 +94,22 @@ fn command_text(args: &[&OsStr]) -> String {
 }
 
 /// Submits the jobs of `jobs` that need it (see the module doc). Holds the results
-/// directory's lock while it submits (not in a dry run).
+/// directory's lock while it re-marks stale jobs (with `rerun_stale`) and submits (not in a
+/// dry run, unless it re-marks stale jobs).
 pub fn submit_slurm(
     jobs: &[JobFile],
     tree: &ResultsTree,
     opts: &SlurmOptions,
 ) -> Result<SubmitOutcome> {
     opts.config.validate().map_err(SweepError::SlurmOptions)?;
-    let _lock = if opts.dry_run {
+    let _lock = if opts.dry_run && !opts.rerun_stale {
         None
     } else {
         Some(SweepLock::acquire(&opts.output_dir)?)
     };
+    if opts.rerun_stale {
+        crate::stale::check_stale(tree, true)?;
+    }
     let cli = SlurmCli;
     let view = slurm_view(&opts.output_dir, &cli, false)?;
     if !view.reachable && !opts.dry_run {

@@ -5,30 +5,13 @@
 
 mod common;
 
-use common::{setup, write_table};
+use common::{lr_analysis, setup, sst2_manifest, write_table};
 use multiberts_report::report_from_tables;
 
-const HEAD: &str = r#"name = "t"
-
-[defaults]
-learning_rates = [2e-5, 3e-5]
-finetune_seeds = "0..=1"
-
-[[checkpoints]]
-hub = "google/multiberts-seed_{seed}"
-seeds = "0..=1"
-
-[[tasks]]
-name = "sst2"
-
-[[analyses]]
-name = "lr"
-kind = "paired"
-task = "sst2"
-base = "lr=2e-5,variant="
-experiment = "lr=3e-5,variant="
-nboot = 200
-"#;
+/// The sweep with the paired learning-rate analysis `lr`.
+fn head() -> String {
+    sst2_manifest("name = \"t\"", &lr_analysis("lr", "nboot = 200"))
+}
 
 const MORE: &str = r#"
 [[analyses]]
@@ -77,7 +60,7 @@ fn holm3(p: [f64; 3]) -> [f64; 3] {
 #[test]
 fn holm_adjusted_p_values_match_the_closed_form_everywhere() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), &format!("{HEAD}{MORE}"));
+    let (manifest, tree) = setup(tmp.path(), &format!("{}{MORE}", head()));
     write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
     let a = &written.analyses;
@@ -153,7 +136,7 @@ fn holm_adjusted_p_values_match_the_closed_form_everywhere() {
 #[test]
 fn one_comparison_gets_no_holm_column() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), HEAD);
+    let (manifest, tree) = setup(tmp.path(), &head());
     write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
     assert_eq!(written.analyses[0].p_holm, None);

@@ -5,32 +5,17 @@
 
 mod common;
 
-use common::{setup, write_table};
+use common::{lr_analysis, setup, sst2_manifest, write_table};
 use multiberts_collector::consolidate::{read_selection, table_path};
 use multiberts_report::{ForestRow, forest_svg, read_runs, report_from_tables, seed_intervals};
 
-const MANIFEST: &str = r#"name = "t"
-description = "a <b>bold</b> & 'quoted' test"
-
-[defaults]
-learning_rates = [2e-5, 3e-5]
-finetune_seeds = "0..=1"
-
-[[checkpoints]]
-hub = "google/multiberts-seed_{seed}"
-seeds = "0..=1"
-
-[[tasks]]
-name = "sst2"
-
-[[analyses]]
-name = "lr"
-kind = "paired"
-task = "sst2"
-base = "lr=2e-5,variant="
-experiment = "lr=3e-5,variant="
-nboot = 50
-"#;
+/// The sweep with an escaped description and the paired learning-rate analysis `lr`.
+fn manifest() -> String {
+    sst2_manifest(
+        "name = \"t\"\ndescription = \"a <b>bold</b> & 'quoted' test\"",
+        &lr_analysis("lr", "nboot = 50"),
+    )
+}
 
 /// The SVG documents inline in `html`.
 fn svgs(html: &str) -> Vec<&str> {
@@ -66,7 +51,7 @@ fn attr(n: roxmltree::Node, name: &str) -> f64 {
 #[test]
 fn the_page_holds_every_table_and_figure_offline_and_deterministically() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), MANIFEST);
+    let (manifest, tree) = setup(tmp.path(), &manifest());
     write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
     let html = std::fs::read_to_string(&written.index_html).unwrap();
@@ -114,7 +99,7 @@ fn the_page_holds_every_table_and_figure_offline_and_deterministically() {
 #[test]
 fn per_seed_intervals_sit_at_each_seeds_examples_only_mean() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), MANIFEST);
+    let (manifest, tree) = setup(tmp.path(), &manifest());
     write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
     let runs = read_runs(&table_path(&tree, "sst2")).unwrap();
@@ -161,7 +146,7 @@ fn per_seed_intervals_sit_at_each_seeds_examples_only_mean() {
 #[test]
 fn the_forest_plot_marks_each_mean_and_zero_on_its_scale() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), MANIFEST);
+    let (manifest, tree) = setup(tmp.path(), &manifest());
     write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
     let report = written.analyses[0].report.clone();

@@ -5,42 +5,19 @@
 
 mod common;
 
-use common::{close, setup, write_table};
+use common::{close, lr_analysis, setup, sst2_manifest, write_table};
 use multiberts_report::{SummaryRow, report_from_tables};
 
 /// A paired analysis whose name holds every LaTeX special but the backslash (it also names a
 /// file), and a single one, which has no experiment, delta or p.
-const MANIFEST: &str = r##"name = "t_x"
-
-[defaults]
-learning_rates = [2e-5, 3e-5]
-finetune_seeds = "0..=1"
-
-[[checkpoints]]
-hub = "google/multiberts-seed_{seed}"
-seeds = "0..=1"
-
-[[tasks]]
-name = "sst2"
-
-[[analyses]]
-name = "lr_{2e-5} vs 3e-5: 100% & #1 ~^$"
-kind = "paired"
-task = "sst2"
-base = "lr=2e-5,variant="
-experiment = "lr=3e-5,variant="
-nboot = 5
-sample_seeds = false
-sample_examples = false
-
-[[analyses]]
-name = "all runs"
-kind = "single"
-task = "sst2"
-nboot = 5
-sample_seeds = false
-sample_examples = false
-"##;
+fn manifest() -> String {
+    let axes = "nboot = 5\nsample_seeds = false\nsample_examples = false";
+    let single = format!(
+        "\n[[analyses]]\nname = \"all runs\"\nkind = \"single\"\ntask = \"sst2\"\n{axes}\n"
+    );
+    let paired = lr_analysis("lr_{2e-5} vs 3e-5: 100% & #1 ~^$", axes);
+    sst2_manifest("name = \"t_x\"", &format!("{paired}{single}"))
+}
 
 /// Braces and `$` of `tex` outside comments and escapes: braces never close more than opened
 /// and end balanced, math shifts come in pairs.
@@ -128,7 +105,7 @@ fn parse_learning_rate(cell: &str) -> f64 {
 #[test]
 fn the_latex_tables_are_well_formed_and_hold_the_csv_numbers() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), MANIFEST);
+    let (manifest, tree) = setup(tmp.path(), &manifest());
     write_table(&tree, "cda_v1");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
     assert!(written.summary_tex.ends_with("report/summary.tex"));
@@ -238,7 +215,8 @@ fn the_latex_tables_are_well_formed_and_hold_the_csv_numbers() {
 #[test]
 fn a_manifest_without_analyses_has_only_the_summary_table() {
     let tmp = tempfile::tempdir().unwrap();
-    let manifest_text = MANIFEST.split("[[analyses]]").next().unwrap();
+    let text = manifest();
+    let manifest_text = text.split("[[analyses]]").next().unwrap();
     let (manifest, tree) = setup(tmp.path(), manifest_text);
     write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();

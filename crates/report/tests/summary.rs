@@ -4,38 +4,20 @@
 
 mod common;
 
-use common::{close, setup, write_table};
+use common::{close, lr_analysis, setup, sst2_manifest, write_table};
 use multiberts_collector::consolidate::table_path;
 use multiberts_report::{CSV_COLUMNS, ReportError, SummaryRow, report_from_tables};
 
-const MANIFEST: &str = r#"name = "t"
-
-[defaults]
-learning_rates = [2e-5, 3e-5]
-finetune_seeds = "0..=1"
-
-[[checkpoints]]
-hub = "google/multiberts-seed_{seed}"
-seeds = "0..=1"
-
-[[tasks]]
-name = "sst2"
-
-[[analyses]]
-name = "lr"
-kind = "paired"
-task = "sst2"
-base = "lr=2e-5,variant="
-experiment = "lr=3e-5,variant="
-nboot = 5
-sample_seeds = false
-sample_examples = false
-"#;
+/// The sweep with the paired learning-rate analysis `lr` (a few draws, no resampling).
+fn manifest() -> String {
+    let axes = "nboot = 5\nsample_seeds = false\nsample_examples = false";
+    sst2_manifest("name = \"t\"", &lr_analysis("lr", axes))
+}
 
 #[test]
 fn summary_rows_match_hand_computed_means_and_the_csv_holds_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), MANIFEST);
+    let (manifest, tree) = setup(tmp.path(), &manifest());
     write_table(&tree, "cda");
     let written = report_from_tables(&manifest, &tree, None).unwrap();
 
@@ -114,7 +96,7 @@ fn summary_rows_match_hand_computed_means_and_the_csv_holds_them() {
 #[test]
 fn a_task_without_its_table_says_to_collect_first() {
     let tmp = tempfile::tempdir().unwrap();
-    let (manifest, tree) = setup(tmp.path(), MANIFEST);
+    let (manifest, tree) = setup(tmp.path(), &manifest());
     let err = report_from_tables(&manifest, &tree, None).unwrap_err();
     assert!(matches!(err, ReportError::NotCollected { .. }), "{err:?}");
     let msg = err.to_string();

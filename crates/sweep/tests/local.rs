@@ -35,6 +35,32 @@ name = "demo-sentiment"
     Manifest::from_file(&path).unwrap()
 }
 
+/// One test's sweep: a temporary folder with the test manifest's three jobs, their results
+/// tree and the sweep's output folder. Bind `tmp` (as `_tmp` if unused): the folder lives as
+/// long as it does.
+struct Sweep {
+    tmp: tempfile::TempDir,
+    m: Manifest,
+    jobs: Vec<JobFile>,
+    tree: ResultsTree,
+    out: std::path::PathBuf,
+}
+
+fn sweep() -> Sweep {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = manifest(tmp.path());
+    let jobs = m.job_files(None).unwrap();
+    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
+    let out = tmp.path().join("s");
+    Sweep {
+        tmp,
+        m,
+        jobs,
+        tree,
+        out,
+    }
+}
+
 /// A worker called as `run-job <job dir> --settings JSON`: it logs a line, fails for job ids
 /// listed in `fail`, and otherwise marks the job done by creating a `DONE` file in the job
 /// directory, which must hold the `job.json` the pool wrote (enough for the supervisor's
@@ -68,11 +94,13 @@ fn options(out: &Path, fail: &[&str], keep_going: bool) -> LocalOptions {
 #[test]
 fn runs_everything_then_has_nothing_to_do() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp: _tmp,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let opts = options(&out, &[], false);
     let first = run_local(&jobs, &tree, &opts).unwrap();
     assert_eq!(first.succeeded.len(), 3);
@@ -107,11 +135,14 @@ fn runs_everything_then_has_nothing_to_do() {
 #[test]
 fn failures_are_retried_then_reported_with_status_and_logs() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp: _tmp,
+        m,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let bad = jobs[0].spec.id.clone();
     let outcome = run_local(&jobs, &tree, &options(&out, &[&bad], true)).unwrap();
     assert_eq!(outcome.failed.len(), 1);
@@ -134,11 +165,14 @@ fn failures_are_retried_then_reported_with_status_and_logs() {
 #[test]
 fn fail_fast_starts_no_new_job_after_a_failure() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp: _tmp,
+        m,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let mut opts = options(&out, &[&jobs[0].spec.id], false);
     opts.jobs = 1;
     opts.retries = 0;
@@ -153,11 +187,13 @@ fn fail_fast_starts_no_new_job_after_a_failure() {
 #[test]
 fn a_second_sweep_is_refused_while_one_holds_the_lock() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp: _tmp,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let held = SweepLock::acquire(&out).unwrap();
     match run_local(&jobs, &tree, &options(&out, &[], false)) {
         Err(SweepError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
@@ -193,11 +229,13 @@ fn a_second_sweep_is_refused_while_one_holds_the_lock() {
 #[test]
 fn a_job_another_process_holds_is_not_started() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp: _tmp,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let dir = multiberts_sweep::job_dir(&tree, &jobs[1]).unwrap();
     let orphan = dir.lock().unwrap();
     std::fs::write(dir.path().join("partial"), "being written").unwrap();
@@ -224,11 +262,13 @@ fn a_job_another_process_holds_is_not_started() {
 #[test]
 fn a_failure_retrying_cannot_fix_is_not_retried() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp: _tmp,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let mut opts = options(&out, &[], true);
     opts.retries = 3;
     let code = multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE;
@@ -255,11 +295,13 @@ fn a_failure_retrying_cannot_fix_is_not_retried() {
 #[test]
 fn a_job_another_process_takes_mid_sweep_is_skipped() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let started = tmp.path().join("first-started");
     let taken = tmp.path().join("second-taken");
     let mut opts = options(&out, &[], false);
@@ -314,11 +356,13 @@ fn a_job_another_process_takes_mid_sweep_is_skipped() {
 #[test]
 fn a_child_that_finds_its_job_held_is_skipped_not_retried() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
-    let tree = ResultsTree::new(tmp.path(), "s").unwrap();
-    let out = tmp.path().join("s");
+    let Sweep {
+        tmp: _tmp,
+        jobs,
+        tree,
+        out,
+        ..
+    } = sweep();
     let mut opts = options(&out, &[], true);
     opts.retries = 3;
     let code = multiberts_sweep::HELD_EXIT_CODE;

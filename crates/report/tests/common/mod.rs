@@ -98,3 +98,23 @@ pub fn setup(dir: &Path, text: &str) -> (Manifest, ResultsTree) {
 pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-12
 }
+
+/// The `[defaults]`, two hub seeds and the `sst2` task behind the table [`write_table`] writes:
+/// every report test's manifest between its name and its analyses.
+pub const SST2_SWEEP: &str = "[defaults]\nlearning_rates = [2e-5, 3e-5]\nfinetune_seeds = \"0..=1\"\n\n\
+    [[checkpoints]]\nhub = \"google/multiberts-seed_{seed}\"\nseeds = \"0..=1\"\n\n\
+    [[tasks]]\nname = \"sst2\"\n";
+
+/// A paired `[[analyses]]` table named `name` comparing the two learning rates of
+/// [`write_table`] on the same seeds, with `extra` lines (draws, axes, …).
+pub fn lr_analysis(name: &str, extra: &str) -> String {
+    format!(
+        "\n[[analyses]]\nname = {name:?}\nkind = \"paired\"\ntask = \"sst2\"\n\
+         base = \"lr=2e-5,variant=\"\nexperiment = \"lr=3e-5,variant=\"\n{extra}\n"
+    )
+}
+
+/// A test manifest: `head` (its name and description), [`SST2_SWEEP`], then `analyses`.
+pub fn sst2_manifest(head: &str, analyses: &str) -> String {
+    format!("{head}\n\n{SST2_SWEEP}{analyses}")
+}

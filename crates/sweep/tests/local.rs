@@ -91,6 +91,15 @@ fn options(out: &Path, fail: &[&str], keep_going: bool) -> LocalOptions {
     }
 }
 
+/// Makes the worker log each attempt, exit with `code` for job `id` and finish the others.
+fn exit_for(opts: &mut LocalOptions, id: &str, code: impl std::fmt::Display) {
+    let script = format!(
+        "id=$(basename \"$2\"); echo \"attempt $id\"; [ \"$id\" = {id} ] && exit {code}; \
+         touch \"$2/DONE\""
+    );
+    opts.prefix = vec![OsString::from("-c"), script.into(), "sh".into()];
+}
+
 #[test]
 fn runs_everything_then_has_nothing_to_do() {
     let _serial = serial();
@@ -271,13 +280,12 @@ fn a_failure_retrying_cannot_fix_is_not_retried() {
     } = sweep();
     let mut opts = options(&out, &[], true);
     opts.retries = 3;
-    let code = multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE;
     let bad = &jobs[0].spec.id;
-    let script = format!(
-        "id=$(basename \"$2\"); echo \"attempt $id\"; [ \"$id\" = {bad} ] && exit {code}; \
-         touch \"$2/DONE\""
+    exit_for(
+        &mut opts,
+        bad,
+        multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE,
     );
-    opts.prefix = vec![OsString::from("-c"), script.into(), "sh".into()];
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
     assert_eq!(outcome.failed[0].attempts, 1, "not retried");
@@ -365,13 +373,8 @@ fn a_child_that_finds_its_job_held_is_skipped_not_retried() {
     } = sweep();
     let mut opts = options(&out, &[], true);
     opts.retries = 3;
-    let code = multiberts_sweep::HELD_EXIT_CODE;
     let held = &jobs[0].spec.id;
-    let script = format!(
-        "id=$(basename \"$2\"); echo \"attempt $id\"; [ \"$id\" = {held} ] && exit {code}; \
-         touch \"$2/DONE\""
-    );
-    opts.prefix = vec![OsString::from("-c"), script.into(), "sh".into()];
+    exit_for(&mut opts, held, multiberts_sweep::HELD_EXIT_CODE);
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
     assert_eq!(outcome.held, std::slice::from_ref(held), "{outcome:?}");
     assert!(outcome.failed.is_empty(), "{outcome:?}");

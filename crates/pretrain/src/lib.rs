@@ -17,14 +17,36 @@ mod state;
 pub use error::{PretrainError, Result};
 pub use run::{PretrainOptions, PretrainSpec, PretrainSummary, StepLog, pretrain};
 
-/// The number of tokens of the vocabulary file `vocab` (what a preset's `vocab_size` must be).
-pub fn vocab_size(vocab: &std::path::Path, lowercase: bool) -> Result<usize> {
-    let options = multiberts_model::tokenizer::BertTokenizerOptions {
-        do_lower_case: lowercase,
-        ..Default::default()
-    };
-    Ok(
-        multiberts_model::tokenizer::WordPieceTokenizer::from_vocab_file(vocab, options)?
-            .vocab_size(),
-    )
+/// The architecture a run trains: a size preset (`tiny`, `mini`, `small`, `base`, or
+/// `L<layers>-H<hidden>`) with the vocabulary's size, or else a `config.json` at that path.
+pub fn resolve_config(
+    config: &str,
+    vocab: &std::path::Path,
+    lowercase: bool,
+) -> Result<multiberts_model::config::BertConfig> {
+    use multiberts_model::config::BertConfig;
+    if let Ok(mut preset) = BertConfig::preset(config) {
+        let options = multiberts_model::tokenizer::BertTokenizerOptions {
+            do_lower_case: lowercase,
+            ..Default::default()
+        };
+        let tokenizer =
+            multiberts_model::tokenizer::WordPieceTokenizer::from_vocab_file(vocab, options)?;
+        preset.vocab_size = tokenizer.vocab_size();
+        return Ok(preset);
+    }
+    BertConfig::from_file(config).map_err(|e| {
+        PretrainError::Settings(format!(
+            "`{config}` is not a model size (tiny, mini, small, base, L<layers>-H<hidden>) nor a \
+             readable config.json: {e}"
+        ))
+    })
+}
+
+/// The steps to save a checkpoint after: `save_steps` and the last step, in order, once each.
+pub fn save_steps_with_last(save_steps: &[u64], steps: u64) -> Vec<u64> {
+    let mut all: Vec<u64> = save_steps.iter().copied().chain([steps]).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
 }

@@ -28,6 +28,12 @@ impl RunRecord {
     pub fn current(spec: &PretrainSpec) -> Result<Self> {
         let mut inputs = BTreeMap::new();
         for path in spec.corpus.iter().chain([&spec.vocab]) {
+            // Before hashing: a missing or unreadable file is named as such.
+            std::fs::File::open(path).map_err(|e| PretrainError::Corpus {
+                path: path.clone(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            })?;
             let sha = sha256_file(path)?;
             let file = InputFile::of(path, sha)
                 .ok_or_else(|| PretrainError::file(path, "cannot read its size and time"))?;

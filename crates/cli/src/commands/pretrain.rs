@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use multiberts_model::config::BertConfig;
 use multiberts_pretrain::{PretrainOptions, PretrainSpec, pretrain};
 
 /// Pre-train a BERT from scratch with BERT's masked-LM recipe (15 % of tokens chosen, 80/10/10
@@ -73,21 +72,8 @@ pub struct PretrainArgs {
 impl PretrainArgs {
     /// The run these arguments describe.
     fn spec(&self) -> anyhow::Result<PretrainSpec> {
-        let config = match BertConfig::preset(&self.config) {
-            Ok(mut preset) => {
-                preset.vocab_size = multiberts_pretrain::vocab_size(&self.vocab, !self.cased)?;
-                preset
-            }
-            Err(_) => BertConfig::from_file(&self.config).with_context(|| {
-                format!("--config {}: not a preset (tiny, mini, small, base) nor a readable config.json", self.config)
-            })?,
-        };
-        let mut save_steps = self.save_steps.clone();
-        if !save_steps.contains(&self.steps) {
-            save_steps.push(self.steps);
-        }
-        save_steps.sort_unstable();
-        save_steps.dedup();
+        let lowercase = !self.cased;
+        let config = multiberts_pretrain::resolve_config(&self.config, &self.vocab, lowercase)?;
         let name = self
             .out
             .file_name()
@@ -101,10 +87,10 @@ impl PretrainArgs {
                 .map(std::path::absolute)
                 .collect::<std::io::Result<_>>()?,
             vocab: std::path::absolute(&self.vocab)?,
-            lowercase: !self.cased,
+            lowercase,
             seed: self.seed,
             steps: self.steps,
-            save_steps,
+            save_steps: multiberts_pretrain::save_steps_with_last(&self.save_steps, self.steps),
             batch_size: self.batch_size,
             max_seq_len: self.max_seq_len,
             learning_rate: self.learning_rate,

@@ -404,3 +404,26 @@ fn a_finished_run_is_not_reused_for_other_settings_or_changed_files() {
         "{err}"
     );
 }
+
+#[test]
+fn sizes_take_the_vocabulary_size_and_the_last_step_is_always_saved() {
+    let config = multiberts_pretrain::resolve_config("L2-H128", &vocab(), true).unwrap();
+    assert_eq!(
+        (
+            config.num_hidden_layers,
+            config.hidden_size,
+            config.vocab_size
+        ),
+        (2, 128, 30522)
+    );
+    let err = multiberts_pretrain::resolve_config("huge", &vocab(), true).unwrap_err();
+    assert!(
+        err.to_string().contains("`huge` is not a model size"),
+        "{err}"
+    );
+    assert_eq!(
+        multiberts_pretrain::save_steps_with_last(&[200, 0, 200], 500),
+        [0, 200, 500]
+    );
+    assert_eq!(multiberts_pretrain::save_steps_with_last(&[], 7), [7]);
+}

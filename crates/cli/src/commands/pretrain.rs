@@ -15,7 +15,7 @@ use multiberts_pretrain::{PretrainOptions, PretrainSpec, pretrain};
 /// of BERT's `create_pretraining_data.py`). The seed sets the initialisation, the training
 /// sequences, their order, the masks and dropout. A killed run resumes where its last resume
 /// state was saved and ends with the same bytes as an uninterrupted one; a finished run
-/// (`DONE` in its folder) is not run again.
+/// (`DONE` in its folder) is not run again, and is refused for other settings or changed files.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  \
     multiberts pretrain --corpus wiki.txt --vocab vocab.txt --config mini --seed 0 \\\n    \
@@ -27,14 +27,15 @@ pub struct PretrainArgs {
     /// Corpus files (repeatable).
     #[arg(long, required = true, value_name = "FILE")]
     pub corpus: Vec<PathBuf>,
-    /// The WordPiece vocabulary (vocab.txt), e.g. bert-base-uncased's.
+    /// The WordPiece vocabulary (vocab.txt): bert-base-uncased's, or one trained on the corpus
+    /// with `multiberts vocab`.
     #[arg(long, value_name = "FILE")]
     pub vocab: PathBuf,
     /// Keep case (for cased vocabularies; default: lower-case the text).
     #[arg(long)]
     pub cased: bool,
-    /// Architecture: a preset (tiny, mini, small, base) or a config.json; a preset's
-    /// vocab_size is the vocabulary's.
+    /// Architecture: a size (tiny, mini, small, base, or L<layers>-H<hidden> as Google's BERT
+    /// miniatures, e.g. L2-H128) or a config.json; a size's vocab_size is the vocabulary's.
     #[arg(long, default_value = "mini")]
     pub config: String,
     /// Seed of the initialisation, data order, masks and dropout.

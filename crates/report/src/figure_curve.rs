@@ -143,11 +143,7 @@ const PLOT_H: f64 = 300.0;
 impl LearningCurve {
     /// The title: task, variant in brackets, learning rate.
     pub fn title(&self) -> String {
-        let variant = if self.variant.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", self.variant)
-        };
+        let variant = crate::svg::variant_suffix(&self.variant);
         format!(
             "{}{variant}, lr {:e}: {} over pre-training",
             self.task, self.learning_rate, self.metric

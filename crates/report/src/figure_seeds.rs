@@ -135,11 +135,7 @@ const PLOT_H: f64 = 300.0;
 impl SeedIntervals {
     /// The title: task, variant in brackets, learning rate.
     pub fn title(&self) -> String {
-        let variant = if self.variant.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", self.variant)
-        };
+        let variant = crate::svg::variant_suffix(&self.variant);
         format!(
             "{}{variant}, lr {:e}: per-seed intervals",
             self.task, self.learning_rate

@@ -88,6 +88,15 @@ pub(crate) fn value_range(
 }
 
 /// A pixel coordinate with two decimals.
+/// ` [variant]` for a figure title, or nothing for the plain task.
+pub(crate) fn variant_suffix(variant: &str) -> String {
+    if variant.is_empty() {
+        String::new()
+    } else {
+        format!(" [{variant}]")
+    }
+}
+
 /// `x,y x,y …` for a `points` attribute.
 fn point_list(points: &[(f64, f64)]) -> String {
     let pairs: Vec<String> = points

@@ -70,7 +70,7 @@ fn main() -> std::process::ExitCode {
                 eprintln!("{stopped}");
                 return std::process::ExitCode::from(multiberts_runner::STOPPED_EXIT_CODE);
             }
-            eprintln!("error: {}", error_chain(&err));
+            eprintln!("error: {}", multiberts_printer::error::chain(&*err));
             let runner = err.downcast_ref::<multiberts_runner::RunnerError>();
             // A job another process runs: the sweep skips it (no failure, no retry).
             if runner.is_some_and(multiberts_runner::RunnerError::is_held) {
@@ -83,24 +83,6 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes joined by `: `, each cause once: our library errors name their
-/// cause in their own message (`cannot read vocab.txt: No such file or directory`) and also
-/// expose it as their source, so anyhow's `{:#}` would print the OS error twice.
-fn error_chain(err: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in err.chain() {
-        let cause = cause.to_string();
-        if text.contains(&cause) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&cause);
-    }
-    text
 }
 
 fn init_logging(verbose: u8) {
@@ -116,36 +98,4 @@ fn init_logging(verbose: u8) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::error_chain;
-
-    #[test]
-    fn a_cause_already_in_the_message_is_printed_once() {
-        /// Names its cause in its message and exposes it as its source, as our errors do.
-        #[derive(Debug)]
-        struct Read {
-            source: std::io::Error,
-        }
-        impl std::fmt::Display for Read {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "cannot read vocab.txt: {}", self.source)
-            }
-        }
-        impl std::error::Error for Read {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.source)
-            }
-        }
-        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
-        let err = anyhow::Error::new(Read { source: io }).context("encoding with ckpt");
-        let text = error_chain(&err);
-        assert_eq!(text.matches("not found").count(), 1, "{text}");
-        assert!(
-            text.starts_with("encoding with ckpt: cannot read vocab.txt: "),
-            "{text}"
-        );
-    }
 }

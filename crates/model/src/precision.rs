@@ -99,6 +99,20 @@ impl Precision {
     }
 }
 
+/// A precision name that is none of `fp32`, `tf32`, `bf16`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown precision `{0}`; expected fp32, tf32 or bf16")]
+pub struct UnknownPrecision(pub String);
+
+impl std::str::FromStr for Precision {
+    type Err = UnknownPrecision;
+
+    /// As [`Precision::parse`], with an error naming the choices (`--precision`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| UnknownPrecision(s.to_string()))
+    }
+}
+
 impl std::fmt::Display for Precision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -116,6 +130,11 @@ mod tests {
             assert_eq!(Precision::parse(&p.name().to_uppercase()), Some(p));
         }
         assert_eq!(Precision::parse("fp16"), None);
+        assert_eq!(
+            "fp16".parse::<Precision>().unwrap_err().to_string(),
+            "unknown precision `fp16`; expected fp32, tf32 or bf16"
+        );
+        assert_eq!("BF16".parse::<Precision>().unwrap(), Precision::Bf16);
         let err = Precision::Tf32.check_device(&Device::Cpu).unwrap_err();
         assert!(err.to_string().contains("needs a CUDA GPU"), "{err}");
         assert!(Precision::Bf16.check_device(&Device::Cpu).is_ok());

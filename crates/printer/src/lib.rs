@@ -1,11 +1,12 @@
 //! What the `multiberts` commands print on the terminal: the plan of a manifest, the status of
-//! its jobs, the data check and the task list, as text.
+//! its jobs, the data check, the task list and a failed command's error, as text.
 //!
 //! The binary parses arguments and asks the library crates for values; this crate turns those
 //! values into the tables a user reads (as `grep-printer` does for ripgrep). It computes
 //! nothing: every number it prints was built by the crate that owns it.
 
 pub mod data;
+pub mod error;
 pub mod plan;
 pub mod status;
 pub mod tasks;

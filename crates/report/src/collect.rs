@@ -13,7 +13,7 @@ use multiberts_collector::{ConsolidateOptions, Consolidation, LrGroup, LrRule, R
 use multiberts_manifest::{Analysis, Manifest};
 
 use crate::coref::{CorefData, coref_data};
-use crate::error::{Result, WithContext};
+use crate::error::{ReportError, Result, WithContext};
 use crate::{Written, task_names, write_report};
 
 /// Which runs a consolidated table keeps.
@@ -73,6 +73,27 @@ pub fn rule_for(manifest: &Manifest, task: &str, choice: RuleChoice) -> LrRule {
             }
         }
     }
+}
+
+/// [`collect`], refused while a done job's input files have changed since it ran (its results
+/// would be reported as if they were current; `multiberts sweep --rerun-stale` runs it again).
+/// `multiberts collect` and the end of `multiberts sweep` call it holding the results
+/// directory's lock shared.
+pub fn collect_current(
+    manifest: &Manifest,
+    tree: &ResultsTree,
+    choice: RuleChoice,
+    group: LrGroup,
+    data_dir: Option<&Path>,
+) -> Result<Collected> {
+    let stale = multiberts_collector::inputs::stale_jobs(tree)?;
+    if !stale.is_empty() {
+        return Err(ReportError::Stale {
+            count: stale.len(),
+            jobs: multiberts_collector::inputs::describe_stale(&stale),
+        });
+    }
+    collect(manifest, tree, choice, group, data_dir)
 }
 
 /// Consolidates every task of `manifest` in `tree` (only this manifest's jobs: folders of jobs

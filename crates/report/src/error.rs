@@ -99,6 +99,28 @@ pub enum ReportError {
     /// overlapping, a missing option); the message says what to change.
     #[error("{0}")]
     Request(String),
+    /// Writing the draws of `multiberts bootstrap --samples`.
+    #[error("cannot write samples to {}", path.display())]
+    Samples {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: multiberts_collector::CollectorError,
+    },
+    /// Done jobs whose input files changed since they ran: their results would not match
+    /// their inputs.
+    #[error(
+        "{count} done job(s) read files that have changed since they ran; their results would \
+         not match their inputs:\n{jobs}\nrun `multiberts sweep --rerun-stale` to run them again \
+         (or restore the files)"
+    )]
+    Stale {
+        /// How many.
+        count: usize,
+        /// Each job and its changed files, one per line.
+        jobs: String,
+    },
     /// Writing `summary.csv`.
     #[error("cannot write the CSV of {}: {source}", path.display())]
     Csv {

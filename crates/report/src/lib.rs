@@ -14,6 +14,7 @@
 //! without the job directories.
 
 mod analysis;
+mod call;
 mod collect;
 mod coref;
 pub mod engine;
@@ -45,7 +46,8 @@ use multiberts_collector::{CollectorError, Consolidation, ResultsTree};
 use multiberts_manifest::Manifest;
 
 pub use analysis::{is_bias, run_analysis};
-pub use collect::{Collected, RuleChoice, TaskCollected, collect, rule_for};
+pub use call::{BootstrapCall, BootstrapOutcome};
+pub use collect::{Collected, RuleChoice, TaskCollected, collect, collect_current, rule_for};
 pub use coref::{CorefData, coref_data};
 pub use engine::{Analysed, Request, SeedRule, Side, analyse};
 pub use error::{ReportError, Result};

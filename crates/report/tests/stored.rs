@@ -10,8 +10,8 @@ use multiberts_collector::upstream::{
     CorefExample, Matrix, RunInfo, UpstreamPredictions, export_coref,
 };
 use multiberts_report::{
-    CorefLayout, GlueLayout, LayoutReader, Metric, Outcome, ParquetLayout, RngSpec, StoredAnalysis,
-    parse_selector, run_stored,
+    BootstrapCall, BootstrapOutcome, CorefLayout, Correction, GlueLayout, LayoutReader, Metric,
+    Outcome, ParquetLayout, RngSpec, StoredAnalysis, parse_selector, run_stored,
 };
 
 /// An analysis of `layout` with `multiberts bootstrap`'s defaults.
@@ -152,6 +152,84 @@ fn paired_coref_with_a_one_sided_seed_warns_and_reports() {
     let json = out.json();
     assert_eq!(json["report"]["n_samples"], 200);
     assert_eq!(json["dropped_seeds"].as_array().unwrap().len(), 2);
+}
+
+/// `multiberts bootstrap --coref DIR` with its defaults.
+fn call(dir: &Path) -> BootstrapCall {
+    BootstrapCall {
+        predictions: None,
+        glue: None,
+        squad: None,
+        data: None,
+        coref: Some(dir.to_path_buf()),
+        coref_expt: None,
+        task: None,
+        base: Vec::new(),
+        expt: Vec::new(),
+        metric: Vec::new(),
+        correct: Correction::None,
+        paired: false,
+        unpaired: false,
+        seed_key: "pretrain_seed".into(),
+        nboot: 100,
+        level: 0.95,
+        rng: RngSpec::default(),
+        no_sample_seeds: false,
+        no_sample_examples: false,
+        resample_runs: false,
+        expect_negative_effect: false,
+        abs_threshold: None,
+        rel_threshold: None,
+        occupation_stats: None,
+        samples: None,
+    }
+}
+
+#[test]
+fn a_call_runs_one_analysis_or_a_family_and_writes_the_draws_of_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("base"), tmp.path().join("cda"));
+    write_coref(&a, &[0, 1, 2], 0);
+    write_coref(&b, &[0, 1, 2], 1);
+    let mut one = call(&a);
+    one.coref_expt = Some(b.clone());
+    one.samples = Some(tmp.path().join("draws.csv"));
+    let single = one.run().unwrap();
+    assert!(matches!(single, BootstrapOutcome::Single(_)));
+    assert!(
+        single
+            .text()
+            .starts_with("Multibootstrap (unpaired) of accuracy")
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("draws.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 101, "{csv}");
+    // A correction makes a family of one, whose draws can still be written.
+    one.correct = Correction::Holm;
+    one.samples = Some(tmp.path().join("draws.json"));
+    let family = one.run().unwrap();
+    assert!(matches!(family, BootstrapOutcome::Family(_)));
+    assert!(
+        family.text().starts_with("== analysis 1/1: "),
+        "{}",
+        family.text()
+    );
+    assert!(family.json()["analyses"].is_array());
+    assert!(tmp.path().join("draws.json").is_file());
+    // Two metrics are two analyses: one file cannot hold their draws.
+    one.metric = vec!["accuracy".into(), "f1".into()];
+    let err = one.run().unwrap_err().to_string();
+    assert!(
+        err.starts_with("--samples writes the draws of one analysis; this call asks for 2"),
+        "{err}"
+    );
+    let mut none = call(&a);
+    none.coref = None;
+    assert!(
+        none.run()
+            .unwrap_err()
+            .to_string()
+            .starts_with("no predictions given")
+    );
 }
 
 #[test]

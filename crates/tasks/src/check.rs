@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::{DataFormat, Label, SplitData, SplitSource, TaskKind, TaskSpec};
+use crate::{
+    DataFormat, Label, SplitData, SplitSource, TaskError, TaskKind, TaskRegistry, TaskSpec,
+};
 
 /// The outcome of checking one split (or, with split `-`, a whole task whose data is missing).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,6 +91,71 @@ pub fn check_task(spec: &TaskSpec, root: Option<&Path>) -> Vec<SplitCheck> {
         }
     }
     out
+}
+
+/// A `multiberts data check`: every split of the tasks asked for, checked.
+#[derive(Debug, Clone)]
+pub struct DataCheck {
+    /// One outcome per split (or per task without data), task by task.
+    pub reports: Vec<SplitCheck>,
+    /// Whether the tasks were named (`--task`): then a task without data is an error too.
+    pub explicit: bool,
+}
+
+/// Why a data check fails, once its table is printed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckFailed {
+    /// Files that did not read.
+    #[error("{0} data file(s) are malformed (see the errors above)")]
+    Malformed(usize),
+    /// Tasks named on the command line without data.
+    #[error("no data found for {}", .0.join(", "))]
+    Missing(Vec<String>),
+}
+
+impl DataCheck {
+    /// Checks the tasks `asked` (`--task`), else `manifest_tasks`, else every task of
+    /// `registry`, under `root`; an unknown name is an error.
+    pub fn run(
+        registry: &TaskRegistry,
+        asked: &[String],
+        manifest_tasks: Option<&[String]>,
+        root: Option<&Path>,
+    ) -> Result<DataCheck, TaskError> {
+        let names = if !asked.is_empty() {
+            asked.to_vec()
+        } else if let Some(names) = manifest_tasks {
+            names.to_vec()
+        } else {
+            registry.names()
+        };
+        let mut reports = Vec::new();
+        for name in &names {
+            reports.extend(check_task(registry.get(name)?, root));
+        }
+        Ok(DataCheck {
+            reports,
+            explicit: !asked.is_empty(),
+        })
+    }
+
+    /// Ok unless a file is malformed or a task named on the command line has no data.
+    pub fn verdict(&self) -> Result<(), CheckFailed> {
+        let failed = self.reports.iter().filter(|r| r.status == "error").count();
+        if failed > 0 {
+            return Err(CheckFailed::Malformed(failed));
+        }
+        let missing: Vec<String> = self
+            .reports
+            .iter()
+            .filter(|r| r.status == "missing")
+            .map(|r| r.task.clone())
+            .collect();
+        if self.explicit && !missing.is_empty() {
+            return Err(CheckFailed::Missing(missing));
+        }
+        Ok(())
+    }
 }
 
 /// "0: 428 (49.1%), 1: 444 (50.9%)" (with "; N choice items" for choice tasks) or, for
@@ -198,5 +265,32 @@ mod tests {
         let dev = checks.iter().find(|c| c.split != "train").unwrap();
         assert_eq!(dev.status, "error", "{dev:?}");
         assert!(dev.error.as_deref().unwrap().contains("dev.tsv"), "{dev:?}");
+    }
+
+    #[test]
+    fn a_data_check_fails_on_malformed_files_and_on_named_tasks_without_data() {
+        let registry = TaskRegistry::builtin().unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let asked = ["sst2".to_string(), "rte".to_string()];
+        let named = DataCheck::run(&registry, &asked, None, Some(empty.path())).unwrap();
+        assert_eq!(
+            named.verdict().unwrap_err().to_string(),
+            "no data found for sst2, rte"
+        );
+        // The same tasks from a manifest: missing data is listed, not an error.
+        let listed = DataCheck::run(&registry, &[], Some(&asked), Some(empty.path())).unwrap();
+        assert_eq!(listed.reports.len(), 2);
+        assert!(listed.verdict().is_ok());
+        let unknown = DataCheck::run(&registry, &["nope".into()], None, None);
+        assert!(matches!(unknown, Err(TaskError::UnknownTask { .. })));
+        let dir = empty.path().join("SST-2");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("train.tsv"), "sentence\tlabel\ngood\t1\n").unwrap();
+        std::fs::write(dir.join("dev.tsv"), "sentence\tlabel\nfine\t7\n").unwrap();
+        let malformed = DataCheck::run(&registry, &asked[..1], None, Some(empty.path())).unwrap();
+        assert_eq!(
+            malformed.verdict().unwrap_err().to_string(),
+            "1 data file(s) are malformed (see the errors above)"
+        );
     }
 }

@@ -29,6 +29,18 @@ pub enum TaskError {
         /// The known names, comma-separated.
         known: String,
     },
+    /// The specs built into the binary do not load (a bug).
+    #[error("built-in task specs are invalid (a bug)")]
+    Builtin(#[source] Box<TaskError>),
+    /// A folder of user specs (`--tasks-dir`) does not load.
+    #[error("cannot load task specs from {}", dir.display())]
+    SpecDir {
+        /// The folder.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<TaskError>,
+    },
     /// Two spec files define the same task.
     #[error("task `{name}` is defined twice: in {} and in {}", first.display(), second.display())]
     DuplicateTask {

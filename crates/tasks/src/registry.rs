@@ -112,6 +112,19 @@ impl TaskRegistry {
         Ok(registry)
     }
 
+    /// The built-in specs plus, when given, those under `dir` (`--tasks-dir`), as
+    /// `multiberts tasks` and `multiberts data check` load them.
+    pub fn with_dir(dir: Option<&Path>) -> Result<TaskRegistry, TaskError> {
+        let mut registry = Self::builtin().map_err(|e| TaskError::Builtin(Box::new(e)))?;
+        if let Some(dir) = dir {
+            registry.load_dir(dir).map_err(|e| TaskError::SpecDir {
+                dir: dir.to_path_buf(),
+                source: Box::new(e),
+            })?;
+        }
+        Ok(registry)
+    }
+
     /// Adds every `*.toml` under `dir` (recursively, in path order). A user spec replaces a
     /// built-in of the same name; two user specs of one name are an error.
     pub fn load_dir(&mut self, dir: &Path) -> Result<(), TaskError> {

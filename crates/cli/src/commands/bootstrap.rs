@@ -1,16 +1,12 @@
 //! `multiberts bootstrap`: Multi-Bootstrap analyses over stored predictions.
 //!
-//! The arguments map one for one onto `multiberts_report::StoredAnalysis`: a `LayoutReader`
+//! The arguments map one for one onto `multiberts_report::BootstrapCall`: a `LayoutReader`
 //! per side (our Parquet, the upstream GLUE, SQuAD or coref layouts), the selectors and options, run
 //! by the report crate's analysis engine. The tests are in `crates/report/tests/stored.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
-use multiberts_report::{
-    Comparison, CorefLayout, Correction, LayoutReader, RngSpec, Samples, StoredAnalysis,
-    comparisons, layout_of, requested_metric, run_family, run_stored,
-};
+use multiberts_report::{BootstrapCall, Correction, RngSpec};
 
 /// Run a Multi-Bootstrap analysis on stored predictions.
 ///
@@ -160,86 +156,24 @@ pub struct BootstrapArgs {
     samples: Option<PathBuf>,
 }
 
-/// Runs `multiberts bootstrap`: one analysis as before, or a family of them (several
-/// selector pairs or metrics, or `--correct`).
+/// Runs `multiberts bootstrap`: one analysis, or a family of them (several selector pairs or
+/// metrics, or `--correct`).
 pub fn run(args: BootstrapArgs) -> anyhow::Result<()> {
-    let (analysis, family) = request(&args)?;
-    if family.len() > 1 || args.correct != Correction::None {
-        let out = run_family(&analysis, &family, args.correct)?;
-        if let (Some(path), [only]) = (&args.samples, out.members.as_slice()) {
-            write_samples(path, &only.outcome.samples)?;
-        }
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&out.json())?);
-        } else {
-            print!("{}", out.text());
-        }
-        return Ok(());
-    }
-    let out = run_stored(&analysis)?;
-    if let Some(path) = &args.samples {
-        write_samples(path, &out.samples)?;
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&out.json())?);
-    } else {
-        print!("{}", out.text());
-    }
-    Ok(())
-}
-
-/// Writes the draws to `path`: CSV `draw,base,expt`, JSON if it ends in `.json`.
-fn write_samples(path: &Path, samples: &Samples) -> anyhow::Result<()> {
-    let bytes = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::to_vec_pretty(samples)?
-    } else {
-        samples.to_csv().into_bytes()
-    };
-    multiberts_collector::atomic::write_bytes(path, &bytes)
-        .with_context(|| format!("cannot write samples to {}", path.display()))
-}
-
-/// The analysis the arguments ask for (its sides and metric those of the first comparison)
-/// and every comparison of the call.
-fn request(args: &BootstrapArgs) -> anyhow::Result<(StoredAnalysis, Vec<Comparison>)> {
-    let squad = args.squad.as_deref().zip(args.data.as_deref());
-    let layout = layout_of(
-        args.predictions.as_deref(),
-        args.glue.as_deref(),
-        squad,
-        args.coref.as_deref(),
-    )?;
-    let metrics = match args.metric.as_slice() {
-        [] => vec![requested_metric(None, squad.is_some())?],
-        names => names
-            .iter()
-            .map(|m| requested_metric(Some(m), squad.is_some()))
-            .collect::<Result<_, _>>()?,
-    };
-    let family = comparisons(&args.base, &args.expt, &metrics)?;
-    if family.len() > 1 && args.samples.is_some() {
-        anyhow::bail!(
-            "--samples writes the draws of one analysis; this call asks for {} (run them one at \
-             a time)",
-            family.len()
-        );
-    }
-    let first = family.first().cloned().context("no analysis asked for")?;
-    let expt_layout = args
-        .coref_expt
-        .clone()
-        .map(|dir| -> Box<dyn LayoutReader> { Box::new(CorefLayout { dir }) });
-    let analysis = StoredAnalysis {
-        layout,
-        expt_layout,
-        task: args.task.clone(),
-        base: first.base,
-        expt: first.expt,
-        metric: first.metric,
-        span_score: first.span_score,
+    let out = BootstrapCall {
+        predictions: args.predictions,
+        glue: args.glue,
+        squad: args.squad,
+        data: args.data,
+        coref: args.coref,
+        coref_expt: args.coref_expt,
+        task: args.task,
+        base: args.base,
+        expt: args.expt,
+        metric: args.metric,
+        correct: args.correct,
         paired: args.paired,
         unpaired: args.unpaired,
-        seed_key: args.seed_key.clone(),
+        seed_key: args.seed_key,
         nboot: args.nboot,
         level: args.level,
         rng: args.rng,
@@ -249,7 +183,14 @@ fn request(args: &BootstrapArgs) -> anyhow::Result<(StoredAnalysis, Vec<Comparis
         expect_negative_effect: args.expect_negative_effect,
         abs_threshold: args.abs_threshold,
         rel_threshold: args.rel_threshold,
-        occupation_stats: args.occupation_stats.clone(),
-    };
-    Ok((analysis, family))
+        occupation_stats: args.occupation_stats,
+        samples: args.samples,
+    }
+    .run()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out.json())?);
+    } else {
+        print!("{}", out.text());
+    }
+    Ok(())
 }

@@ -83,7 +83,7 @@ pub fn run(args: CollectArgs) -> anyhow::Result<()> {
 }
 
 /// Consolidates every task, runs the analyses and writes the report
-/// ([`multiberts_report::collect`]), printing what it did; returns `summary.md`'s path.
+/// ([`multiberts_report::collect_current`]), printing what it did; returns `summary.md`'s path.
 pub(crate) fn collect_and_report_with(
     manifest: &Manifest,
     tree: &ResultsTree,
@@ -93,18 +93,8 @@ pub(crate) fn collect_and_report_with(
 ) -> anyhow::Result<PathBuf> {
     // Shared with `report`, exclusive of a sweep: never a table of a half-run sweep.
     let _lock = multiberts_sweep::SweepLock::acquire_shared(tree.root())?;
-    // Results of inputs that have changed are not reported as if they were current.
-    let stale = multiberts_collector::inputs::stale_jobs(tree)?;
-    if !stale.is_empty() {
-        anyhow::bail!(
-            "{} done job(s) read files that have changed since they ran; their results would \
-             not match their inputs:\n{}\nrun `multiberts sweep --rerun-stale` to run them again \
-             (or restore the files)",
-            stale.len(),
-            multiberts_collector::inputs::describe_stale(&stale)
-        );
-    }
-    let collected = multiberts_report::collect(manifest, tree, choice.into(), group, data_dir)?;
+    let collected =
+        multiberts_report::collect_current(manifest, tree, choice.into(), group, data_dir)?;
     print!("{}", collected.text(manifest, tree));
     Ok(collected.written.summary_md)
 }

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-use multiberts_tasks::check::check_task;
+use multiberts_tasks::check::DataCheck;
 use multiberts_tasks::{TaskRegistry, data_root};
 
 use super::load_manifest;
@@ -48,55 +47,36 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Checks the tasks asked for (`--task`, else the manifest's, else every known one), prints
+/// the table (or JSON) and fails on malformed files or named tasks without data.
 fn check(args: CheckArgs) -> anyhow::Result<()> {
-    let (registry, manifest_tasks, manifest_root) = match &args.manifest {
-        Some(path) => {
-            let m = load_manifest(Some(path))?;
-            let names: Vec<String> = m.tasks.iter().map(|t| t.name.to_string()).collect();
-            (m.registry.clone(), Some(names), m.data_dir.clone())
-        }
-        None => (
-            TaskRegistry::builtin().context("built-in task specs are invalid (a bug)")?,
-            None,
-            None,
-        ),
+    let manifest = match &args.manifest {
+        Some(path) => Some(load_manifest(Some(path))?),
+        None => None,
     };
-    let names: Vec<String> = if !args.tasks.is_empty() {
-        args.tasks.clone()
-    } else if let Some(names) = manifest_tasks {
-        names
-    } else {
-        registry.names()
+    let registry = match &manifest {
+        Some(m) => m.registry.clone(),
+        None => TaskRegistry::with_dir(None)?,
     };
-    let root = data_root(args.data_dir.as_deref(), manifest_root.as_deref());
-    let explicit = !args.tasks.is_empty();
-
-    let mut reports = Vec::new();
-    for name in &names {
-        let spec = registry.get(name)?;
-        reports.extend(check_task(spec, root.as_deref()));
-    }
-    let failed = reports.iter().filter(|r| r.status == "error").count();
-    let missing: Vec<&str> = reports
-        .iter()
-        .filter(|r| r.status == "missing")
-        .map(|r| r.task.as_str())
-        .collect();
-
+    let manifest_tasks: Option<Vec<String>> = manifest
+        .as_ref()
+        .map(|m| m.tasks.iter().map(|t| t.name.to_string()).collect());
+    let manifest_root = manifest.as_ref().and_then(|m| m.data_dir.as_deref());
+    let root = data_root(args.data_dir.as_deref(), manifest_root);
+    let check = DataCheck::run(
+        &registry,
+        &args.tasks,
+        manifest_tasks.as_deref(),
+        root.as_deref(),
+    )?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        println!("{}", serde_json::to_string_pretty(&check.reports)?);
     } else {
         print!(
             "{}",
-            multiberts_printer::data::report(&reports, root.as_deref())
+            multiberts_printer::data::report(&check.reports, root.as_deref())
         );
-        eprint!("{}", multiberts_printer::data::errors(&reports));
+        eprint!("{}", multiberts_printer::data::errors(&check.reports));
     }
-    if failed > 0 {
-        bail!("{failed} data file(s) are malformed (see the errors above)");
-    }
-    if explicit && !missing.is_empty() {
-        bail!("no data found for {}", missing.join(", "));
-    }
-    Ok(())
+    Ok(check.verdict()?)
 }

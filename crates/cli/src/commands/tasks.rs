@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use multiberts_tasks::describe::describe;
 use multiberts_tasks::{TaskRegistry, TaskSpec};
 
@@ -50,7 +48,7 @@ pub struct ShowArgs {
 pub fn run(cmd: TasksCommand) -> anyhow::Result<()> {
     match cmd {
         TasksCommand::List(args) => {
-            let registry = registry(args.tasks_dir.as_deref())?;
+            let registry = TaskRegistry::with_dir(args.tasks_dir.as_deref())?;
             if args.json {
                 let specs: Vec<&TaskSpec> = registry.iter().collect();
                 println!("{}", serde_json::to_string_pretty(&specs)?);
@@ -59,7 +57,7 @@ pub fn run(cmd: TasksCommand) -> anyhow::Result<()> {
             print!("{}", multiberts_printer::tasks::list(&registry));
         }
         TasksCommand::Show(args) => {
-            let registry = registry(args.tasks_dir.as_deref())?;
+            let registry = TaskRegistry::with_dir(args.tasks_dir.as_deref())?;
             let spec = registry.get(&args.name)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(spec)?);
@@ -69,15 +67,4 @@ pub fn run(cmd: TasksCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn registry(dir: Option<&std::path::Path>) -> anyhow::Result<TaskRegistry> {
-    let mut registry =
-        TaskRegistry::builtin().context("built-in task specs are invalid (a bug)")?;
-    if let Some(dir) = dir {
-        registry
-            .load_dir(dir)
-            .with_context(|| format!("cannot load task specs from {}", dir.display()))?;
-    }
-    Ok(registry)
 }

@@ -89,6 +89,20 @@ impl ParityReport {
         text
     }
 
+    /// Ok when no tensor differs by more than `rel` of its max; else an error counting those
+    /// that do, on `device` (after [`ParityReport::summary`] has listed them).
+    pub fn verdict(&self, rel: f64, device: &str) -> Result<()> {
+        let failures = self.failures(rel).len();
+        if failures > 0 {
+            return Err(ModelError::Check(format!(
+                "{failures} of {} tensors differ from PyTorch by more than {rel:e} of their max \
+                 on {device}",
+                self.comparisons.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// The comparison with the largest relative difference.
     pub fn worst(&self) -> Option<&Comparison> {
         self.comparisons
@@ -370,4 +384,26 @@ fn compare_param(
         return report.push_scaled(label, ours, reference, scale);
     }
     report.push(label, ours, reference)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Comparison, ParityReport};
+
+    #[test]
+    fn the_verdict_counts_the_tensors_beyond_the_tolerance() {
+        let compared = |name: &str, max_abs_diff: f64| Comparison {
+            name: name.into(),
+            max_abs_diff,
+            scale: 1.0,
+        };
+        let report = ParityReport {
+            comparisons: vec![compared("logits", 1e-6), compared("loss", 1e-3)],
+        };
+        assert!(report.verdict(1e-2, "cpu").is_ok());
+        assert_eq!(
+            report.verdict(1e-4, "cuda:0").unwrap_err().to_string(),
+            "1 of 2 tensors differ from PyTorch by more than 1e-4 of their max on cuda:0"
+        );
+    }
 }

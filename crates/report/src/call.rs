@@ -73,7 +73,7 @@ pub struct BootstrapCall {
 #[derive(Debug)]
 pub enum BootstrapOutcome {
     /// One analysis, without a correction.
-    Single(Outcome),
+    Single(Box<Outcome>),
     /// Several analyses (or one with a correction).
     Family(FamilyOutcome),
 }
@@ -111,7 +111,7 @@ impl BootstrapCall {
         if let Some(path) = &self.samples {
             write_samples(path, &out.samples)?;
         }
-        Ok(BootstrapOutcome::Single(out))
+        Ok(BootstrapOutcome::Single(Box::new(out)))
     }
 
     /// The analysis the call asks for (its sides and metric those of the first comparison)
@@ -182,6 +182,6 @@ fn write_samples(path: &Path, samples: &Samples) -> Result<()> {
     };
     multiberts_collector::atomic::write_bytes(path, &bytes).map_err(|source| ReportError::Samples {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     })
 }

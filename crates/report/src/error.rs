@@ -106,7 +106,7 @@ pub enum ReportError {
         path: PathBuf,
         /// The cause.
         #[source]
-        source: multiberts_collector::CollectorError,
+        source: Box<multiberts_collector::CollectorError>,
     },
     /// Done jobs whose input files changed since they ran: their results would not match
     /// their inputs.

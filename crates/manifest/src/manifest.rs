@@ -378,6 +378,21 @@ impl Manifest {
         jobs
     }
 
+    /// The pre-training jobs of the manifest's `pretrain` checkpoints: one per (settings,
+    /// seed), in manifest order.
+    pub fn pretrain_jobs(&self) -> Vec<crate::PretrainJob> {
+        let mut jobs: Vec<crate::PretrainJob> = Vec::new();
+        for ckpt in &self.checkpoints {
+            if let CheckpointSource::Pretrain { settings, seed, .. } = &ckpt.source {
+                let job = crate::PretrainJob::new(settings, *seed);
+                if !jobs.iter().any(|j| j.id == job.id) {
+                    jobs.push(job);
+                }
+            }
+        }
+        jobs
+    }
+
     /// This sweep's folder: `<results_dir>/<name>`.
     pub fn output_dir(&self) -> PathBuf {
         self.results_dir.join(&self.name)

@@ -118,7 +118,7 @@ fn sweep(
 ) -> (tempfile::TempDir, Vec<JobFile>, SweepOutcome, Timeline) {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let all = m.job_files(None).unwrap();
+    let all = m.job_files(None, &m.output_dir()).unwrap();
     assert_eq!(all.len(), 9);
     let tree = ResultsTree::new(tmp.path(), "g").unwrap();
     let fail = fail.map(|i| all[i].spec.id.clone());
@@ -230,7 +230,7 @@ fn unusable_gpu_lists_are_refused_before_anything_runs() {
             progress: false,
             rerun_stale: false,
         };
-        match run_local(&m.job_files(None).unwrap(), &tree, &opts) {
+        match run_local(&m.job_files(None, &m.output_dir()).unwrap(), &tree, &opts) {
             Err(e @ SweepError::Gpus(_)) => assert!(e.to_string().contains(want), "{e}"),
             other => panic!("expected a GPU error, got {other:?}"),
         }

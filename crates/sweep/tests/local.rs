@@ -49,7 +49,7 @@ struct Sweep {
 fn sweep() -> Sweep {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
+    let jobs = m.job_files(None, &m.output_dir()).unwrap();
     let tree = ResultsTree::new(tmp.path(), "s").unwrap();
     let out = tmp.path().join("s");
     Sweep {

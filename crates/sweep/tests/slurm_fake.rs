@@ -94,7 +94,7 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
     std::fs::write(dir.join("m.toml"), MANIFEST).unwrap();
     let manifest = Manifest::from_file(&dir.join("m.toml")).unwrap();
     let jobs = manifest.jobs();
-    let files = manifest.job_files(None, &manifest.output_dir()).unwrap();
+    let files = manifest.sweep_jobs(None, &manifest.output_dir()).unwrap();
     assert_eq!(jobs.len(), 5);
     let results = dir.join("results");
     let tree = ResultsTree::new(&results, "s").unwrap();

@@ -224,6 +224,7 @@ mod tests {
             not_started: 0,
             interrupted: false,
             held: Vec::new(),
+            blocked: Vec::new(),
         };
         let text = outcome.text();
         assert!(

@@ -164,7 +164,7 @@ fn one_job_per_gpu_runs_as_many_jobs_as_gpus() {
     );
     for j in &jobs {
         assert!(
-            t.starts.contains_key(&j.id()),
+            t.starts.contains_key(j.id()),
             "{} never ran: {t:?}",
             j.id()
         );

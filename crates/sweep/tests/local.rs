@@ -376,7 +376,7 @@ fn a_child_that_finds_its_job_held_is_skipped_not_retried() {
     let held = jobs[0].id();
     exit_for(&mut opts, held, multiberts_sweep::HELD_EXIT_CODE);
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
-    assert_eq!(outcome.held, std::slice::from_ref(held), "{outcome:?}");
+    assert_eq!(outcome.held, [held.to_string()], "{outcome:?}");
     assert!(outcome.failed.is_empty(), "{outcome:?}");
     assert_eq!(outcome.succeeded.len(), 2);
     let log = std::fs::read_to_string(out.join("logs").join(format!("{held}.log"))).unwrap();

@@ -99,7 +99,7 @@ fn fine_tuning_arrays_wait_for_the_pretraining_array() {
     let dry = submit_slurm(&jobs, &tree, &opts(true)).unwrap();
     let commands: Vec<&str> = dry.calls.iter().map(|c| c.command.as_str()).collect();
     assert!(
-        commands[1].contains("--dependency=afterok:'<array 1>' --kill-on-invalid-dep=yes"),
+        commands[1].contains("'--dependency=afterok:<array 1>' --kill-on-invalid-dep=yes"),
         "{commands:?}"
     );
     assert!(
@@ -109,9 +109,11 @@ fn fine_tuning_arrays_wait_for_the_pretraining_array() {
 
     let outcome = submit_slurm(&jobs, &tree, &opts(false)).unwrap();
     assert_eq!(outcome.submitted_pretrain, 2);
+    // In the order given (reversed), ahead of every fine-tuning job.
     let pretrain_ids: Vec<String> = manifest
         .pretrain_jobs()
         .iter()
+        .rev()
         .map(|j| j.id.clone())
         .collect();
     assert_eq!(outcome.submitted[..2], pretrain_ids[..]);

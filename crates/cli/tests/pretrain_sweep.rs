@@ -113,7 +113,10 @@ fn a_sweep_pretrains_then_fine_tunes_each_saved_step() {
     assert!(root.join("predictions/demo-sentiment.parquet").is_file());
 
     let again = ok(multiberts(tmp.path(), &["sweep", "m.toml", "--no-collect"]));
-    assert!(again.contains("nothing to do: all 6 jobs are done"), "{again}");
+    assert!(
+        again.contains("nothing to do: all 6 jobs are done"),
+        "{again}"
+    );
 
     let status = ok(multiberts(tmp.path(), &["status", "m.toml"]));
     assert!(status.contains("pre-training job"), "{status}");

@@ -331,7 +331,10 @@ impl RawCheckpoint {
         span: std::ops::Range<usize>,
     ) -> Result<Vec<Checkpoint>, SpanError> {
         if let Some(r) = &self.revision {
-            return Err((r.span(), "`revision` only applies to `hub` checkpoints".into()));
+            return Err((
+                r.span(),
+                "`revision` only applies to `hub` checkpoints".into(),
+            ));
         }
         let settings = pretrain.get_ref().resolve()?;
         let Some(seeds) = &self.seeds else {

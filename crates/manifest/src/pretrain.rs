@@ -166,8 +166,7 @@ impl RawPretrain {
             return Err((self.steps.span(), "`steps` must be at least 1".into()));
         }
         let save_steps = self.save_steps.as_ref().map_or(&[][..], |s| &s.get_ref().0);
-        if let (Some(s), Some(late)) = (&self.save_steps, save_steps.iter().find(|&&s| s > steps))
-        {
+        if let (Some(s), Some(late)) = (&self.save_steps, save_steps.iter().find(|&&s| s > steps)) {
             return Err((
                 s.span(),
                 format!("save step {late} is after the last step ({steps})"),

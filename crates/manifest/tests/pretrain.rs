@@ -101,7 +101,10 @@ fn job_files_put_pretraining_first_and_point_at_the_step_folders() {
     let needs = jobs[5].needs().unwrap();
     assert_eq!(needs.job, run.spec.id);
     assert_eq!(needs.step, 6);
-    let dir = root.join("pretrain/seed_1").join(&run.spec.id).join("step_6");
+    let dir = root
+        .join("pretrain/seed_1")
+        .join(&run.spec.id)
+        .join("step_6");
     assert_eq!(needs.dir, dir);
     let file = jobs[5].finetune().unwrap();
     assert_eq!(
@@ -168,7 +171,10 @@ fn errors_name_the_line_and_column() {
         &["exactly one of", "pretrain = {"],
     );
     assert_error(
-        &PRETRAIN.replace("id = \"mini-seed_{seed}-step_{step}\"", "id = \"mini-seed_{seed}\""),
+        &PRETRAIN.replace(
+            "id = \"mini-seed_{seed}-step_{step}\"",
+            "id = \"mini-seed_{seed}\"",
+        ),
         3,
         1,
         &["duplicate checkpoint id `mini-seed_0`"],
@@ -184,4 +190,26 @@ fn a_config_json_path_is_resolved_against_the_manifest() {
     .unwrap();
     let file = m.pretrain_job_file(&m.pretrain_jobs()[0]);
     assert_eq!(file.spec.settings.config, "/proj/sizes/config.json");
+}
+
+#[test]
+fn a_missing_corpus_or_vocabulary_is_named_with_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("m.toml");
+    std::fs::write(&path, PRETRAIN).unwrap();
+    let m = Manifest::from_file(&path).unwrap();
+    let err = m.check_local_checkpoints().unwrap_err().to_string();
+    assert!(err.contains("m.toml:5:12"), "{err}");
+    assert!(
+        err.contains("corpus file") && err.contains("corpus.txt"),
+        "{err}"
+    );
+    std::fs::write(tmp.path().join("corpus.txt"), "text\n").unwrap();
+    let err = m.check_local_checkpoints().unwrap_err().to_string();
+    assert!(
+        err.contains("vocabulary") && err.contains("vocab.txt"),
+        "{err}"
+    );
+    std::fs::write(tmp.path().join("vocab.txt"), "[PAD]\n").unwrap();
+    m.check_local_checkpoints().unwrap();
 }

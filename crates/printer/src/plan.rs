@@ -93,9 +93,12 @@ pub fn pretrain_table(jobs: &[PretrainJob]) -> String {
             format_ints(&s.save_steps),
         ]);
     }
-    format!("{table}
+    format!(
+        "{table}
 {} pre-training jobs
-", jobs.len())
+",
+        jobs.len()
+    )
 }
 
 /// Every job on its own row (id, task, checkpoint, learning rate, fine-tuning seed), then the
@@ -119,9 +122,9 @@ pub fn list(jobs: &[Job]) -> String {
 }
 
 /// The plan as JSON: the manifest's name, tasks, checkpoints and analyses, and every job with
-/// its id and canonical object.
+/// its id and canonical object; with `pretrain` checkpoints also `pretrain_jobs`.
 pub fn json(manifest: &Manifest, jobs: &[Job]) -> serde_json::Value {
-    json!({
+    let mut value = json!({
         "name": manifest.name,
         "manifest": manifest.path.display().to_string(),
         "output_dir": manifest.output_dir().display().to_string(),
@@ -130,6 +133,11 @@ pub fn json(manifest: &Manifest, jobs: &[Job]) -> serde_json::Value {
         "checkpoints": manifest.checkpoints,
         "analyses": manifest.analyses,
         "jobs": jobs,
-        "pretrain_jobs": manifest.pretrain_jobs(),
-    })
+    });
+    // Only with pre-training jobs, so other plans read as before.
+    let pretrain = manifest.pretrain_jobs();
+    if let (false, Some(map)) = (pretrain.is_empty(), value.as_object_mut()) {
+        map.insert("pretrain_jobs".into(), json!(pretrain));
+    }
+    value
 }

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use multiberts_collector::ResultsTree;
 use multiberts_collector::JobDir;
+use multiberts_collector::ResultsTree;
 use multiberts_manifest::{Job, PretrainJob};
 
 use crate::error::Result;

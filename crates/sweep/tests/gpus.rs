@@ -163,11 +163,7 @@ fn one_job_per_gpu_runs_as_many_jobs_as_gpus() {
         "every job ran once: {t:?}"
     );
     for j in &jobs {
-        assert!(
-            t.starts.contains_key(j.id()),
-            "{} never ran: {t:?}",
-            j.id()
-        );
+        assert!(t.starts.contains_key(j.id()), "{} never ran: {t:?}", j.id());
     }
 }
 

@@ -116,10 +116,7 @@ fn runs_everything_then_has_nothing_to_do() {
     assert!(first.all_done());
     let log =
         std::fs::read_to_string(out.join("logs").join(format!("{}.log", jobs[0].id()))).unwrap();
-    assert!(
-        log.contains(&format!("running {}", jobs[0].id())),
-        "{log}"
-    );
+    assert!(log.contains(&format!("running {}", jobs[0].id())), "{log}");
     // Each job was handed over as its job file, in its own directory.
     for file in jobs.iter().filter_map(SweepJob::finetune) {
         let s = &file.spec;

@@ -147,7 +147,10 @@ fn fine_tuning_arrays_wait_for_the_pretraining_array() {
     let lines: Vec<&str> = dirs.lines().collect();
     assert_eq!(lines.len(), 10);
     for (line, id) in lines.iter().zip(&pretrain_ids) {
-        assert!(line.contains("/pretrain/seed_") && line.ends_with(id.as_str()), "{line}");
+        assert!(
+            line.contains("/pretrain/seed_") && line.ends_with(id.as_str()),
+            "{line}"
+        );
         let job: serde_json::Value =
             serde_json::from_slice(&std::fs::read(Path::new(line).join("job.json")).unwrap())
                 .unwrap();

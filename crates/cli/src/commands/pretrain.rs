@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use multiberts_manifest::pretrain as defaults;
 use multiberts_manifest::PretrainSettings;
+use multiberts_manifest::pretrain as defaults;
 use multiberts_pretrain::{PretrainOptions, PretrainSpec, pretrain};
 
 /// Pre-train a BERT from scratch with BERT's masked-LM recipe (15 % of tokens chosen, 80/10/10

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use multiberts_model::device::DeviceRequest;
 use multiberts_collector::{JobDir, ResultsTree};
 use multiberts_manifest::PretrainJobFile;
+use multiberts_model::device::DeviceRequest;
 use multiberts_pretrain::{PretrainError, PretrainOptions};
 use multiberts_runner::{RunOptions, RunnerError, open_job_dir, run_job};
 use multiberts_sweep::ChildSettings;
@@ -131,12 +131,15 @@ fn open_pretrain_dir(path: &std::path::Path) -> anyhow::Result<Option<(JobDir, P
             file_path.display()
         ))
     })?;
-    file.check(&file_path)
-        .map_err(|e| invalid(e.to_string()))?;
+    file.check(&file_path).map_err(|e| invalid(e.to_string()))?;
     let (_, dir) = ResultsTree::open_job(path).map_err(RunnerError::Collector)?;
     let s = &file.spec;
     let own = (dir.task(), dir.checkpoint(), dir.job_id())
-        == (multiberts_tasks::name::PRETRAIN_DIR, s.run.as_str(), s.id.as_str());
+        == (
+            multiberts_tasks::name::PRETRAIN_DIR,
+            s.run.as_str(),
+            s.id.as_str(),
+        );
     if !own {
         return Err(invalid(format!(
             "job.json describes pre-training job pretrain/{}/{} but lies in {}; job files are \
@@ -181,9 +184,16 @@ fn run_pretrain(
     );
     let summary = multiberts_pretrain::pretrain(&spec, dir.path(), options).map_err(as_runner)?;
     if summary.already_done {
-        println!("pre-training job {id} is already done: {}", dir.path().display());
+        println!(
+            "pre-training job {id} is already done: {}",
+            dir.path().display()
+        );
     } else {
-        let steps: Vec<String> = summary.checkpoints.iter().map(|(s, _)| s.to_string()).collect();
+        let steps: Vec<String> = summary
+            .checkpoints
+            .iter()
+            .map(|(s, _)| s.to_string())
+            .collect();
         println!(
             "pre-training job {id} done: {} steps, saved steps {}; {}",
             spec.steps,

@@ -47,7 +47,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         merge_slurm_ids(&ids, &mut pretrain_progress, &view, out);
     }
     println!("{} ({})", manifest.name, out.display());
-    let text = multiberts_printer::status::pretrain_report(&pretrain, &pretrain_progress, args.tail);
+    let text =
+        multiberts_printer::status::pretrain_report(&pretrain, &pretrain_progress, args.tail);
     print!("{text}");
     let text = multiberts_printer::status::report(&manifest, &jobs, &progress, slurm, args.tail);
     print!("{text}");

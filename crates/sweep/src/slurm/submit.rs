@@ -166,7 +166,9 @@ pub fn submit_slurm(
         };
         let stuck = outcome.failed_skipped.contains(&needs.job) && !needs.dir.is_dir();
         if stuck {
-            outcome.blocked.push((file.id().to_string(), needs.job.clone()));
+            outcome
+                .blocked
+                .push((file.id().to_string(), needs.job.clone()));
         }
         !stuck
     });
@@ -266,7 +268,8 @@ pub fn submit_slurm(
     let mut chunks = array_chunks(pretrain, max_array, opts.config.array_parallelism);
     let pretrain_arrays = chunks.len();
     let finetune = outcome.submitted.len() - pretrain;
-    for (offset, count, throttle) in array_chunks(finetune, max_array, opts.config.array_parallelism)
+    for (offset, count, throttle) in
+        array_chunks(finetune, max_array, opts.config.array_parallelism)
     {
         chunks.push((offset + pretrain, count, throttle));
     }
@@ -277,7 +280,9 @@ pub fn submit_slurm(
         let mut waits: Vec<String> = Vec::new();
         if k >= pretrain_arrays {
             waits = if opts.dry_run {
-                (1..=pretrain_arrays).map(|i| format!("<array {i}>")).collect()
+                (1..=pretrain_arrays)
+                    .map(|i| format!("<array {i}>"))
+                    .collect()
             } else {
                 pretrain_ids.clone()
             };

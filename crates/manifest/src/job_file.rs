@@ -208,6 +208,10 @@ pub fn pretrain_job_dir(root: &Path, job: &PretrainJob) -> PathBuf {
 /// One job of a sweep, of either kind, as its job file (it serialises as that file).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every job of a sweep is a fine-tuning job: boxing it saves no memory"
+)]
 pub enum SweepJob {
     /// A pre-training run of one seed.
     Pretrain(PretrainJobFile),

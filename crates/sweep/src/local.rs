@@ -147,7 +147,7 @@ fn readiness(jobs: &[SweepJob], i: usize, pending: &[bool], outcome: &SweepOutco
             needs.job
         ));
     }
-    if outcome.held.iter().any(|h| *h == needs.job) {
+    if outcome.held.contains(&needs.job) {
         return Readiness::Blocked(format!(
             "pre-training job {} is run by another process and has not saved step {step} yet",
             needs.job

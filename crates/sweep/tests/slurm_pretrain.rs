@@ -3,7 +3,10 @@
 //! fine-tuning array waits for them with `--dependency=afterok:<arrays>`; a dry run prints the
 //! same flag with placeholders.
 //!
-//! One test per file: it puts the stand-ins first on this process's `PATH`.
+//! One test per file: it puts the stand-ins (`common::fake_slurm`) first on this process's
+//! `PATH`.
+
+mod common;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,8 @@ use std::path::{Path, PathBuf};
 use multiberts_collector::ResultsTree;
 use multiberts_manifest::Manifest;
 use multiberts_sweep::slurm::{SlurmOptions, submit_slurm};
+
+use common::{fake_slurm, sbatch_calls};
 
 /// Two pre-training seeds (two jobs) whose steps 3 and 6 are fine-tuned with two seeds each
 /// (eight jobs).
@@ -28,38 +33,6 @@ name = "demo-sentiment"
 [slurm]
 array_parallelism = 2
 "#;
-
-/// Writes an executable shell script.
-fn script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-}
-
-/// Stand-ins: `sbatch` logs its arguments and prints ids 100, 101, …; `squeue` prints
-/// nothing; `scontrol show config` says MaxArraySize = 5.
-fn fake_slurm(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let d = dir.display();
-    script(
-        &bin.join("sbatch"),
-        &format!(
-            "echo \"$@\" >> {d}/sbatch.log\nn=$(cat {d}/next 2>/dev/null || echo 100)\n\
-             echo $((n + 1)) > {d}/next\necho \"$n\"\n"
-        ),
-    );
-    script(&bin.join("squeue"), "true\n");
-    script(
-        &bin.join("scontrol"),
-        "case \"$*\" in\n  'show config') echo 'MaxArraySize            = 5' ;;\nesac\n",
-    );
-    script(&bin.join("sacct"), "exit 1\n");
-    bin
-}
 
 #[test]
 fn fine_tuning_arrays_wait_for_the_pretraining_array() {
@@ -117,27 +90,21 @@ fn fine_tuning_arrays_wait_for_the_pretraining_array() {
         .map(|j| j.id.clone())
         .collect();
     assert_eq!(outcome.submitted[..2], pretrain_ids[..]);
-    let calls: Vec<String> = std::fs::read_to_string(dir.join("sbatch.log"))
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let calls = sbatch_calls(dir);
     let sub = out.join("slurm/001");
     let array = sub.join("array.sbatch").display().to_string();
-    // Pre-training: array 100 at offset 0; fine-tuning: 101 and 102 (five and three tasks,
-    // MaxArraySize 5) after 100; collect after all three.
+    // Pre-training: array 100 at offset 0; fine-tuning: 101, 102 and 103 (3 + 3 + 2 tasks,
+    // MaxArraySize 3) after 100; collect after all four.
+    let after = "--dependency=afterok:100 --kill-on-invalid-dep=yes";
     assert_eq!(
         calls,
         [
             format!("--parsable --array=0-1%2 {array} 0"),
+            format!("--parsable {after} --array=0-2%2 {array} 2"),
+            format!("--parsable {after} --array=0-2%2 {array} 5"),
+            format!("--parsable {after} --array=0-1%2 {array} 8"),
             format!(
-                "--parsable --dependency=afterok:100 --kill-on-invalid-dep=yes --array=0-4%2 {array} 2"
-            ),
-            format!(
-                "--parsable --dependency=afterok:100 --kill-on-invalid-dep=yes --array=0-2%2 {array} 7"
-            ),
-            format!(
-                "--parsable --dependency=afterany:100:101:102 --kill-on-invalid-dep=yes {}",
+                "--parsable --dependency=afterany:100:101:102:103 --kill-on-invalid-dep=yes {}",
                 sub.join("collect.sbatch").display()
             ),
         ]

@@ -30,7 +30,7 @@ pub const DONE_FILE: &str = "DONE";
 /// deleted once the job is done (unless the runner is told to keep it).
 pub const STATE_DIR: &str = "state";
 /// Top-level names under `results/<manifest name>/` that are not tasks.
-pub const RESERVED_NAMES: [&str; 5] = multiberts_tasks::name::RESERVED_NAMES;
+pub const RESERVED_NAMES: [&str; 6] = multiberts_tasks::name::RESERVED_NAMES;
 
 /// `value` as one path component of the tree ([`SafeName`]'s rule); `what` names it in the
 /// error.
@@ -93,9 +93,12 @@ impl ResultsTree {
             .ok_or_else(|| bad("too few path components"))?;
         let results_dir = root.parent().unwrap_or(Path::new(""));
         let tree = ResultsTree::new(results_dir, name).map_err(|e| bad(&e.to_string()))?;
-        let dir = tree
-            .job(task, checkpoint, job_id)
-            .map_err(|e| bad(&e.to_string()))?;
+        let dir = if task == multiberts_tasks::name::PRETRAIN_DIR {
+            tree.pretrain_job(checkpoint, job_id)
+        } else {
+            tree.job(task, checkpoint, job_id)
+        }
+        .map_err(|e| bad(&e.to_string()))?;
         if !path.join(JOB_FILE).is_file() {
             return Err(bad("it has no job.json"));
         }
@@ -118,6 +121,22 @@ impl ResultsTree {
             path: self.root.join(&task).join(&checkpoint).join(&job_id),
             task,
             checkpoint,
+            job_id,
+        })
+    }
+
+    /// The directory of one pre-training job (not created):
+    /// `results/<manifest name>/pretrain/<run>/<job id>`, with `run` (`seed_<seed>`) as its
+    /// checkpoint and `pretrain` as its task. The tree's listings leave `pretrain/` out (a
+    /// reserved name), so collect and the stale check see fine-tuning jobs only.
+    pub fn pretrain_job(&self, run: &str, job_id: &str) -> Result<JobDir> {
+        let run = component("pre-training run", run)?;
+        let job_id = component("job id", job_id)?;
+        let task = component("task", multiberts_tasks::name::PRETRAIN_DIR)?;
+        Ok(JobDir {
+            path: self.root.join(&task).join(&run).join(&job_id),
+            task,
+            checkpoint: run,
             job_id,
         })
     }

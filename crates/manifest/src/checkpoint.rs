@@ -1,5 +1,6 @@
-//! `[[checkpoints]]`: hub templates, local paths and generated random inits, expanded over
-//! pre-training seeds and steps into concrete checkpoints.
+//! `[[checkpoints]]`: hub templates, local paths, generated random inits and pre-training runs
+//! declared in the manifest, expanded over pre-training seeds and steps into concrete
+//! checkpoints.
 
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
@@ -8,6 +9,7 @@ use multiberts_tasks::SafeName;
 
 use crate::hyper::SpanError;
 use crate::ints::IntList;
+use crate::pretrain::{PretrainSettings, RawPretrain};
 
 /// Model sizes a random-init checkpoint can be generated at (the model crate builds them).
 pub const INIT_CONFIGS: &[&str] = &["tiny", "mini", "small", "base"];
@@ -28,12 +30,13 @@ pub(crate) struct RawCheckpoint {
     pub(crate) revision: Option<Spanned<String>>,
     pub(crate) path: Option<Spanned<String>>,
     pub(crate) init: Option<Spanned<RawInit>>,
+    pub(crate) pretrain: Option<Spanned<RawPretrain>>,
     pub(crate) seeds: Option<Spanned<IntList>>,
     pub(crate) steps: Option<Spanned<IntList>>,
 }
 
 /// Where a checkpoint's weights come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckpointSource {
     /// A Hugging Face hub repository at a revision.
@@ -57,10 +60,20 @@ pub enum CheckpointSource {
         /// Initialisation seed.
         seed: u64,
     },
+    /// A step saved by a pre-training run of the same manifest (`pretrain = { ... }`): its
+    /// pre-training job must have saved the step before a job fine-tunes it.
+    Pretrain {
+        /// The run's settings, paths as written in the manifest.
+        settings: PretrainSettings,
+        /// The pre-training seed.
+        seed: u64,
+        /// The optimizer step the checkpoint was saved after.
+        step: u64,
+    },
 }
 
 /// One concrete checkpoint after expanding seeds and steps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// Short name used in the results tree and in tables (unique in a manifest).
     pub id: SafeName,
@@ -68,7 +81,9 @@ pub struct Checkpoint {
     pub source: CheckpointSource,
     /// The pre-training seed, when known: what the Multi-Bootstrap resamples.
     pub pretrain_seed: Option<u64>,
-    /// Pre-training step in thousands (`step_{step}k` in hub names), when known.
+    /// Pre-training step, when known. Hub checkpoints count it in thousands (`step_{step}k`
+    /// in their names, as the released MultiBERTs); `pretrain` checkpoints count optimizer
+    /// steps (`step_<N>/` of the run).
     pub step: Option<u64>,
     /// The byte span of the `[[checkpoints]]` table it came from (for duplicate errors).
     #[serde(skip)]
@@ -138,12 +153,20 @@ impl RawCheckpoint {
         &self,
         span: std::ops::Range<usize>,
     ) -> Result<Vec<Checkpoint>, SpanError> {
-        let kinds = [self.hub.is_some(), self.path.is_some(), self.init.is_some()];
+        let kinds = [
+            self.hub.is_some(),
+            self.path.is_some(),
+            self.init.is_some(),
+            self.pretrain.is_some(),
+        ];
         if kinds.iter().filter(|&&k| k).count() != 1 {
             return Err((
                 span,
-                "a checkpoint needs exactly one of `hub = \"owner/name\"`, `path = \"dir\"` or `init = { config = \"tiny\" }`".into(),
+                "a checkpoint needs exactly one of `hub = \"owner/name\"`, `path = \"dir\"`, `init = { config = \"tiny\" }` or `pretrain = { config = \"L2-H128\", corpus = [...], vocab = \"vocab.txt\", steps = 1000 }`".into(),
             ));
+        }
+        if let Some(pretrain) = &self.pretrain {
+            return self.expand_pretrain(pretrain, span);
         }
         let seeds: Vec<Option<u64>> = match &self.seeds {
             Some(s) => s.get_ref().0.iter().copied().map(Some).collect(),
@@ -292,6 +315,88 @@ impl RawCheckpoint {
                     source,
                     pretrain_seed: seed,
                     step,
+                    span: span.clone(),
+                    path_at: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Expands a `pretrain = { ... }` table: one checkpoint per seed and fine-tuned step
+    /// (`steps`, default: every saved step).
+    fn expand_pretrain(
+        &self,
+        pretrain: &Spanned<RawPretrain>,
+        span: std::ops::Range<usize>,
+    ) -> Result<Vec<Checkpoint>, SpanError> {
+        if let Some(r) = &self.revision {
+            return Err((
+                r.span(),
+                "`revision` only applies to `hub` checkpoints".into(),
+            ));
+        }
+        let settings = pretrain.get_ref().resolve()?;
+        let Some(seeds) = &self.seeds else {
+            return Err((
+                pretrain.span(),
+                "a `pretrain` checkpoint needs `seeds` (the pre-training seeds)".into(),
+            ));
+        };
+        let steps = match &self.steps {
+            Some(steps) => {
+                let saved = &settings.save_steps;
+                if let Some(missing) = steps.get_ref().0.iter().find(|s| !saved.contains(s)) {
+                    let saved: Vec<String> = saved.iter().map(u64::to_string).collect();
+                    return Err((
+                        steps.span(),
+                        format!(
+                            "step {missing} is not saved by this run; expected steps among its \
+                             save_steps and last step: {}",
+                            saved.join(", ")
+                        ),
+                    ));
+                }
+                steps.get_ref().0.clone()
+            }
+            None => settings.save_steps.clone(),
+        };
+        if let Some(id) = &self.id {
+            check_placeholders(id)?;
+        }
+        let count = seeds.get_ref().0.len().saturating_mul(steps.len());
+        if count > crate::MAX_JOBS {
+            return Err((
+                span,
+                format!(
+                    "this table expands to {count} checkpoints; a manifest expands to at most {} jobs",
+                    crate::MAX_JOBS
+                ),
+            ));
+        }
+        let mut out = Vec::new();
+        for &seed in &seeds.get_ref().0 {
+            for &step in &steps {
+                let template = self
+                    .id
+                    .as_ref()
+                    .map_or("pretrain-seed_{seed}-step_{step}", |t| t.get_ref().as_str());
+                let id = SafeName::new(fill(template, Some(seed), Some(step))).map_err(|e| {
+                    let at = self.id.as_ref().map_or(span.clone(), Spanned::span);
+                    (
+                        at,
+                        format!("invalid checkpoint id {e} (it names a results folder)"),
+                    )
+                })?;
+                out.push(Checkpoint {
+                    id,
+                    source: CheckpointSource::Pretrain {
+                        settings: settings.clone(),
+                        seed,
+                        step,
+                    },
+                    pretrain_seed: Some(seed),
+                    step: Some(step),
                     span: span.clone(),
                     path_at: None,
                 });

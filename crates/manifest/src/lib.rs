@@ -14,6 +14,7 @@ mod ints;
 mod job;
 mod job_file;
 mod manifest;
+pub mod pretrain;
 mod selector;
 mod slurm;
 
@@ -23,8 +24,9 @@ pub use error::ManifestError;
 pub use hyper::{Hyper, Precision};
 pub use ints::{IntList, parse_range};
 pub use job::{Job, MAX_JOBS, PROCEDURE_VERSION, canonical_string, job_id};
-pub use job_file::{JobFile, JobFileError, JobSpec};
+pub use job_file::{JobFile, JobFileError, JobSpec, SweepJob, pretrain_job_dir};
 pub use manifest::{DEMO_MANIFEST, DEMO_PATH, Manifest, TaskEntry};
+pub use pretrain::{PretrainJob, PretrainJobFile, PretrainSettings, PretrainStep};
 pub use selector::{SELECTOR_KEYS, Selector, SelectorError};
 pub use slurm::{
     DEFAULT_ARRAY_PARALLELISM, DEFAULT_SIGNAL_SECONDS, SlurmConfig, SlurmOverrides, parse_time,

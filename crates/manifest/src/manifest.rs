@@ -114,11 +114,16 @@ impl Manifest {
     /// Checks that every local checkpoint (`path = ...`, relative to the manifest's folder)
     /// exists with the files a job reads (weights, `config.json`, `vocab.txt`): `plan` and
     /// `sweep` call it before anything runs, so that a missing file is an error naming the
-    /// manifest line and the file, not a job failing at run time. Hub and generated
-    /// checkpoints are not checked here.
+    /// manifest line and the file, not a job failing at run time. So are a `pretrain`
+    /// checkpoint's corpus and vocabulary files. Hub and generated checkpoints are not
+    /// checked here.
     pub fn check_local_checkpoints(&self) -> Result<(), ManifestError> {
         let base = self.path.parent().unwrap_or(Path::new("."));
         for c in &self.checkpoints {
+            if let CheckpointSource::Pretrain { settings, .. } = &c.source {
+                self.check_pretrain_files(c, settings)?;
+                continue;
+            }
             let CheckpointSource::Path { path } = &c.source else {
                 continue;
             };
@@ -132,6 +137,32 @@ impl Manifest {
                          (relative paths are read from the manifest's folder)",
                         c.id,
                         missing.display()
+                    ),
+                ))));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the corpus and vocabulary files of a `pretrain` checkpoint exist.
+    fn check_pretrain_files(
+        &self,
+        c: &Checkpoint,
+        settings: &crate::PretrainSettings,
+    ) -> Result<(), ManifestError> {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let files = settings.corpus.iter().map(|f| ("corpus file", f));
+        for (what, file) in files.chain([("vocabulary", &settings.vocab)]) {
+            let path = base.join(file);
+            if !path.is_file() {
+                return Err(ManifestError::Invalid(Box::new(Diagnostic::at(
+                    &self.path,
+                    c.path_at,
+                    format!(
+                        "checkpoint `{}`: the pre-training {what} {} does not exist (relative \
+                         paths are read from the manifest's folder)",
+                        c.id,
+                        path.display()
                     ),
                 ))));
             }
@@ -210,6 +241,12 @@ impl Manifest {
                     ));
                 }
                 let mut ckpt = ckpt;
+                if let Some(table) = &table.get_ref().pretrain {
+                    ckpt.path_at = Some(multiberts_tasks::diag::LineCol::from_offset(
+                        text,
+                        table.span().start,
+                    ));
+                }
                 if let Some(path) = &table.get_ref().path {
                     ckpt.path_at = Some(multiberts_tasks::diag::LineCol::from_offset(
                         text,
@@ -372,6 +409,21 @@ impl Manifest {
                     for &seed in &task.hyper.finetune_seeds {
                         jobs.push(Job::new(task, ckpt, lr, seed));
                     }
+                }
+            }
+        }
+        jobs
+    }
+
+    /// The pre-training jobs of the manifest's `pretrain` checkpoints: one per (settings,
+    /// seed), in manifest order.
+    pub fn pretrain_jobs(&self) -> Vec<crate::PretrainJob> {
+        let mut jobs: Vec<crate::PretrainJob> = Vec::new();
+        for ckpt in &self.checkpoints {
+            if let CheckpointSource::Pretrain { settings, seed, .. } = &ckpt.source {
+                let job = crate::PretrainJob::new(settings, *seed);
+                if !jobs.iter().any(|j| j.id == job.id) {
+                    jobs.push(job);
                 }
             }
         }

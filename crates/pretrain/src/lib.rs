@@ -43,10 +43,52 @@ pub fn resolve_config(
     })
 }
 
-/// The steps to save a checkpoint after: `save_steps` and the last step, in order, once each.
-pub fn save_steps_with_last(save_steps: &[u64], steps: u64) -> Vec<u64> {
-    let mut all: Vec<u64> = save_steps.iter().copied().chain([steps]).collect();
-    all.sort_unstable();
-    all.dedup();
-    all
+pub use multiberts_manifest::pretrain::save_steps_with_last;
+
+/// The run of `settings` (paths absolute, or relative to the working directory) with `seed`,
+/// named `name` in messages: the one builder of `multiberts pretrain` and of a manifest's
+/// pre-training jobs, so the two cannot drift apart.
+pub fn spec_from_settings(
+    name: &str,
+    settings: &multiberts_manifest::PretrainSettings,
+    seed: u64,
+) -> Result<PretrainSpec> {
+    let lowercase = !settings.cased;
+    let config = resolve_config(&settings.config, &settings.vocab, lowercase)?;
+    Ok(PretrainSpec {
+        name: name.to_string(),
+        config,
+        corpus: settings.corpus.clone(),
+        vocab: settings.vocab.clone(),
+        lowercase,
+        seed,
+        steps: settings.steps,
+        save_steps: save_steps_with_last(&settings.save_steps, settings.steps),
+        batch_size: settings.batch_size,
+        max_seq_len: settings.max_seq_len,
+        learning_rate: settings.learning_rate,
+        warmup_steps: settings.warmup_steps,
+        weight_decay: settings.weight_decay,
+        max_grad_norm: settings.max_grad_norm,
+        next_sentence: settings.next_sentence,
+    })
+}
+
+/// The run of a manifest's pre-training job file (named by its job id).
+pub fn spec_of_job(file: &multiberts_manifest::PretrainJobFile) -> Result<PretrainSpec> {
+    spec_from_settings(&file.spec.id, &file.spec.settings, file.spec.seed)
+}
+
+impl PretrainError {
+    /// Whether a retry cannot fix it: bad settings, an unreadable or empty corpus, a
+    /// vocabulary the tokenizer refuses, a diverging loss.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            PretrainError::Settings(_)
+                | PretrainError::Corpus { .. }
+                | PretrainError::Tokenizer(_)
+                | PretrainError::NonFiniteLoss { .. }
+        )
+    }
 }

@@ -393,7 +393,8 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// A log line with the loss and the time left, every 10 % of the run.
+    /// A log line with the step, the masked-LM loss, the learning rate and the time left,
+    /// every 10 % of the run: `step 300/1000 mlm 6.9100 lr 1.0e-3 eta 4m10s`.
     fn report_progress(&self, step: u64, first: u64, started: Instant) {
         let every = (self.spec.steps / 10).max(1);
         if !step.is_multiple_of(every) && step != self.spec.steps {
@@ -402,8 +403,17 @@ impl<'a> Run<'a> {
         let done = (step - first) as f64;
         let left =
             started.elapsed().as_secs_f64() / done.max(1.0) * (self.spec.steps - step) as f64;
-        let last = &self.state.log[self.state.log.len() - 1];
-        tracing::info!(run = %self.spec.name, step, steps = self.spec.steps, mlm = format!("{:.4}", last.mlm), left = format!("{left:.0}s"), "pre-training");
+        let Some(last) = self.state.log.last() else {
+            return;
+        };
+        tracing::info!(
+            run = %self.spec.name,
+            "step {step}/{} mlm {:.4} lr {:.1e} eta {}",
+            self.spec.steps,
+            last.mlm,
+            last.lr,
+            duration_text(left)
+        );
     }
 
     /// Writes the Hugging Face checkpoint of `step`.
@@ -468,5 +478,26 @@ impl EpochOrder {
             self.epoch = epoch;
         }
         self.permutation[k % self.n]
+    }
+}
+
+/// `4m10s`, `1h02m`, `7s`: a duration in seconds for progress lines.
+pub fn duration_text(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_as_hours_minutes_seconds() {
+        assert_eq!(super::duration_text(7.4), "7s");
+        assert_eq!(super::duration_text(250.0), "4m10s");
+        assert_eq!(super::duration_text(3720.0), "1h02m");
+        assert_eq!(super::duration_text(-1.0), "0s");
     }
 }

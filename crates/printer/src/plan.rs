@@ -6,7 +6,7 @@ use std::fmt::Write;
 use comfy_table::{Cell, CellAlignment};
 use serde_json::json;
 
-use multiberts_manifest::{Job, Manifest};
+use multiberts_manifest::{Job, Manifest, PretrainJob};
 use multiberts_report::format_ints;
 
 use crate::{format_list, new_table};
@@ -49,19 +49,56 @@ pub fn summary(manifest: &Manifest, jobs: &[Job]) -> String {
         ]);
     }
     let _ = writeln!(out, "{table}");
+    let pretrain = manifest.pretrain_jobs();
+    if !pretrain.is_empty() {
+        out.push_str(&pretrain_table(&pretrain));
+    }
     let _ = writeln!(
         out,
-        "{} jobs: {} tasks x {} checkpoints x learning rates x fine-tuning seeds; results in {}",
+        "{} {}jobs: {} tasks x {} checkpoints x learning rates x fine-tuning seeds; results in {}",
         jobs.len(),
+        if pretrain.is_empty() {
+            ""
+        } else {
+            "fine-tuning "
+        },
         manifest.tasks.len(),
         manifest.checkpoints.len(),
         manifest.output_dir().display()
     );
+    if !pretrain.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} pre-training jobs run first; a fine-tuning job starts once its step is saved",
+            pretrain.len()
+        );
+    }
     if !manifest.analyses.is_empty() {
         let names: Vec<&str> = manifest.analyses.iter().map(|a| a.name.as_str()).collect();
         let _ = writeln!(out, "analyses: {}", names.join(", "));
     }
     out
+}
+
+/// The pre-training jobs, one row each (id, size, seed, steps, saved steps), then the count.
+pub fn pretrain_table(jobs: &[PretrainJob]) -> String {
+    let mut table = new_table(["pre-training job", "config", "seed", "steps", "saved steps"]);
+    for job in jobs {
+        let s = &job.settings;
+        table.add_row(vec![
+            job.id.clone(),
+            s.config.clone(),
+            job.seed.to_string(),
+            s.steps.to_string(),
+            format_ints(&s.save_steps),
+        ]);
+    }
+    format!(
+        "{table}
+{} pre-training jobs
+",
+        jobs.len()
+    )
 }
 
 /// Every job on its own row (id, task, checkpoint, learning rate, fine-tuning seed), then the
@@ -85,9 +122,9 @@ pub fn list(jobs: &[Job]) -> String {
 }
 
 /// The plan as JSON: the manifest's name, tasks, checkpoints and analyses, and every job with
-/// its id and canonical object.
+/// its id and canonical object; with `pretrain` checkpoints also `pretrain_jobs`.
 pub fn json(manifest: &Manifest, jobs: &[Job]) -> serde_json::Value {
-    json!({
+    let mut value = json!({
         "name": manifest.name,
         "manifest": manifest.path.display().to_string(),
         "output_dir": manifest.output_dir().display().to_string(),
@@ -96,5 +133,11 @@ pub fn json(manifest: &Manifest, jobs: &[Job]) -> serde_json::Value {
         "checkpoints": manifest.checkpoints,
         "analyses": manifest.analyses,
         "jobs": jobs,
-    })
+    });
+    // Only with pre-training jobs, so other plans read as before.
+    let pretrain = manifest.pretrain_jobs();
+    if let (false, Some(map)) = (pretrain.is_empty(), value.as_object_mut()) {
+        map.insert("pretrain_jobs".into(), json!(pretrain));
+    }
+    value
 }

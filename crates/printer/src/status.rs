@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use comfy_table::Table;
 
-use multiberts_manifest::{Job, Manifest};
+use multiberts_manifest::{Job, Manifest, PretrainJob};
 use multiberts_sweep::JobProgress;
 
 /// The columns of the table: done, running, queued (shown only for Slurm submissions),
@@ -47,6 +47,40 @@ pub fn report(
         }
     }
     out
+}
+
+/// The pre-training jobs' states (one row each: id, seed, state), then each failed one with
+/// the last `tail` lines of its log; empty without pre-training jobs.
+pub fn pretrain_report(jobs: &[PretrainJob], progress: &[JobProgress], tail: usize) -> String {
+    if jobs.is_empty() {
+        return String::new();
+    }
+    let mut table = crate::new_table(["pre-training job", "seed", "state"]);
+    let mut failed = String::new();
+    for (job, p) in jobs.iter().zip(progress) {
+        let state = match p {
+            JobProgress::Done => "done".to_string(),
+            JobProgress::Running => "running".to_string(),
+            JobProgress::Queued { task, state } => format!("queued (Slurm {task} {state})"),
+            JobProgress::Failed { status, .. } => format!("failed ({status})"),
+            JobProgress::Pending { started: true } => "pending (interrupted)".to_string(),
+            JobProgress::Pending { started: false } => "pending".to_string(),
+        };
+        table.add_row(vec![job.id.clone(), job.seed.to_string(), state]);
+        if let JobProgress::Failed { log, .. } = p {
+            let _ = writeln!(
+                failed,
+                "\nfailed: pre-training job {} (seed {}); last lines of {}:",
+                job.id,
+                job.seed,
+                log.display()
+            );
+            for line in multiberts_sweep::record::tail(log, tail) {
+                let _ = writeln!(failed, "  {line}");
+            }
+        }
+    }
+    format!("{table}\n{failed}")
 }
 
 /// The column a job's state counts in.

@@ -92,6 +92,14 @@ pub fn resolve(source: &CheckpointSource, cache: &Path) -> Result<ResolvedCheckp
                 hub_commit: None,
             })
         }
+        // The sweep's job files carry a pre-trained step as the `Path` of its folder.
+        CheckpointSource::Pretrain { seed, step, .. } => Err(RunnerError::Invalid {
+            job: format!("pretrain seed {seed} step {step}"),
+            message: "a job file names a `pretrain` checkpoint by its source instead of the \
+                      path of its saved step; job files are written by `multiberts sweep` \
+                      (or `plan --write-jobs`), which give that path"
+                .into(),
+        }),
         CheckpointSource::Hub { repo, revision } => {
             let snapshot = HubClient::from_env().download_checkpoint(repo, revision)?;
             Ok(ResolvedCheckpoint {

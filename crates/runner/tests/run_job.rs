@@ -140,7 +140,7 @@ fn a_job_file_edited_or_put_in_another_job_directory_is_refused() {
     let job = only_job(&m);
     let dir = job_dir(tmp.path(), &job);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut file = m.job_file(&job, None).unwrap();
+    let mut file = m.job_file(&job, None, &m.output_dir()).unwrap();
     file.spec.learning_rate = 0.5;
     file.job["learning_rate"] = serde_json::json!(0.5);
     std::fs::write(dir.join("job.json"), serde_json::to_vec(&file).unwrap()).unwrap();
@@ -149,7 +149,7 @@ fn a_job_file_edited_or_put_in_another_job_directory_is_refused() {
 
     let other = dir.with_file_name("0123456789ab");
     std::fs::create_dir_all(&other).unwrap();
-    let file = m.job_file(&job, None).unwrap();
+    let file = m.job_file(&job, None, &m.output_dir()).unwrap();
     std::fs::write(other.join("job.json"), serde_json::to_vec(&file).unwrap()).unwrap();
     let err = common::run_dir(&other, &options(tmp.path(), None)).unwrap_err();
     assert!(err.to_string().contains("but lies in"), "{err}");

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use multiberts_collector::{JobDir, ResultsTree};
-use multiberts_manifest::JobFile;
+use multiberts_manifest::SweepJob;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -124,20 +124,27 @@ impl ChildSettings {
     }
 }
 
-/// The directory of `file`'s job in `tree`.
-pub fn job_dir(tree: &ResultsTree, file: &JobFile) -> Result<JobDir> {
-    let s = &file.spec;
-    Ok(tree.job(&s.task.name, &s.checkpoint.id, &s.id)?)
+/// The directory of `job` in `tree`: `<task>/<checkpoint>/<id>` for a fine-tuning job,
+/// `pretrain/seed_<seed>/<id>` for a pre-training job.
+pub fn job_dir(tree: &ResultsTree, job: &SweepJob) -> Result<JobDir> {
+    Ok(match job {
+        SweepJob::Finetune(file) => {
+            let s = &file.spec;
+            tree.job(&s.task.name, &s.checkpoint.id, &s.id)?
+        }
+        SweepJob::Pretrain(file) => tree.pretrain_job(&file.spec.run, &file.spec.id)?,
+    })
 }
 
-/// Hands a job over: writes `file` as the `job.json` of its directory in `tree` (creating the
-/// directory) unless the job is done. Returns the directory and whether it was written.
-pub fn stage_job(tree: &ResultsTree, file: &JobFile) -> Result<(JobDir, bool)> {
-    let dir = job_dir(tree, file)?;
+/// Hands a job over: writes `job`'s file as the `job.json` of its directory in `tree`
+/// (creating the directory) unless the job is done. Returns the directory and whether it was
+/// written.
+pub fn stage_job(tree: &ResultsTree, job: &SweepJob) -> Result<(JobDir, bool)> {
+    let dir = job_dir(tree, job)?;
     if dir.is_done() {
         return Ok((dir, false));
     }
-    dir.write_job_file(file)?;
+    dir.write_job_file(job)?;
     Ok((dir, true))
 }
 

@@ -34,5 +34,5 @@ pub use placement::{
 };
 pub use record::{FailedJob, SweepRecord};
 pub use stale::{RERUN_STALE_FLAG, check_stale};
-pub use status::{JobProgress, merge_slurm, status};
+pub use status::{JobProgress, merge_slurm, merge_slurm_ids, pretrain_status, status};
 pub use summary::plan_text;

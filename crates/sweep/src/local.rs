@@ -2,6 +2,12 @@
 //! not the sweep), retries, fail-fast or keep-going, a log file per job, progress bars, and a
 //! clean stop on Ctrl-C (children are killed; their resume state lets a re-run continue).
 //! On GPUs, each job gets a slot of one GPU ([`GpuSlots`]) and `--device cuda:<gpu>`.
+//!
+//! Pre-training jobs go first. A fine-tuning job of a step a pre-training job saves waits in
+//! the queue (later jobs are started past it) until the step's folder exists, which the run
+//! renames into place complete; so fine-tuning of early steps overlaps with later
+//! pre-training. When the pre-training job fails for good, its fine-tuning jobs are not
+//! started ([`SweepOutcome::blocked`]).
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -12,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::JobFile;
+use multiberts_manifest::SweepJob;
 
 use crate::child::{ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent};
 
@@ -65,8 +71,11 @@ pub struct SweepOutcome {
     pub succeeded: Vec<String>,
     /// Jobs that failed for good.
     pub failed: Vec<FailedJob>,
-    /// Jobs not started (fail-fast or interrupted).
+    /// Jobs not started (fail-fast, interrupted, or blocked).
     pub not_started: usize,
+    /// Fine-tuning jobs not started because the pre-training job that saves their
+    /// checkpoint failed or was held: `(job id, why)`. Counted in `not_started` too.
+    pub blocked: Vec<(String, String)>,
     /// Jobs skipped because another live process holds their directory (it runs them, e.g. a
     /// hand-started `run-job`): not failures and not retried; a re-run once that process has
     /// ended finds them done, or runs them.
@@ -106,12 +115,69 @@ struct Running {
     gpu: Option<usize>,
 }
 
-fn describe(job: &JobFile) -> String {
-    let s = &job.spec;
-    format!(
-        "{} {} {} lr={:e} seed={}",
-        s.id, s.task.name, s.checkpoint.id, s.learning_rate, s.finetune_seed
-    )
+/// Whether a queued job can start now.
+enum Readiness {
+    /// It needs nothing, or what it needs is there.
+    Ready,
+    /// Its pre-training job is queued or running and has not saved its step yet.
+    Waiting,
+    /// Its pre-training job failed or is held elsewhere: it will not start in this sweep.
+    Blocked(String),
+}
+
+/// Whether `jobs[i]` can start: a fine-tuning job of a pre-trained step waits for the step's
+/// folder while its pre-training job is `pending` (queued or running) in this sweep; once
+/// that job `failed` or was `held`, it is blocked. Otherwise it starts (a missing folder of a
+/// done run is then the job's own error).
+fn readiness(jobs: &[SweepJob], i: usize, pending: &[bool], outcome: &SweepOutcome) -> Readiness {
+    let Some(needs) = jobs[i].needs() else {
+        return Readiness::Ready;
+    };
+    if needs.dir.is_dir() {
+        return Readiness::Ready;
+    }
+    let run = jobs.iter().position(|j| j.id() == needs.job);
+    if run.is_some_and(|r| pending[r]) {
+        return Readiness::Waiting;
+    }
+    let step = needs.step;
+    if outcome.failed.iter().any(|f| f.id == needs.job) {
+        return Readiness::Blocked(format!(
+            "pre-training job {} failed before saving step {step}",
+            needs.job
+        ));
+    }
+    if outcome.held.contains(&needs.job) {
+        return Readiness::Blocked(format!(
+            "pre-training job {} is run by another process and has not saved step {step} yet",
+            needs.job
+        ));
+    }
+    Readiness::Ready
+}
+
+/// Takes the first job of `queue` that can start (blocked ones are moved into `outcome`).
+fn next_ready(
+    queue: &mut VecDeque<(usize, u32)>,
+    jobs: &[SweepJob],
+    pending: &[bool],
+    outcome: &mut SweepOutcome,
+) -> Option<(usize, u32)> {
+    let mut k = 0;
+    while k < queue.len() {
+        let i = queue[k].0;
+        match readiness(jobs, i, pending, outcome) {
+            Readiness::Ready => return queue.remove(k),
+            Readiness::Waiting => k += 1,
+            Readiness::Blocked(why) => {
+                tracing::warn!(job = %jobs[i].id(), "not started: {why}");
+                outcome.blocked.push((jobs[i].id().to_string(), why));
+                outcome.not_started += 1;
+                queue.remove(k);
+            }
+        }
+    }
+    None
 }
 
 fn exit_text(status: std::process::ExitStatus) -> String {
@@ -137,7 +203,7 @@ fn exit_text(status: std::process::ExitStatus) -> String {
 /// re-marking of stale jobs (with `rerun_stale`) on. A job whose directory
 /// another live process takes meanwhile is skipped ([`SweepOutcome::held`]).
 pub fn run_local(
-    jobs: &[JobFile],
+    jobs: &[SweepJob],
     tree: &ResultsTree,
     opts: &LocalOptions,
 ) -> Result<SweepOutcome> {
@@ -167,6 +233,15 @@ pub fn run_local(
         } else {
             queue.push_back((i, 1));
         }
+    }
+    // Pre-training first: the fine-tuning jobs wait for its checkpoints.
+    queue
+        .make_contiguous()
+        .sort_by_key(|&(i, _)| !jobs[i].is_pretrain());
+    // Queued or running, by job index.
+    let mut pending = vec![false; jobs.len()];
+    for &(i, _) in &queue {
+        pending[i] = true;
     }
     if queue.is_empty() {
         return Ok(outcome);
@@ -214,24 +289,28 @@ pub fn run_local(
                 },
                 None => None,
             };
-            let Some((i, attempt)) = queue.pop_front() else {
+            let Some((i, attempt)) = next_ready(&mut queue, jobs, &pending, &mut outcome) else {
+                if let (Some(slots), Some(gpu)) = (slots.as_mut(), gpu) {
+                    slots.release(gpu);
+                }
                 break;
             };
-            let job = &jobs[i].spec;
+            let id = jobs[i].id();
             // Taken by another process since the sweep began: its job.json is not rewritten
             // and the job is not started a second time.
             if dirs[i].is_held()? {
                 if let (Some(slots), Some(gpu)) = (slots.as_mut(), gpu) {
                     slots.release(gpu);
                 }
-                skip_held(&mut outcome, &multi, &overall, &job.id);
+                skip_held(&mut outcome, &multi, &overall, id);
+                pending[i] = false;
                 changed = true;
                 continue;
             }
             // The job handed over as a value: written before every start, so a re-run after
             // a change of code or manifest location hands over the current one.
             dirs[i].write_job_file(&jobs[i])?;
-            let child = spawn_job(opts, &dirs[i], &job.id, gpu)?;
+            let child = spawn_job(opts, &dirs[i], id, gpu)?;
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(job_style.clone());
             let retry = if attempt > 1 {
@@ -240,8 +319,8 @@ pub fn run_local(
                 String::new()
             };
             let on = gpu.map_or_else(String::new, |g| format!(" on cuda:{g}"));
-            bar.set_message(format!("{}{on}{retry}", describe(&jobs[i])));
-            tracing::debug!(job = %job.id, gpu, attempt, "job started");
+            bar.set_message(format!("{}{on}{retry}", jobs[i].describe()));
+            tracing::debug!(job = %id, gpu, attempt, "job started");
             bar.enable_steady_tick(Duration::from_millis(200));
             running.push(Running {
                 job: i,
@@ -271,40 +350,43 @@ pub fn run_local(
             r.bar.finish_and_clear();
             multi.remove(&r.bar);
             changed = true;
-            let job = &jobs[r.job].spec;
+            let id = jobs[r.job].id();
             let secs = r.started.elapsed().as_secs_f64();
+            // Queued again below only on a retry.
+            pending[r.job] = false;
             if status.success() {
                 overall.inc(1);
-                outcome.succeeded.push(job.id.clone());
-                tracing::debug!(job = %job.id, secs, "job done");
+                outcome.succeeded.push(id.to_string());
+                tracing::debug!(job = %id, secs, "job done");
             } else if outcome.interrupted {
                 // Killed by us: neither a failure nor a retry; a re-run resumes it.
                 outcome.not_started += 1;
             } else if status.code() == Some(i32::from(HELD_EXIT_CODE)) {
                 // Taken by another process between the check above and the child's lock.
-                skip_held(&mut outcome, &multi, &overall, &job.id);
+                skip_held(&mut outcome, &multi, &overall, id);
             } else if r.attempt <= opts.retries
                 && status.code() != Some(i32::from(PERMANENT_FAILURE_EXIT_CODE))
             {
-                tracing::warn!(job = %job.id, status = %exit_text(status), attempt = r.attempt, "job failed; retrying");
+                tracing::warn!(job = %id, status = %exit_text(status), attempt = r.attempt, "job failed; retrying");
                 queue.push_front((r.job, r.attempt + 1));
+                pending[r.job] = true;
             } else {
                 let failed = FailedJob {
-                    id: job.id.clone(),
+                    id: id.to_string(),
                     attempts: r.attempt,
                     status: exit_text(status),
-                    log: log_path(&opts.output_dir, &job.id),
+                    log: log_path(&opts.output_dir, id),
                 };
                 multi.suspend(|| {
                     tracing::error!(
-                        job = %job.id,
+                        job = %id,
                         status = %failed.status,
                         log = %failed.log.display(),
                         "job failed"
                     );
                 });
                 overall.inc(1);
-                record.failed.insert(job.id.clone(), failed.clone());
+                record.failed.insert(id.to_string(), failed.clone());
                 outcome.failed.push(failed);
                 if !opts.keep_going {
                     stop_starting = true;
@@ -314,7 +396,7 @@ pub fn run_local(
         if changed {
             record.running = running
                 .iter()
-                .map(|r| jobs[r.job].spec.id.clone())
+                .map(|r| jobs[r.job].id().to_string())
                 .collect();
             record.write(&opts.output_dir)?;
             if !outcome.failed.is_empty() {
@@ -322,6 +404,16 @@ pub fn run_local(
             }
         }
         if running.is_empty() && (stop_starting || queue.is_empty()) {
+            break;
+        }
+        if running.is_empty() && !changed {
+            // Nothing runs and nothing could start: what is left waits for a pre-training
+            // step nothing will save (a guard; `readiness` lets such jobs start).
+            for (i, _) in queue.drain(..) {
+                let why = "its pre-training step was not saved and nothing runs".to_string();
+                outcome.blocked.push((jobs[i].id().to_string(), why));
+                outcome.not_started += 1;
+            }
             break;
         }
         std::thread::sleep(Duration::from_millis(50));

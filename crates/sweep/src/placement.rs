@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use multiberts_manifest::{JobFile, Precision, SlurmConfig};
+use multiberts_manifest::{Precision, SlurmConfig, SweepJob};
 
 use crate::error::{Result, SweepError};
 use crate::gpus::GpuOptions;
@@ -152,12 +152,13 @@ pub fn parallel_jobs(
 
 /// TF32 is a mode of NVIDIA GPUs: a CPU sweep with `precision = "tf32"` jobs fails here,
 /// naming the tasks, instead of once in every job.
-pub fn refuse_tf32_on_cpu(jobs: &[JobFile], on_gpu: bool) -> Result<()> {
+pub fn refuse_tf32_on_cpu(jobs: &[SweepJob], on_gpu: bool) -> Result<()> {
     if on_gpu {
         return Ok(());
     }
     let mut tasks: Vec<&str> = jobs
         .iter()
+        .filter_map(SweepJob::finetune)
         .filter(|j| j.spec.hyper.precision == Precision::Tf32)
         .map(|j| j.spec.task.name.as_str())
         .collect();

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use multiberts_collector::JobDir;
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::Job;
+use multiberts_manifest::{Job, PretrainJob};
 
 use crate::error::Result;
 use crate::lock;
@@ -50,23 +51,51 @@ pub fn status(
     let mut out = Vec::with_capacity(jobs.len());
     for job in jobs {
         let dir = tree.job(&job.task, &job.checkpoint.id, &job.id)?;
-        let p = if dir.is_done() {
-            JobProgress::Done
-        } else if live && record.running.contains(&job.id) {
-            JobProgress::Running
-        } else if let Some(f) = record.failed.get(&job.id) {
-            JobProgress::Failed {
-                status: f.status.clone(),
-                log: log_path(output_dir, &job.id),
-            }
-        } else {
-            JobProgress::Pending {
-                started: dir.path().exists(),
-            }
-        };
-        out.push(p);
+        out.push(progress_of(&dir, &job.id, &record, live, output_dir));
     }
     Ok(out)
+}
+
+/// The progress of every pre-training job ([`multiberts_manifest::Manifest::pretrain_jobs`]),
+/// in manifest order.
+pub fn pretrain_status(
+    jobs: &[PretrainJob],
+    tree: &ResultsTree,
+    output_dir: &std::path::Path,
+) -> Result<Vec<JobProgress>> {
+    let record = SweepRecord::read(output_dir)?.unwrap_or_default();
+    let live = lock::holder(output_dir).is_some_and(|pid| pid == record.pid);
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let dir = tree.pretrain_job(&job.run_folder(), &job.id)?;
+        out.push(progress_of(&dir, &job.id, &record, live, output_dir));
+    }
+    Ok(out)
+}
+
+/// Where job `id` in `dir` stands by its `DONE` marker and the last sweep's `record` (`live`:
+/// whether that sweep still runs).
+fn progress_of(
+    dir: &JobDir,
+    id: &str,
+    record: &SweepRecord,
+    live: bool,
+    output_dir: &std::path::Path,
+) -> JobProgress {
+    if dir.is_done() {
+        JobProgress::Done
+    } else if live && record.running.iter().any(|r| r == id) {
+        JobProgress::Running
+    } else if let Some(f) = record.failed.get(id) {
+        JobProgress::Failed {
+            status: f.status.clone(),
+            log: log_path(output_dir, id),
+        }
+    } else {
+        JobProgress::Pending {
+            started: dir.path().exists(),
+        }
+    }
 }
 
 /// Merges Slurm's view into `progress` (same order as `jobs`): a job that is not done takes
@@ -79,11 +108,22 @@ pub fn merge_slurm(
     view: &SlurmView,
     output_dir: &std::path::Path,
 ) {
-    for (job, p) in jobs.iter().zip(progress.iter_mut()) {
+    let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+    merge_slurm_ids(&ids, progress, view, output_dir);
+}
+
+/// [`merge_slurm`] for jobs given by their ids (pre-training jobs too).
+pub fn merge_slurm_ids(
+    ids: &[&str],
+    progress: &mut [JobProgress],
+    view: &SlurmView,
+    output_dir: &std::path::Path,
+) {
+    for (id, p) in ids.iter().zip(progress.iter_mut()) {
         if *p == JobProgress::Done {
             continue;
         }
-        let Some(sj) = view.jobs.get(&job.id) else {
+        let Some(sj) = view.jobs.get(*id) else {
             continue;
         };
         let Some(task) = &sj.task else {

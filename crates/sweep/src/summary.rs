@@ -74,6 +74,9 @@ impl SweepOutcome {
                  again once it has ended)"
             );
         }
+        for (id, why) in &self.blocked {
+            let _ = writeln!(t, "  not started: {id} ({why})");
+        }
         for (i, f) in self.failed.iter().enumerate() {
             let _ = writeln!(
                 t,
@@ -221,6 +224,7 @@ mod tests {
             not_started: 0,
             interrupted: false,
             held: Vec::new(),
+            blocked: Vec::new(),
         };
         let text = outcome.text();
         assert!(

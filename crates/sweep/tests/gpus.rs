@@ -9,7 +9,7 @@ use std::path::Path;
 
 use multiberts_collector::ResultsTree;
 use multiberts_collector::tree::DONE_FILE;
-use multiberts_manifest::{JobFile, Manifest};
+use multiberts_manifest::{Manifest, SweepJob};
 use multiberts_sweep::{GpuOptions, LocalOptions, SweepError, SweepOutcome, run_local};
 
 /// Nine jobs (fine-tuning seeds 0 to 8).
@@ -115,13 +115,13 @@ fn sweep(
     per_gpu: usize,
     jobs: usize,
     fail: Option<usize>,
-) -> (tempfile::TempDir, Vec<JobFile>, SweepOutcome, Timeline) {
+) -> (tempfile::TempDir, Vec<SweepJob>, SweepOutcome, Timeline) {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let all = m.job_files(None).unwrap();
+    let all = m.sweep_jobs(None, &m.output_dir()).unwrap();
     assert_eq!(all.len(), 9);
     let tree = ResultsTree::new(tmp.path(), "g").unwrap();
-    let fail = fail.map(|i| all[i].spec.id.clone());
+    let fail = fail.map(|i| all[i].id().to_string());
     let sleep = if fail.is_some() { 0.1 } else { 0.3 };
     let args = worker(tmp.path(), fail.as_deref(), sleep);
     let opts = LocalOptions {
@@ -163,11 +163,7 @@ fn one_job_per_gpu_runs_as_many_jobs_as_gpus() {
         "every job ran once: {t:?}"
     );
     for j in &jobs {
-        assert!(
-            t.starts.contains_key(&j.spec.id),
-            "{} never ran: {t:?}",
-            j.spec.id
-        );
+        assert!(t.starts.contains_key(j.id()), "{} never ran: {t:?}", j.id());
     }
 }
 
@@ -199,7 +195,7 @@ fn a_failing_job_frees_its_gpu() {
     // One GPU: the jobs after the failing one can only run if its slot came back.
     let (_tmp, jobs, outcome, t) = sweep(&[1], 1, 100, Some(0));
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
-    assert_eq!(outcome.failed[0].id, jobs[0].spec.id);
+    assert_eq!(outcome.failed[0].id, jobs[0].id());
     assert_eq!(outcome.failed[0].status, "exit status 1");
     assert_eq!(outcome.succeeded.len(), 8, "{outcome:?}");
     assert_eq!(t.peak, 1, "{t:?}");
@@ -230,7 +226,7 @@ fn unusable_gpu_lists_are_refused_before_anything_runs() {
             progress: false,
             rerun_stale: false,
         };
-        match run_local(&m.job_files(None).unwrap(), &tree, &opts) {
+        match run_local(&m.sweep_jobs(None, &m.output_dir()).unwrap(), &tree, &opts) {
             Err(e @ SweepError::Gpus(_)) => assert!(e.to_string().contains(want), "{e}"),
             other => panic!("expected a GPU error, got {other:?}"),
         }

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::{JobFile, Manifest};
+use multiberts_manifest::{JobFile, Manifest, SweepJob};
 use multiberts_sweep::{JobProgress, LocalOptions, SweepError, SweepLock, run_local, status};
 
 /// The tests run one at a time: a child forked by one test holds a copy of every open file
@@ -41,7 +41,7 @@ name = "demo-sentiment"
 struct Sweep {
     tmp: tempfile::TempDir,
     m: Manifest,
-    jobs: Vec<JobFile>,
+    jobs: Vec<SweepJob>,
     tree: ResultsTree,
     out: std::path::PathBuf,
 }
@@ -49,7 +49,7 @@ struct Sweep {
 fn sweep() -> Sweep {
     let tmp = tempfile::tempdir().unwrap();
     let m = manifest(tmp.path());
-    let jobs = m.job_files(None).unwrap();
+    let jobs = m.sweep_jobs(None, &m.output_dir()).unwrap();
     let tree = ResultsTree::new(tmp.path(), "s").unwrap();
     let out = tmp.path().join("s");
     Sweep {
@@ -115,13 +115,10 @@ fn runs_everything_then_has_nothing_to_do() {
     assert_eq!(first.succeeded.len(), 3);
     assert!(first.all_done());
     let log =
-        std::fs::read_to_string(out.join("logs").join(format!("{}.log", jobs[0].spec.id))).unwrap();
-    assert!(
-        log.contains(&format!("running {}", jobs[0].spec.id)),
-        "{log}"
-    );
+        std::fs::read_to_string(out.join("logs").join(format!("{}.log", jobs[0].id()))).unwrap();
+    assert!(log.contains(&format!("running {}", jobs[0].id())), "{log}");
     // Each job was handed over as its job file, in its own directory.
-    for file in &jobs {
+    for file in jobs.iter().filter_map(SweepJob::finetune) {
         let s = &file.spec;
         let dir = tree.job(&s.task.name, &s.checkpoint.id, &s.id).unwrap();
         let on_disk: JobFile = dir.read_job_file().unwrap();
@@ -152,7 +149,7 @@ fn failures_are_retried_then_reported_with_status_and_logs() {
         out,
         ..
     } = sweep();
-    let bad = jobs[0].spec.id.clone();
+    let bad = jobs[0].id().to_string();
     let outcome = run_local(&jobs, &tree, &options(&out, &[&bad], true)).unwrap();
     assert_eq!(outcome.failed.len(), 1);
     assert_eq!(outcome.failed[0].id, bad);
@@ -182,7 +179,7 @@ fn fail_fast_starts_no_new_job_after_a_failure() {
         out,
         ..
     } = sweep();
-    let mut opts = options(&out, &[&jobs[0].spec.id], false);
+    let mut opts = options(&out, &[jobs[0].id()], false);
     opts.jobs = 1;
     opts.retries = 0;
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
@@ -280,7 +277,7 @@ fn a_failure_retrying_cannot_fix_is_not_retried() {
     } = sweep();
     let mut opts = options(&out, &[], true);
     opts.retries = 3;
-    let bad = &jobs[0].spec.id;
+    let bad = jobs[0].id();
     exit_for(
         &mut opts,
         bad,
@@ -318,7 +315,7 @@ fn a_job_another_process_takes_mid_sweep_is_skipped() {
     let script = format!(
         "id=$(basename \"$2\"); echo \"attempt $id\"; if [ \"$id\" = {} ]; then touch {}; \
          while [ ! -e {} ]; do sleep 0.05; done; fi; touch \"$2/DONE\"",
-        jobs[0].spec.id,
+        jobs[0].id(),
         started.display(),
         taken.display()
     );
@@ -341,7 +338,7 @@ fn a_job_another_process_takes_mid_sweep_is_skipped() {
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
     release.send(()).unwrap();
     other.join().unwrap();
-    assert_eq!(outcome.held, [jobs[1].spec.id.clone()], "{outcome:?}");
+    assert_eq!(outcome.held, [jobs[1].id().to_string()], "{outcome:?}");
     assert!(outcome.failed.is_empty(), "{outcome:?}");
     assert_eq!(outcome.succeeded.len(), 2, "{outcome:?}");
     assert_eq!(outcome.not_started, 0);
@@ -352,7 +349,7 @@ fn a_job_another_process_takes_mid_sweep_is_skipped() {
     );
     assert!(
         !out.join("logs")
-            .join(format!("{}.log", jobs[1].spec.id))
+            .join(format!("{}.log", jobs[1].id()))
             .exists()
     );
     let text = outcome.text();
@@ -373,10 +370,10 @@ fn a_child_that_finds_its_job_held_is_skipped_not_retried() {
     } = sweep();
     let mut opts = options(&out, &[], true);
     opts.retries = 3;
-    let held = &jobs[0].spec.id;
+    let held = jobs[0].id();
     exit_for(&mut opts, held, multiberts_sweep::HELD_EXIT_CODE);
     let outcome = run_local(&jobs, &tree, &opts).unwrap();
-    assert_eq!(outcome.held, std::slice::from_ref(held), "{outcome:?}");
+    assert_eq!(outcome.held, [held.to_string()], "{outcome:?}");
     assert!(outcome.failed.is_empty(), "{outcome:?}");
     assert_eq!(outcome.succeeded.len(), 2);
     let log = std::fs::read_to_string(out.join("logs").join(format!("{held}.log"))).unwrap();

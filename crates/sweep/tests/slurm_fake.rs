@@ -5,6 +5,8 @@
 //!
 //! One test per file: it puts the stand-ins first on this process's `PATH`.
 
+mod common;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +14,8 @@ use multiberts_collector::ResultsTree;
 use multiberts_manifest::Manifest;
 use multiberts_sweep::slurm::{SlurmCli, SlurmOptions, slurm_view, submit_slurm};
 use multiberts_sweep::{JobProgress, merge_slurm, status};
+
+use common::{fake_slurm, sbatch_calls};
 
 const MANIFEST: &str = r#"
 name = "s"
@@ -27,56 +31,6 @@ name = "demo-sentiment"
 array_parallelism = 2
 partition = "short"
 "#;
-
-/// Writes an executable shell script.
-fn script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-}
-
-/// Stand-ins: `sbatch` logs its arguments and prints ids 100, 101, …; `squeue` prints
-/// `squeue.txt`; `scontrol show config` says MaxArraySize = 3, `scontrol show job` prints
-/// `scontrol.txt`.
-fn fake_slurm(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let d = dir.display();
-    script(
-        &bin.join("sbatch"),
-        &format!(
-            "echo \"$@\" >> {d}/sbatch.log\nn=$(cat {d}/next 2>/dev/null || echo 100)\n\
-             echo $((n + 1)) > {d}/next\necho \"$n\"\n"
-        ),
-    );
-    script(
-        &bin.join("squeue"),
-        &format!("cat {d}/squeue.txt 2>/dev/null\n"),
-    );
-    script(
-        &bin.join("scontrol"),
-        &format!(
-            "case \"$*\" in\n  'show config') echo 'MaxArraySize            = 3' ;;\n  \
-             *'show job'*) cat {d}/scontrol.txt 2>/dev/null ;;\nesac\n"
-        ),
-    );
-    script(
-        &bin.join("sacct"),
-        "echo 'Slurm accounting storage is disabled' >&2; exit 1\n",
-    );
-    bin
-}
-
-fn sbatch_calls(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("sbatch.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
 
 #[test]
 fn submissions_are_split_idempotent_and_merged_into_status() {
@@ -94,7 +48,7 @@ fn submissions_are_split_idempotent_and_merged_into_status() {
     std::fs::write(dir.join("m.toml"), MANIFEST).unwrap();
     let manifest = Manifest::from_file(&dir.join("m.toml")).unwrap();
     let jobs = manifest.jobs();
-    let files = manifest.job_files(None).unwrap();
+    let files = manifest.sweep_jobs(None, &manifest.output_dir()).unwrap();
     assert_eq!(jobs.len(), 5);
     let results = dir.join("results");
     let tree = ResultsTree::new(&results, "s").unwrap();

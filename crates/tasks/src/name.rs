@@ -29,7 +29,17 @@ pub const NAME_RULE: &str = "expected one file name: not empty, not starting wit
 
 /// Names under `results/<manifest name>/` that are the tree's own folders, so no task may be
 /// called so.
-pub const RESERVED_NAMES: [&str; 5] = ["predictions", "report", "logs", "upstream", "slurm"];
+pub const RESERVED_NAMES: [&str; 6] = [
+    "predictions",
+    "report",
+    "logs",
+    "upstream",
+    "slurm",
+    PRETRAIN_DIR,
+];
+
+/// The folder of a sweep's pre-training jobs under `results/<manifest name>/`.
+pub const PRETRAIN_DIR: &str = "pretrain";
 
 /// A string that is safe as one path component: see the [module docs](self) for the rule.
 ///

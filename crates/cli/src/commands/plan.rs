@@ -10,7 +10,8 @@ use super::load_manifest;
 ///
 /// Validates the manifest (every error names the file, line and column), expands checkpoints ×
 /// tasks × learning rates × fine-tuning seeds, and prints one row per task and checkpoint with
-/// totals. Job ids are stable hashes of what each job computes: the same manifest always gives
+/// totals, and the pre-training jobs of `pretrain` checkpoints (one per seed) in a table of
+/// their own. Job ids are stable hashes of what each job computes: the same manifest always gives
 /// the same ids, and changing a hyper-parameter changes exactly the jobs it affects.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -54,6 +55,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         let json = multiberts_printer::plan::json(&manifest, &jobs);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else if args.list {
+        let pretrain = manifest.pretrain_jobs();
+        if !pretrain.is_empty() {
+            print!("{}", multiberts_printer::plan::pretrain_table(&pretrain));
+        }
         print!("{}", multiberts_printer::plan::list(&jobs));
     } else {
         print!("{}", multiberts_printer::plan::summary(&manifest, &jobs));
@@ -68,7 +73,7 @@ fn write_jobs(manifest: &Manifest, args: &PlanArgs) -> anyhow::Result<()> {
     let data_root =
         multiberts_tasks::data_root(args.data_dir.as_deref(), manifest.data_dir.as_deref());
     let mut done = 0;
-    for file in manifest.job_files(data_root.as_deref())? {
+    for file in manifest.sweep_jobs(data_root.as_deref(), tree.root())? {
         let (dir, written) = multiberts_sweep::stage_job(&tree, &file)?;
         if written {
             println!("{}", dir.path().display());

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use multiberts_manifest::PretrainSettings;
+use multiberts_manifest::pretrain as defaults;
 use multiberts_pretrain::{PretrainOptions, PretrainSpec, pretrain};
 
 /// Pre-train a BERT from scratch with BERT's masked-LM recipe (15 % of tokens chosen, 80/10/10
@@ -48,13 +50,13 @@ pub struct PretrainArgs {
     #[arg(long, value_delimiter = ',', value_name = "STEPS")]
     pub save_steps: Vec<u64>,
     /// Sequences per step.
-    #[arg(long, default_value_t = 32, value_parser = super::at_least_one::<usize>)]
+    #[arg(long, default_value_t = defaults::DEFAULT_BATCH_SIZE, value_parser = super::at_least_one::<usize>)]
     pub batch_size: usize,
     /// Tokens per sequence, special tokens included.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = defaults::DEFAULT_MAX_SEQ_LEN)]
     pub max_seq_len: usize,
     /// Peak learning rate (BERT: 1e-4).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = defaults::DEFAULT_LEARNING_RATE)]
     pub learning_rate: f64,
     /// Warm-up steps (default: 1 % of the steps, BERT's 10k of 1M).
     #[arg(long)]
@@ -71,35 +73,35 @@ pub struct PretrainArgs {
 }
 
 impl PretrainArgs {
-    /// The run these arguments describe.
+    /// The run these arguments describe, built as a manifest's `pretrain` checkpoints are
+    /// ([`multiberts_pretrain::spec_from_settings`]), with the manifest's defaults.
     fn spec(&self) -> anyhow::Result<PretrainSpec> {
-        let lowercase = !self.cased;
-        let config = multiberts_pretrain::resolve_config(&self.config, &self.vocab, lowercase)?;
+        let settings = PretrainSettings {
+            config: self.config.clone(),
+            corpus: self.corpus.clone(),
+            vocab: self.vocab.clone(),
+            cased: self.cased,
+            steps: self.steps,
+            save_steps: self.save_steps.clone(),
+            batch_size: self.batch_size,
+            max_seq_len: self.max_seq_len,
+            learning_rate: self.learning_rate,
+            warmup_steps: self
+                .warmup_steps
+                .unwrap_or_else(|| defaults::default_warmup_steps(self.steps)),
+            weight_decay: defaults::DEFAULT_WEIGHT_DECAY,
+            max_grad_norm: defaults::DEFAULT_MAX_GRAD_NORM,
+            next_sentence: self.next_sentence,
+        };
         let name = self
             .out
             .file_name()
             .map_or_else(|| "pretrain".into(), |n| n.to_string_lossy().into_owned());
-        Ok(PretrainSpec {
-            name,
-            config,
-            corpus: self
-                .corpus
-                .iter()
-                .map(std::path::absolute)
-                .collect::<std::io::Result<_>>()?,
-            vocab: std::path::absolute(&self.vocab)?,
-            lowercase,
-            seed: self.seed,
-            steps: self.steps,
-            save_steps: multiberts_pretrain::save_steps_with_last(&self.save_steps, self.steps),
-            batch_size: self.batch_size,
-            max_seq_len: self.max_seq_len,
-            learning_rate: self.learning_rate,
-            warmup_steps: self.warmup_steps.unwrap_or(self.steps / 100),
-            weight_decay: 0.01,
-            max_grad_norm: 1.0,
-            next_sentence: self.next_sentence,
-        })
+        let cwd = std::env::current_dir().context("cannot read the working directory")?;
+        let settings = settings.resolved_against(&cwd);
+        Ok(multiberts_pretrain::spec_from_settings(
+            &name, &settings, self.seed,
+        )?)
     }
 }
 

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use multiberts_collector::inputs::{describe_stale, stale_jobs};
 use multiberts_sweep::slurm::{SlurmCli, SlurmView, slurm_view};
-use multiberts_sweep::{merge_slurm, status};
+use multiberts_sweep::{merge_slurm, merge_slurm_ids, pretrain_status, status};
 
 use super::{load_manifest, results_tree};
 
 /// Show which jobs of a manifest are done, running, failed or pending; failed jobs with the
-/// last lines of their logs.
+/// last lines of their logs. Pre-training jobs (of `pretrain` checkpoints) have a table of
+/// their own above the fine-tuning jobs'.
 ///
 /// Jobs submitted with `sweep --backend slurm` also show Slurm's view (squeue, scontrol):
 /// queued tasks, and failed ones with their state and exit code.
@@ -33,6 +34,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let out = tree.root();
     let jobs = manifest.jobs();
     let mut progress = status(&jobs, &tree, out)?;
+    let pretrain = manifest.pretrain_jobs();
+    let mut pretrain_progress = pretrain_status(&pretrain, &tree, out)?;
     let view = slurm_view(out, &SlurmCli, true).unwrap_or_else(|e| {
         tracing::warn!("cannot read Slurm's view ({e}); showing DONE markers and local records");
         SlurmView::default()
@@ -40,8 +43,13 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let slurm = view.has_submissions().then_some(view.reachable);
     if slurm.is_some() {
         merge_slurm(&jobs, &mut progress, &view, out);
+        let ids: Vec<&str> = pretrain.iter().map(|j| j.id.as_str()).collect();
+        merge_slurm_ids(&ids, &mut pretrain_progress, &view, out);
     }
     println!("{} ({})", manifest.name, out.display());
+    let text =
+        multiberts_printer::status::pretrain_report(&pretrain, &pretrain_progress, args.tail);
+    print!("{text}");
     let text = multiberts_printer::status::report(&manifest, &jobs, &progress, slurm, args.tail);
     print!("{text}");
     let stale = stale_jobs(&tree)?;

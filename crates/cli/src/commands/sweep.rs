@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use clap::ValueEnum;
 use multiberts_collector::{LrGroup, ResultsTree};
-use multiberts_manifest::{JobFile, Manifest, SlurmOverrides};
+use multiberts_manifest::{Manifest, SlurmOverrides, SweepJob};
 use multiberts_model::device::{
     CUDA_VISIBLE_DEVICES, DeviceRequest, DeviceSpec, visible_gpu_count,
 };
@@ -237,7 +237,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let tree = results_tree(&manifest, args.place.results_dir.as_deref())?;
     let data_root =
         multiberts_tasks::data_root(args.place.data_dir.as_deref(), manifest.data_dir.as_deref());
-    let jobs = manifest.job_files(data_root.as_deref())?;
+    let jobs = manifest.sweep_jobs(data_root.as_deref(), tree.root())?;
     refuse_tf32_on_cpu(&jobs, device.is_gpu())?;
     // Stale jobs stop the sweep here; `--rerun-stale` re-marks them under the sweep's lock.
     if !args.rerun_stale {
@@ -335,7 +335,7 @@ fn run_slurm(
     args: &SweepArgs,
     manifest: &Manifest,
     tree: &ResultsTree,
-    jobs: &[JobFile],
+    jobs: &[SweepJob],
     exe: PathBuf,
 ) -> anyhow::Result<()> {
     if args.jobs.is_some() || args.keep_going {

@@ -55,8 +55,11 @@ pub fn run(
         .job(&job.task, &job.checkpoint.id, &job.id)
         .unwrap();
     if !dir.is_done() {
-        dir.write_job_file(&m.job_file(job, m.data_dir.as_deref()).unwrap())
-            .unwrap();
+        dir.write_job_file(
+            &m.job_file(job, m.data_dir.as_deref(), &out.join("t"))
+                .unwrap(),
+        )
+        .unwrap();
     }
     run_dir(dir.path(), opts)
 }

@@ -1,12 +1,18 @@
 //! `sweep --backend slurm`: submit every job that is not done, not pending or running in Slurm
 //! (and, unless asked, not failed there) as job arrays no larger than `MaxArraySize`, then a
 //! collect job that waits for all of them with `afterany`.
+//!
+//! Pre-training jobs go into arrays of their own, submitted first; the fine-tuning arrays
+//! wait for them with `--dependency=afterok:<pre-training arrays>` (and for pre-training
+//! tasks of earlier submissions still in Slurm), so no fine-tuning job starts before every
+//! pre-training job it may need has finished. A fine-tuning job whose pre-training job failed
+//! in Slurm and is not resubmitted is not submitted ([`SubmitOutcome::blocked`]).
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::{JobFile, SlurmConfig};
+use multiberts_manifest::{SlurmConfig, SweepJob};
 
 use crate::child::ChildSettings;
 
@@ -68,8 +74,13 @@ pub struct SubmitOutcome {
     pub active: Vec<String>,
     /// Jobs whose latest Slurm task failed, left alone (no `--resubmit-failed`).
     pub failed_skipped: Vec<String>,
-    /// Jobs submitted now, in array order.
+    /// Jobs submitted now, in array order (pre-training jobs first).
     pub submitted: Vec<String>,
+    /// Of those, the pre-training jobs (the first ones).
+    pub submitted_pretrain: usize,
+    /// Fine-tuning jobs not submitted because their pre-training job failed in Slurm and is
+    /// not resubmitted: `(job id, pre-training job id)`.
+    pub blocked: Vec<(String, String)>,
     /// Of those, jobs that had failed in Slurm before.
     pub resubmitted: usize,
     /// The submission's folder (`results/<name>/slurm/<NNN>`).
@@ -97,7 +108,7 @@ fn command_text(args: &[&OsStr]) -> String {
 /// directory's lock while it re-marks stale jobs (with `rerun_stale`) and submits (not in a
 /// dry run, unless it re-marks stale jobs).
 pub fn submit_slurm(
-    jobs: &[JobFile],
+    jobs: &[SweepJob],
     tree: &ResultsTree,
     opts: &SlurmOptions,
 ) -> Result<SubmitOutcome> {
@@ -125,27 +136,60 @@ pub fn submit_slurm(
     };
     let mut to_submit = Vec::new();
     for file in jobs {
-        let job = &file.spec;
+        let id = file.id().to_string();
         let dir = crate::child::job_dir(tree, file)?;
         if dir.is_done() {
             outcome.already_done += 1;
             continue;
         }
         let before = outcome.submitted.len();
-        match view.jobs.get(&job.id).and_then(|j| j.class()) {
-            Some(StateClass::Active) => outcome.active.push(job.id.clone()),
+        match view.jobs.get(&id).and_then(|j| j.class()) {
+            Some(StateClass::Active) => outcome.active.push(id),
             Some(StateClass::Failed) if !opts.resubmit_failed => {
-                outcome.failed_skipped.push(job.id.clone());
+                outcome.failed_skipped.push(id);
             }
             Some(StateClass::Failed) => {
                 outcome.resubmitted += 1;
-                outcome.submitted.push(job.id.clone());
+                outcome.submitted.push(id);
             }
             // Never submitted, forgotten by Slurm, or completed without a DONE marker.
-            Some(StateClass::Completed) | None => outcome.submitted.push(job.id.clone()),
+            Some(StateClass::Completed) | None => outcome.submitted.push(id),
         }
         if outcome.submitted.len() > before {
             to_submit.push((file, dir));
+        }
+    }
+    // A fine-tuning job whose pre-training job failed and stays so would fail too.
+    to_submit.retain(|(file, _)| {
+        let Some(needs) = file.needs() else {
+            return true;
+        };
+        let stuck = outcome.failed_skipped.contains(&needs.job) && !needs.dir.is_dir();
+        if stuck {
+            outcome
+                .blocked
+                .push((file.id().to_string(), needs.job.clone()));
+        }
+        !stuck
+    });
+    // Pre-training first: its arrays are submitted before the fine-tuning arrays wait on them.
+    to_submit.sort_by_key(|(file, _)| !file.is_pretrain());
+    outcome.submitted = to_submit.iter().map(|(f, _)| f.id().to_string()).collect();
+    outcome.submitted_pretrain = to_submit.iter().filter(|(f, _)| f.is_pretrain()).count();
+    // Pre-training tasks of earlier submissions that submitted fine-tuning jobs need.
+    let mut earlier_pretrain: Vec<String> = Vec::new();
+    for (file, _) in &to_submit {
+        let Some(needs) = file.needs() else {
+            continue;
+        };
+        if let Some(task) = view
+            .jobs
+            .get(&needs.job)
+            .filter(|j| j.class() == Some(StateClass::Active))
+            .map(|j| j.task_id())
+            && !earlier_pretrain.contains(&task)
+        {
+            earlier_pretrain.push(task);
         }
     }
     if outcome.submitted.is_empty() {
@@ -220,19 +264,45 @@ pub fn submit_slurm(
         arrays: Vec::new(),
         collect: None,
     };
-    for (offset, count, throttle) in array_chunks(
-        outcome.submitted.len(),
-        max_array,
-        opts.config.array_parallelism,
-    ) {
+    let pretrain = outcome.submitted_pretrain;
+    let mut chunks = array_chunks(pretrain, max_array, opts.config.array_parallelism);
+    let pretrain_arrays = chunks.len();
+    let finetune = outcome.submitted.len() - pretrain;
+    for (offset, count, throttle) in
+        array_chunks(finetune, max_array, opts.config.array_parallelism)
+    {
+        chunks.push((offset + pretrain, count, throttle));
+    }
+    let mut pretrain_ids: Vec<String> = Vec::new();
+    for (k, (offset, count, throttle)) in chunks.into_iter().enumerate() {
         let array = format!("--array=0-{}%{throttle}", count - 1);
         let offset_text = offset.to_string();
-        let args: [&OsStr; 3] = [array.as_ref(), array_path.as_os_str(), offset_text.as_ref()];
+        let mut waits: Vec<String> = Vec::new();
+        if k >= pretrain_arrays {
+            waits = if opts.dry_run {
+                (1..=pretrain_arrays)
+                    .map(|i| format!("<array {i}>"))
+                    .collect()
+            } else {
+                pretrain_ids.clone()
+            };
+            waits.extend(earlier_pretrain.iter().cloned());
+        }
+        let dependency = format!("--dependency=afterok:{}", waits.join(":"));
+        let mut args: Vec<&OsStr> = Vec::new();
+        if k >= pretrain_arrays && !waits.is_empty() {
+            args.push(dependency.as_ref());
+            args.push("--kill-on-invalid-dep=yes".as_ref());
+        }
+        args.extend([array.as_ref(), array_path.as_os_str(), offset_text.as_ref()]);
         let command = command_text(&args);
         let job_id = if opts.dry_run {
             None
         } else {
             let id = cli.sbatch(&args)?;
+            if k < pretrain_arrays {
+                pretrain_ids.push(id.clone());
+            }
             record.arrays.push(ArrayRecord {
                 id: id.clone(),
                 offset,

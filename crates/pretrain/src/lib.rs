@@ -3,11 +3,12 @@
 //! ([`instances`]), BERT's 15 % / 80-10-10 masking ([`masking`]), and a run ([`run`]) that
 //! trains a seeded BERT with the pre-training heads of `multiberts_model::pretraining`,
 //! saving Hugging Face checkpoints at chosen steps ([`save`]) and a resume state every N steps
-//! ([`state`]).
+//! ([`state`]). A manifest's pre-training jobs run through [`job`].
 
 pub mod corpus;
 pub mod error;
 pub mod instances;
+pub mod job;
 pub mod masking;
 pub mod record;
 pub mod run;

@@ -111,6 +111,11 @@ fn a_sweep_pretrains_then_fine_tunes_each_saved_step() {
         );
     }
     assert!(root.join("predictions/demo-sentiment.parquet").is_file());
+    // The report counts the run's own optimizer steps (3 and 6), not thousands (3k, 6k).
+    let page = std::fs::read_to_string(root.join("report/index.html")).unwrap();
+    assert!(page.contains("Learning curves"), "no learning curve");
+    assert!(page.contains(">pre-training step (optimizer steps)<"));
+    assert!(!page.contains(">6k<") && !page.contains("(thousands)"));
 
     let again = ok(multiberts(tmp.path(), &["sweep", "m.toml", "--no-collect"]));
     assert!(

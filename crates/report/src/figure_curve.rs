@@ -19,6 +19,7 @@ use multiberts_manifest::Selector;
 
 use crate::analysis::is_bias;
 use crate::error::Result;
+use crate::figure::StepUnit;
 use crate::runs::Runs;
 use crate::summary::{SUMMARY_NBOOT, single_problem};
 use crate::svg::{Scale, Svg, colour, value_range};
@@ -26,7 +27,8 @@ use crate::svg::{Scale, Svg, colour, value_range};
 /// One pre-training step of a [`LearningCurve`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CurveStep {
-    /// The step as stored (thousands of steps, the hub's `step_{step}k`).
+    /// The step as stored: thousands of steps (the hub's `step_{step}k`), or optimizer steps
+    /// for the manifest's own pre-training runs ([`LearningCurve::step_unit`]).
     pub step: i64,
     /// The mean metric of each seed's fine-tuning runs at this step, seeds in order.
     pub seeds: Vec<(i64, f64)>,
@@ -51,6 +53,8 @@ pub struct LearningCurve {
     pub learning_rate: f64,
     /// The steps, in increasing order (at least two).
     pub steps: Vec<CurveStep>,
+    /// What the steps count.
+    pub step_unit: StepUnit,
 }
 
 /// Runs grouped by (variant, learning rate), then step, then seed: their indices in the table.
@@ -58,7 +62,11 @@ type Groups = BTreeMap<(String, u64), BTreeMap<i64, BTreeMap<i64, Vec<usize>>>>;
 
 /// The learning curves of one consolidated task: one per (variant, learning rate) whose runs
 /// have a pre-training seed and at least two steps; none for a bias metric.
-pub fn learning_curves(runs: &Runs, c: &Consolidation) -> Result<Vec<LearningCurve>> {
+pub fn learning_curves(
+    runs: &Runs,
+    c: &Consolidation,
+    step_unit: StepUnit,
+) -> Result<Vec<LearningCurve>> {
     let (metric, runs) = crate::span::scoring(runs, &c.primary_metric)?;
     if is_bias(metric) {
         return Ok(Vec::new());
@@ -118,6 +126,7 @@ pub fn learning_curves(runs: &Runs, c: &Consolidation) -> Result<Vec<LearningCur
             metric: c.primary_metric.clone(),
             learning_rate: lr,
             steps,
+            step_unit,
         });
     }
     Ok(out)
@@ -281,14 +290,17 @@ impl LearningCurve {
                     14,
                     "middle",
                     "#000000",
-                    &format_steps(s.step),
+                    &self.step_unit.tick(s.step),
                 );
             }
         }
-        let name = if self.evenly_spaced() {
-            "pre-training step"
-        } else {
-            "pre-training step (saved checkpoints evenly spaced)"
+        let name = match (self.step_unit, self.evenly_spaced()) {
+            (StepUnit::Thousands, true) => "pre-training step",
+            (StepUnit::Thousands, false) => "pre-training step (saved checkpoints evenly spaced)",
+            (StepUnit::Optimizer, true) => "pre-training step (optimizer steps)",
+            (StepUnit::Optimizer, false) => {
+                "pre-training step (optimizer steps; saved checkpoints evenly spaced)"
+            }
         };
         svg.text(
             LEFT + plot_w / 2.0,

@@ -182,7 +182,7 @@ impl Plan {
                     range: (lo - pad, hi + pad),
                     ticks: x_ticks,
                     labels: x_labels,
-                    desc: "pre-training step (thousands)".to_string(),
+                    desc: fig.step_unit.axis().to_string(),
                 };
                 (x, dots, lines, (legend_title, legend))
             }
@@ -484,6 +484,7 @@ pub(crate) fn number(v: f64, decimals: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::figure::StepUnit;
 
     #[test]
     fn ticks_are_round_multiples_inside_the_range() {
@@ -518,6 +519,7 @@ mod tests {
             variant: String::new(),
             metric: "mcc".into(),
             runs: vec![run(f64::NAN), run(f64::NAN)],
+            step_unit: StepUnit::Thousands,
         };
         let svg = render(&fig).unwrap();
         assert!(!svg.contains("<circle"), "{svg}");
@@ -549,6 +551,7 @@ mod tests {
             variant: String::new(),
             metric: "accuracy".into(),
             runs,
+            step_unit: StepUnit::Thousands,
         };
         let plan = Plan::new(&fig);
         let labels: Vec<&str> = plan.x.labels.values().map(String::as_str).collect();

@@ -55,7 +55,7 @@ pub use family::{
     Comparison, Correction, FamilyOutcome, Member, comparisons, family_note, family_size,
     holm_adjusted, run_family,
 };
-pub use figure::{Figure, FigureRun, Layout, SeedKey, task_figures};
+pub use figure::{Figure, FigureRun, Layout, SeedKey, StepUnit, task_figures};
 pub use figure_bias::{BiasVariant, bias_svg, bias_variants};
 pub use figure_curve::{CurveStep, LearningCurve, learning_curves};
 pub use figure_forest::{ForestRow, forest_svg};
@@ -140,10 +140,11 @@ pub fn write_report(
     let mut rows = Vec::new();
     let mut figures = Vec::new();
     let mut page_figures = Vec::new();
+    let step_unit = StepUnit::of(manifest);
     for c in tasks {
         let runs = tables.runs(&c.task)?;
         rows.extend(task_rows(runs, c, coref.get(&c.task))?);
-        for figure in task_figures(runs, c, coref.get(&c.task))? {
+        for figure in task_figures(runs, c, coref.get(&c.task), step_unit)? {
             let path = dir.join(figure.file_name());
             let svg = figure.svg()?;
             multiberts_collector::atomic::write_bytes(&path, svg.as_bytes())?;

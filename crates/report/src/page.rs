@@ -11,6 +11,7 @@ use multiberts_manifest::Manifest;
 
 use crate::coref::CorefData;
 use crate::error::Result;
+use crate::figure::StepUnit;
 use crate::figure_bias::{bias_svg, bias_variants};
 use crate::figure_curve::learning_curves;
 use crate::figure_forest::{ForestRow, forest_svg};
@@ -68,7 +69,7 @@ fn curves_section(
 ) -> Result<Option<FigureSection>> {
     let mut curves = Vec::new();
     for c in inputs.tasks {
-        for curve in learning_curves(tables.runs(&c.task)?, c)? {
+        for curve in learning_curves(tables.runs(&c.task)?, c, StepUnit::of(inputs.manifest))? {
             curves.push(PageFigure {
                 title: curve.title(),
                 alt: format!(

@@ -6,7 +6,7 @@ mod common;
 
 use multiberts_collector::consolidate::{selection_path, table_path};
 use multiberts_collector::{Consolidation, PredictionRow, ResultsTree};
-use multiberts_report::{LearningCurve, learning_curves, read_runs};
+use multiberts_report::{LearningCurve, StepUnit, learning_curves, read_runs};
 
 /// Ten examples per run; the first `correct` predicted right.
 fn run(step: i64, seed: i64, ft: i64, correct: usize) -> Vec<PredictionRow> {
@@ -44,13 +44,17 @@ fn correct(k: usize, seed: i64, ft: i64) -> usize {
 }
 
 fn curves(steps: &[i64]) -> Vec<LearningCurve> {
+    curves_in(steps, StepUnit::Thousands)
+}
+
+fn curves_in(steps: &[i64], unit: StepUnit) -> Vec<LearningCurve> {
     let tmp = tempfile::tempdir().unwrap();
     let tree = ResultsTree::new(tmp.path(), "t").unwrap();
     write_steps_table(&tree, steps);
     let c: Consolidation =
         multiberts_collector::atomic::read_json(&selection_path(&tree, "sst2")).unwrap();
     let runs = read_runs(&table_path(&tree, "sst2")).unwrap();
-    learning_curves(&runs, &c).unwrap()
+    learning_curves(&runs, &c, unit).unwrap()
 }
 
 /// `predictions/sst2.parquet` with three seeds × two fine-tuning seeds at each step.
@@ -147,6 +151,21 @@ fn the_svg_draws_a_line_per_seed_the_means_and_the_band_on_a_slot_axis() {
     // Evenly spaced steps: a linear axis.
     let even = &curves(&[0, 20, 40, 60])[0];
     assert!(!even.svg().contains("evenly spaced"));
+}
+
+#[test]
+fn steps_of_the_manifests_own_pretraining_are_labelled_as_optimizer_steps() {
+    let svg = curves_in(&[0, 20, 40, 60], StepUnit::Optimizer)[0].svg();
+    assert!(
+        svg.contains(">pre-training step (optimizer steps)<"),
+        "{svg}"
+    );
+    for label in ["0", "20", "40", "60"] {
+        assert!(svg.contains(&format!(">{label}<")), "{label}");
+    }
+    assert!(!svg.contains(">20k<"), "{svg}");
+    let uneven = curves_in(&[0, 20, 40, 100], StepUnit::Optimizer)[0].svg();
+    assert!(uneven.contains("(optimizer steps; saved checkpoints evenly spaced)"));
 }
 
 #[test]

@@ -67,7 +67,10 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
             checkpoint_every: args.settings.checkpoint_every,
             abort_after_step,
         };
-        println!("{}", multiberts_pretrain::job::run_job(&dir, &file, &options)?);
+        println!(
+            "{}",
+            multiberts_pretrain::job::run_job(&dir, &file, &options)?
+        );
         return Ok(());
     }
     let (dir, file, cache_dir) = open_job_dir(&args.dir)?;

@@ -17,7 +17,7 @@ use multiberts_collector::upstream::{SpanScore, UpstreamPredictions, python_floa
 use super::{PaperFigure, PaperFigureRun, PaperOptions, PaperRow, PaperTable};
 use crate::engine::{Request, Side, analyse};
 use crate::error::{ReportError, Result};
-use crate::figure::{Figure, FigureRun};
+use crate::figure::{Figure, FigureRun, StepUnit};
 use crate::layouts::{GlueLayout, LayoutReader, SquadLayout};
 use crate::stored::parse_selector;
 
@@ -250,6 +250,8 @@ fn figure(t: &TaskRuns, groups: &BTreeMap<Group, Best>) -> Result<Option<PaperFi
         variant: t.metric_name.clone(),
         metric: t.metric_name.clone(),
         runs: figure_runs,
+        // The released checkpoints' steps: thousands.
+        step_unit: StepUnit::Thousands,
     };
     Ok(Some(PaperFigure {
         task: t.label.clone(),

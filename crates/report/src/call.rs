@@ -5,13 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use multiberts_bootstrap::{RngSpec, Samples};
+use multiberts_bootstrap::Samples;
 
 use crate::error::{ReportError, Result};
 use crate::family::{Correction, FamilyOutcome, comparisons, run_family};
 use crate::layouts::{CorefLayout, LayoutReader, layout_of};
 use crate::span::requested_metric;
-use crate::stored::{Outcome, StoredAnalysis, run_stored};
+use crate::stored::{BootstrapOptions, Outcome, StoredAnalysis, run_stored};
 
 /// A `multiberts bootstrap` call; the fields are its options, one for one (see the command's
 /// help for each).
@@ -39,32 +39,8 @@ pub struct BootstrapCall {
     pub metric: Vec<String>,
     /// The correction of the call's p-values.
     pub correct: Correction,
-    /// Paired seeds.
-    pub paired: bool,
-    /// Unpaired seeds.
-    pub unpaired: bool,
-    /// Run key holding the pre-training seed.
-    pub seed_key: String,
-    /// Bootstrap draws.
-    pub nboot: usize,
-    /// Confidence level.
-    pub level: f64,
-    /// Random numbers.
-    pub rng: RngSpec,
-    /// Do not resample pre-training seeds.
-    pub no_sample_seeds: bool,
-    /// Do not resample examples.
-    pub no_sample_examples: bool,
-    /// Also resample fine-tuning runs within each drawn seed.
-    pub resample_runs: bool,
-    /// Test for a negative effect.
-    pub expect_negative_effect: bool,
-    /// Also report P(L' - L >= A).
-    pub abs_threshold: Option<f64>,
-    /// Also report P((L' - L)/L >= R).
-    pub rel_threshold: Option<f64>,
-    /// Winogender occupations-stats.tsv, for `bias_r`/`bias_slope`.
-    pub occupation_stats: Option<PathBuf>,
+    /// The options every analysis of the call shares.
+    pub options: BootstrapOptions,
     /// Where to write the draws of the call's one analysis (CSV, or JSON for `.json`).
     pub samples: Option<PathBuf>,
 }
@@ -155,19 +131,7 @@ impl BootstrapCall {
             expt: first.expt,
             metric: first.metric,
             span_score: first.span_score,
-            paired: self.paired,
-            unpaired: self.unpaired,
-            seed_key: self.seed_key.clone(),
-            nboot: self.nboot,
-            level: self.level,
-            rng: self.rng,
-            no_sample_seeds: self.no_sample_seeds,
-            no_sample_examples: self.no_sample_examples,
-            resample_runs: self.resample_runs,
-            expect_negative_effect: self.expect_negative_effect,
-            abs_threshold: self.abs_threshold,
-            rel_threshold: self.rel_threshold,
-            occupation_stats: self.occupation_stats.clone(),
+            options: self.options.clone(),
         };
         Ok((analysis, family))
     }

@@ -70,7 +70,7 @@ pub use paper::{
 };
 pub use runs::{Runs, read_runs};
 pub use span::{requested_metric, scoring, upstream_squad_task};
-pub use stored::{Outcome, StoredAnalysis, parse_selector, run_stored};
+pub use stored::{BootstrapOptions, Outcome, StoredAnalysis, parse_selector, run_stored};
 pub use summary::{
     CSV_COLUMNS, SUMMARY_NBOOT, SummaryRow, summary_csv, summary_markdown, task_rows,
 };

@@ -39,6 +39,15 @@ pub struct StoredAnalysis {
     /// whose mean is the metric (then `metric` is `mean`). `f1` on span answers always means
     /// SQuAD's token F1.
     pub span_score: Option<SpanScore>,
+    /// The bootstrap's options.
+    pub options: BootstrapOptions,
+}
+
+/// The options of one Multi-Bootstrap analysis of stored predictions, shared by a
+/// [`StoredAnalysis`] and a `multiberts bootstrap` call ([`crate::BootstrapCall`]); the
+/// default is the command's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BootstrapOptions {
     /// Paired seeds (one seed draw for both sides).
     pub paired: bool,
     /// Unpaired seeds (independent draws per side).
@@ -65,6 +74,26 @@ pub struct StoredAnalysis {
     pub rel_threshold: Option<f64>,
     /// Winogender occupations-stats.tsv, for `bias_r`/`bias_slope`.
     pub occupation_stats: Option<PathBuf>,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        Self {
+            paired: false,
+            unpaired: false,
+            seed_key: "pretrain_seed".into(),
+            nboot: 1000,
+            level: 0.95,
+            rng: RngSpec::default(),
+            no_sample_seeds: false,
+            no_sample_examples: false,
+            resample_runs: false,
+            expect_negative_effect: false,
+            abs_threshold: None,
+            rel_threshold: None,
+            occupation_stats: None,
+        }
+    }
 }
 
 /// `return Err(ReportError::Request(format!(…)))`.
@@ -214,7 +243,7 @@ pub(crate) fn run_comparison(
         None => None,
     };
     let two_sided = expt_sel.is_some() || expt_data.is_some();
-    let design = match (two_sided, a.paired, a.unpaired) {
+    let design = match (two_sided, a.options.paired, a.options.unpaired) {
         (false, true, _) | (false, _, true) => {
             bail!("--paired/--unpaired need an experiment side (--expt or --coref-expt)")
         }
@@ -247,13 +276,13 @@ pub(crate) fn run_comparison(
         },
         expt,
         metric,
-        seed_key: &a.seed_key,
+        seed_key: &a.options.seed_key,
         options: options(a, design),
         report: ReportOptions {
-            level: a.level,
-            abs_threshold: a.abs_threshold,
-            rel_threshold: a.rel_threshold,
-            expect_negative_effect: a.expect_negative_effect,
+            level: a.options.level,
+            abs_threshold: a.options.abs_threshold,
+            rel_threshold: a.options.rel_threshold,
+            expect_negative_effect: a.options.expect_negative_effect,
         },
     })?;
     let mut source = a.layout.source(task);
@@ -271,11 +300,11 @@ pub(crate) fn run_comparison(
 fn options(a: &StoredAnalysis, design: Design) -> Options {
     Options {
         design,
-        nboot: a.nboot,
-        sample_seeds: !a.no_sample_seeds,
-        sample_examples: !a.no_sample_examples,
-        resample_runs: a.resample_runs,
-        rng: a.rng,
+        nboot: a.options.nboot,
+        sample_seeds: !a.options.no_sample_seeds,
+        sample_examples: !a.options.no_sample_examples,
+        resample_runs: a.options.resample_runs,
+        rng: a.options.rng,
     }
 }
 
@@ -312,6 +341,7 @@ fn to_bias(
     data: &UpstreamPredictions,
 ) -> Result<UpstreamPredictions> {
     let stats = a
+        .options
         .occupation_stats
         .clone()
         .or_else(|| a.layout.occupation_stats())

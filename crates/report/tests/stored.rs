@@ -10,8 +10,9 @@ use multiberts_collector::upstream::{
     CorefExample, Matrix, RunInfo, UpstreamPredictions, export_coref,
 };
 use multiberts_report::{
-    BootstrapCall, BootstrapOutcome, CorefLayout, Correction, GlueLayout, LayoutReader, Metric,
-    Outcome, ParquetLayout, RngSpec, StoredAnalysis, parse_selector, run_stored,
+    BootstrapCall, BootstrapOptions, BootstrapOutcome, CorefLayout, Correction, GlueLayout,
+    LayoutReader, Metric, Outcome, ParquetLayout, RngSpec, StoredAnalysis, parse_selector,
+    run_stored,
 };
 
 /// An analysis of `layout` with `multiberts bootstrap`'s defaults.
@@ -24,19 +25,7 @@ fn analysis(layout: impl LayoutReader + 'static) -> StoredAnalysis {
         expt: None,
         metric: Metric::Accuracy,
         span_score: None,
-        paired: false,
-        unpaired: false,
-        seed_key: "pretrain_seed".into(),
-        nboot: 1000,
-        level: 0.95,
-        rng: RngSpec::default(),
-        no_sample_seeds: false,
-        no_sample_examples: false,
-        resample_runs: false,
-        expect_negative_effect: false,
-        abs_threshold: None,
-        rel_threshold: None,
-        occupation_stats: None,
+        options: BootstrapOptions::default(),
     }
 }
 
@@ -136,9 +125,9 @@ fn paired_coref_with_a_one_sided_seed_warns_and_reports() {
     write_coref(&b, &[1, 2, 3, 4], 1);
     let mut req = coref(&a);
     req.expt_layout = Some(Box::new(CorefLayout { dir: b }));
-    req.paired = true;
-    req.nboot = 200;
-    req.rng = RngSpec::Numpy(42);
+    req.options.paired = true;
+    req.options.nboot = 200;
+    req.options.rng = RngSpec::Numpy(42);
     let out = ok(&req);
     assert_eq!(out.samples.base_seeds, vec![1, 2, 3]);
     let text = out.text();
@@ -168,19 +157,10 @@ fn call(dir: &Path) -> BootstrapCall {
         expt: Vec::new(),
         metric: Vec::new(),
         correct: Correction::None,
-        paired: false,
-        unpaired: false,
-        seed_key: "pretrain_seed".into(),
-        nboot: 100,
-        level: 0.95,
-        rng: RngSpec::default(),
-        no_sample_seeds: false,
-        no_sample_examples: false,
-        resample_runs: false,
-        expect_negative_effect: false,
-        abs_threshold: None,
-        rel_threshold: None,
-        occupation_stats: None,
+        options: BootstrapOptions {
+            nboot: 100,
+            ..BootstrapOptions::default()
+        },
         samples: None,
     }
 }
@@ -239,8 +219,8 @@ fn selectors_split_one_folder_and_unknown_keys_fail() {
     let mut req = coref(tmp.path());
     req.base = sel("finetune_seed=0");
     req.expt = sel("ft_seed=1");
-    req.paired = true;
-    req.nboot = 50;
+    req.options.paired = true;
+    req.options.nboot = 50;
     let out = ok(&req);
     assert_eq!((out.samples.base_runs, out.samples.expt_runs), (3, 3));
     let mut unknown = coref(tmp.path());
@@ -248,7 +228,7 @@ fn selectors_split_one_folder_and_unknown_keys_fail() {
     let err = error_of(&unknown);
     assert!(err.contains("unknown selector key `colour`"), "{err}");
     let mut single = coref(tmp.path());
-    single.nboot = 20;
+    single.options.nboot = 20;
     let single = ok(&single);
     assert!(single.samples.expt.is_none());
     assert!(!single.text().contains("E[L'"));
@@ -267,10 +247,10 @@ fn bias_r_uses_occupations_as_examples() {
     .unwrap();
     let mut req = coref(tmp.path());
     req.metric = Metric::BiasSlope;
-    req.no_sample_seeds = true;
-    req.no_sample_examples = true;
-    req.nboot = 3;
-    req.occupation_stats = Some(stats.clone());
+    req.options.no_sample_seeds = true;
+    req.options.no_sample_examples = true;
+    req.options.nboot = 3;
+    req.options.occupation_stats = Some(stats.clone());
     let out = ok(&req);
     assert_eq!(out.samples.n_examples, 2);
     assert!(out.samples.base.iter().all(|v| v.is_finite()));
@@ -328,8 +308,8 @@ fn parquet_selectors_pick_steps_and_tasks() {
     let mut req = parquet();
     req.base = sel("task=mnli,step=1000k");
     req.expt = sel("step=2M");
-    req.paired = true;
-    req.nboot = 100;
+    req.options.paired = true;
+    req.options.nboot = 100;
     let out = ok(&req);
     assert_eq!((out.samples.base_runs, out.samples.expt_runs), (6, 6));
     assert_eq!(out.samples.n_examples, 30);
@@ -370,7 +350,7 @@ fn parquet_runs_without_a_seed_get_one_stand_in_per_checkpoint() {
     }
     multiberts_collector::write_predictions(&path, &rows).unwrap();
     let mut req = analysis(ParquetLayout { path });
-    req.nboot = 20;
+    req.options.nboot = 20;
     let out = ok(&req);
     // Two local checkpoints, two fine-tuning runs each.
     assert_eq!(out.samples.base_runs, 4);
@@ -430,8 +410,8 @@ fn glue_layout_with_release_and_step_selectors() {
     let mut req = glue("MNLI");
     req.base = sel("release=multiberts,n_steps=1M");
     req.expt = sel("n_steps=2000k");
-    req.paired = true;
-    req.nboot = 300;
+    req.options.paired = true;
+    req.options.nboot = 300;
     let out = ok(&req);
     assert_eq!((out.samples.base_runs, out.samples.expt_runs), (6, 6));
     let d = out.report.delta.unwrap();

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use multiberts_report::{BootstrapCall, Correction, RngSpec};
+use multiberts_report::{BootstrapCall, BootstrapOptions, Correction, RngSpec};
 
 /// Run a Multi-Bootstrap analysis on stored predictions.
 ///
@@ -171,19 +171,21 @@ pub fn run(args: BootstrapArgs) -> anyhow::Result<()> {
         expt: args.expt,
         metric: args.metric,
         correct: args.correct,
-        paired: args.paired,
-        unpaired: args.unpaired,
-        seed_key: args.seed_key,
-        nboot: args.nboot,
-        level: args.level,
-        rng: args.rng,
-        no_sample_seeds: args.no_sample_seeds,
-        no_sample_examples: args.no_sample_examples,
-        resample_runs: args.resample_runs,
-        expect_negative_effect: args.expect_negative_effect,
-        abs_threshold: args.abs_threshold,
-        rel_threshold: args.rel_threshold,
-        occupation_stats: args.occupation_stats,
+        options: BootstrapOptions {
+            paired: args.paired,
+            unpaired: args.unpaired,
+            seed_key: args.seed_key,
+            nboot: args.nboot,
+            level: args.level,
+            rng: args.rng,
+            no_sample_seeds: args.no_sample_seeds,
+            no_sample_examples: args.no_sample_examples,
+            resample_runs: args.resample_runs,
+            expect_negative_effect: args.expect_negative_effect,
+            abs_threshold: args.abs_threshold,
+            rel_threshold: args.rel_threshold,
+            occupation_stats: args.occupation_stats,
+        },
         samples: args.samples,
     }
     .run()?;

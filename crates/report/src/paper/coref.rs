@@ -10,7 +10,7 @@ use multiberts_bootstrap::Metric;
 use super::{PaperOptions, PaperRow, PaperTable};
 use crate::error::{ReportError, Result};
 use crate::layouts::{CorefLayout, LayoutReader};
-use crate::stored::{StoredAnalysis, run_stored};
+use crate::stored::{BootstrapOptions, StoredAnalysis, run_stored};
 
 /// The released groups.
 const BASE: &str = "base";
@@ -193,19 +193,17 @@ fn row(root: &Path, stats: &Path, o: &PaperOptions, label: &str, s: &Spec) -> Re
         expt: s.selectors.map(|(_, e)| e.to_string()),
         metric: s.metric,
         span_score: None,
-        paired: s.paired,
-        unpaired: !s.paired,
-        seed_key: "pretrain_seed".into(),
-        nboot: o.nboot,
-        level: 0.95,
-        rng: o.rng,
-        no_sample_seeds: !s.axes.0,
-        no_sample_examples: !s.axes.1,
-        resample_runs: false,
-        expect_negative_effect: s.negative,
-        abs_threshold: None,
-        rel_threshold: None,
-        occupation_stats: Some(PathBuf::from(stats)),
+        options: BootstrapOptions {
+            paired: s.paired,
+            unpaired: !s.paired,
+            nboot: o.nboot,
+            rng: o.rng,
+            no_sample_seeds: !s.axes.0,
+            no_sample_examples: !s.axes.1,
+            expect_negative_effect: s.negative,
+            occupation_stats: Some(PathBuf::from(stats)),
+            ..BootstrapOptions::default()
+        },
     };
     let outcome = run_stored(&a).map_err(|e| ReportError::Analysis {
         name: format!("{label} ({})", a.layout.source(None)),

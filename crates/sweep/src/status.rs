@@ -46,14 +46,13 @@ pub fn status(
     tree: &ResultsTree,
     output_dir: &std::path::Path,
 ) -> Result<Vec<JobProgress>> {
-    let record = SweepRecord::read(output_dir)?.unwrap_or_default();
-    let live = lock::holder(output_dir).is_some_and(|pid| pid == record.pid);
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let dir = tree.job(&job.task, &job.checkpoint.id, &job.id)?;
-        out.push(progress_of(&dir, &job.id, &record, live, output_dir));
-    }
-    Ok(out)
+    let dirs = jobs.iter().map(|job| {
+        Ok((
+            tree.job(&job.task, &job.checkpoint.id, &job.id)?,
+            job.id.as_str(),
+        ))
+    });
+    progress_all(dirs, output_dir)
 }
 
 /// The progress of every pre-training job ([`multiberts_manifest::Manifest::pretrain_jobs`]),
@@ -63,14 +62,27 @@ pub fn pretrain_status(
     tree: &ResultsTree,
     output_dir: &std::path::Path,
 ) -> Result<Vec<JobProgress>> {
+    let dirs = jobs.iter().map(|job| {
+        Ok((
+            tree.pretrain_job(&job.run_folder(), &job.id)?,
+            job.id.as_str(),
+        ))
+    });
+    progress_all(dirs, output_dir)
+}
+
+/// The progress of each (job directory, id), judged against the last sweep's record.
+fn progress_all<'a>(
+    dirs: impl Iterator<Item = Result<(JobDir, &'a str)>>,
+    output_dir: &std::path::Path,
+) -> Result<Vec<JobProgress>> {
     let record = SweepRecord::read(output_dir)?.unwrap_or_default();
     let live = lock::holder(output_dir).is_some_and(|pid| pid == record.pid);
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let dir = tree.pretrain_job(&job.run_folder(), &job.id)?;
-        out.push(progress_of(&dir, &job.id, &record, live, output_dir));
-    }
-    Ok(out)
+    dirs.map(|d| {
+        let (dir, id) = d?;
+        Ok(progress_of(&dir, id, &record, live, output_dir))
+    })
+    .collect()
 }
 
 /// Where job `id` in `dir` stands by its `DONE` marker and the last sweep's `record` (`live`:

@@ -15,7 +15,7 @@ use multiberts_manifest::Manifest;
 use multiberts_sweep::slurm::{SlurmCli, SlurmOptions, slurm_view, submit_slurm};
 use multiberts_sweep::{JobProgress, merge_slurm, status};
 
-use common::{fake_slurm, sbatch_calls};
+use common::{fake_slurm_on_path, sbatch_calls};
 
 const MANIFEST: &str = r#"
 name = "s"
@@ -36,14 +36,8 @@ partition = "short"
 fn submissions_are_split_idempotent_and_merged_into_status() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let bin = fake_slurm(dir);
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     // SAFETY: the only test of this binary; no other thread reads the environment now.
-    unsafe { std::env::set_var("PATH", path) };
+    unsafe { fake_slurm_on_path(dir) };
 
     std::fs::write(dir.join("m.toml"), MANIFEST).unwrap();
     let manifest = Manifest::from_file(&dir.join("m.toml")).unwrap();

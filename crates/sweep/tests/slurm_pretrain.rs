@@ -3,7 +3,7 @@
 //! fine-tuning array waits for them with `--dependency=afterok:<arrays>`; a dry run prints the
 //! same flag with placeholders.
 //!
-//! One test per file: it puts the stand-ins (`common::fake_slurm`) first on this process's
+//! One test per file: it puts the stand-ins (`common::fake_slurm_on_path`) first on this process's
 //! `PATH`.
 
 mod common;
@@ -15,7 +15,7 @@ use multiberts_collector::ResultsTree;
 use multiberts_manifest::Manifest;
 use multiberts_sweep::slurm::{SlurmOptions, submit_slurm};
 
-use common::{fake_slurm, sbatch_calls};
+use common::{fake_slurm_on_path, sbatch_calls};
 
 /// Two pre-training seeds (two jobs) whose steps 3 and 6 are fine-tuned with two seeds each
 /// (eight jobs).
@@ -38,14 +38,8 @@ array_parallelism = 2
 fn fine_tuning_arrays_wait_for_the_pretraining_array() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let bin = fake_slurm(dir);
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     // SAFETY: the only test of this binary; no other thread reads the environment now.
-    unsafe { std::env::set_var("PATH", path) };
+    unsafe { fake_slurm_on_path(dir) };
 
     std::fs::write(dir.join("m.toml"), MANIFEST).unwrap();
     let manifest = Manifest::from_file(&dir.join("m.toml")).unwrap();

@@ -44,6 +44,21 @@ pub fn fake_slurm(dir: &Path) -> PathBuf {
     bin
 }
 
+/// Makes the stand-ins of [`fake_slurm`] the first on `PATH`, for the sweep to find.
+///
+/// # Safety
+/// Changes the environment: call it only while no other thread reads it (one test per binary).
+pub unsafe fn fake_slurm_on_path(dir: &Path) {
+    let bin = fake_slurm(dir);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // SAFETY: the caller's promise.
+    unsafe { std::env::set_var("PATH", path) };
+}
+
 /// The argument lines `sbatch` was called with, in order.
 pub fn sbatch_calls(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("sbatch.log"))

@@ -129,15 +129,20 @@ enum Readiness {
 /// folder while its pre-training job is `pending` (queued or running) in this sweep; once
 /// that job `failed` or was `held`, it is blocked. Otherwise it starts (a missing folder of a
 /// done run is then the job's own error).
-fn readiness(jobs: &[SweepJob], i: usize, pending: &[bool], outcome: &SweepOutcome) -> Readiness {
+fn readiness(
+    jobs: &[SweepJob],
+    i: usize,
+    queued: &Queued<'_>,
+    outcome: &SweepOutcome,
+) -> Readiness {
     let Some(needs) = jobs[i].needs() else {
         return Readiness::Ready;
     };
     if needs.dir.is_dir() {
         return Readiness::Ready;
     }
-    let run = jobs.iter().position(|j| j.id() == needs.job);
-    if run.is_some_and(|r| pending[r]) {
+    let run = queued.pretrain.get(needs.job.as_str());
+    if run.is_some_and(|&r| queued.pending[r]) {
         return Readiness::Waiting;
     }
     let step = needs.step;
@@ -156,17 +161,26 @@ fn readiness(jobs: &[SweepJob], i: usize, pending: &[bool], outcome: &SweepOutco
     Readiness::Ready
 }
 
+/// Which jobs are queued or running, and where each pre-training job is: built once, so that
+/// checking a waiting job costs no search through thousands of jobs.
+struct Queued<'a> {
+    /// Queued or running, by job index.
+    pending: Vec<bool>,
+    /// The index of each pre-training job, by id.
+    pretrain: std::collections::HashMap<&'a str, usize>,
+}
+
 /// Takes the first job of `queue` that can start (blocked ones are moved into `outcome`).
 fn next_ready(
     queue: &mut VecDeque<(usize, u32)>,
     jobs: &[SweepJob],
-    pending: &[bool],
+    queued: &Queued<'_>,
     outcome: &mut SweepOutcome,
 ) -> Option<(usize, u32)> {
     let mut k = 0;
     while k < queue.len() {
         let i = queue[k].0;
-        match readiness(jobs, i, pending, outcome) {
+        match readiness(jobs, i, queued, outcome) {
             Readiness::Ready => return queue.remove(k),
             Readiness::Waiting => k += 1,
             Readiness::Blocked(why) => {
@@ -238,10 +252,15 @@ pub fn run_local(
     queue
         .make_contiguous()
         .sort_by_key(|&(i, _)| !jobs[i].is_pretrain());
-    // Queued or running, by job index.
-    let mut pending = vec![false; jobs.len()];
+    let mut queued = Queued {
+        pending: vec![false; jobs.len()],
+        pretrain: (jobs.iter().enumerate())
+            .filter(|(_, j)| j.is_pretrain())
+            .map(|(i, j)| (j.id(), i))
+            .collect(),
+    };
     for &(i, _) in &queue {
-        pending[i] = true;
+        queued.pending[i] = true;
     }
     if queue.is_empty() {
         return Ok(outcome);
@@ -289,7 +308,7 @@ pub fn run_local(
                 },
                 None => None,
             };
-            let Some((i, attempt)) = next_ready(&mut queue, jobs, &pending, &mut outcome) else {
+            let Some((i, attempt)) = next_ready(&mut queue, jobs, &queued, &mut outcome) else {
                 if let (Some(slots), Some(gpu)) = (slots.as_mut(), gpu) {
                     slots.release(gpu);
                 }
@@ -303,7 +322,7 @@ pub fn run_local(
                     slots.release(gpu);
                 }
                 skip_held(&mut outcome, &multi, &overall, id);
-                pending[i] = false;
+                queued.pending[i] = false;
                 changed = true;
                 continue;
             }
@@ -353,7 +372,7 @@ pub fn run_local(
             let id = jobs[r.job].id();
             let secs = r.started.elapsed().as_secs_f64();
             // Queued again below only on a retry.
-            pending[r.job] = false;
+            queued.pending[r.job] = false;
             if status.success() {
                 overall.inc(1);
                 outcome.succeeded.push(id.to_string());
@@ -369,7 +388,7 @@ pub fn run_local(
             {
                 tracing::warn!(job = %id, status = %exit_text(status), attempt = r.attempt, "job failed; retrying");
                 queue.push_front((r.job, r.attempt + 1));
-                pending[r.job] = true;
+                queued.pending[r.job] = true;
             } else {
                 let failed = FailedJob {
                     id: id.to_string(),

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::phases::{Phases, Tally};
+
 use candle_core::Device;
 use multiberts_collector::JobDir;
 use multiberts_manifest::JobFile;
@@ -132,16 +134,24 @@ pub fn run_job(file: &JobFile, dir: &JobDir, opts: &RunOptions) -> Result<RunSum
         .check_device(&opts.device)
         .map_err(|e| invalid(e.to_string()))?;
     precision.apply_to_cublas();
-    let inputs = JobInputs::read(job, job.data_root.as_deref(), &opts.cache_dir)?;
-    let loaded = Model::load(
-        &inputs.checkpoint.dir,
-        &opts.device,
-        inputs.kind,
-        job.finetune_seed,
-        precision,
-        inputs.vocab_size,
-    )?;
+    let (mut data, mut model) = (Tally::default(), Tally::default());
+    let inputs = data.time(|| JobInputs::read(job, job.data_root.as_deref(), &opts.cache_dir))?;
+    let loaded = model.time(|| {
+        Model::load(
+            &inputs.checkpoint.dir,
+            &opts.device,
+            inputs.kind,
+            job.finetune_seed,
+            precision,
+            inputs.vocab_size,
+        )
+    })?;
     let trained = crate::train::train(&loaded.model, &inputs, job, dir, opts)?;
+    let phases = Phases {
+        data: data.seconds(),
+        model: model.seconds(),
+        ..trained.phases
+    };
     let steps = trained.steps;
     let resumed_from = trained.resumed_from;
     let dev = trained
@@ -151,6 +161,7 @@ pub fn run_job(file: &JobFile, dir: &JobDir, opts: &RunOptions) -> Result<RunSum
         .unwrap_or_default();
     let facts = RunFacts {
         started,
+        phases,
         precision,
         checkpoint_sha256: loaded.checkpoint_sha256,
     };

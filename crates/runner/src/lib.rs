@@ -19,6 +19,7 @@ mod inputs;
 mod job;
 mod model;
 mod outputs;
+mod phases;
 mod progress;
 mod qa;
 pub mod spans;

@@ -13,12 +13,15 @@ use multiberts_model::precision::Precision;
 use crate::RunOptions;
 use crate::error::Result;
 use crate::inputs::JobInputs;
+use crate::phases::{Phases, Tally};
 use crate::train::Trained;
 
 /// How the job ran, for its record (beside what [`Trained`] says).
 pub(crate) struct RunFacts {
     /// When the job (this attempt) started.
     pub(crate) started: Instant,
+    /// Where this attempt's time went so far (`write` is filled in while writing).
+    pub(crate) phases: Phases,
     /// The precision the model ran in.
     pub(crate) precision: Precision,
     /// sha256 of the checkpoint's weights file.
@@ -37,7 +40,12 @@ pub(crate) fn write_outputs(
 ) -> Result<()> {
     let job = &file.spec;
     let rows = prediction_rows(file, inputs, trained.final_eval)?;
-    dir.write_predictions(&rows)?;
+    let mut write = Tally::default();
+    write.time(|| dir.write_predictions(&rows))?;
+    let phases = Phases {
+        write: write.seconds(),
+        ..facts.phases
+    };
     let predictions_sha256 = multiberts_collector::inputs::sha256_file(
         &dir.path()
             .join(multiberts_collector::tree::PREDICTIONS_FILE),
@@ -57,6 +65,11 @@ pub(crate) fn write_outputs(
         ),
     };
     record.provenance.predictions_sha256 = Some(predictions_sha256);
+    record
+        .provenance
+        .extra
+        .insert("phases_s".into(), phases.to_json());
+    tracing::info!(job = %job.id, "time: {phases}");
     record.provenance.inputs = input_files(file, inputs, facts);
     dir.write_job(&record)?;
     dir.mark_done()?;

@@ -13,6 +13,7 @@ use crate::RunOptions;
 use crate::error::{Result, RunnerError};
 use crate::inputs::JobInputs;
 use crate::model::{Model, Predictions};
+use crate::phases::{Phases, Tally};
 use crate::progress::Progress;
 use crate::state::{self, ResumeState};
 
@@ -26,6 +27,8 @@ pub(crate) struct Trained {
     pub(crate) epochs: Vec<EpochMetrics>,
     /// The model's outputs on the evaluation split after the last epoch.
     pub(crate) final_eval: Predictions,
+    /// Time in training steps, evaluation and resume states (the other phases are zero).
+    pub(crate) phases: Phases,
 }
 
 /// One training run's moving parts.
@@ -39,6 +42,9 @@ struct Trainer<'a> {
     schedule: LinearSchedule,
     st: ResumeState,
     dropout_rng: SeededRng,
+    /// Time spent evaluating and saving resume states.
+    eval_time: Tally,
+    state_time: Tally,
 }
 
 /// Fine-tunes `model` on the job's training split, resuming from the job's `state/` when an
@@ -66,7 +72,9 @@ pub(crate) fn train(
         warmup_steps: LinearSchedule::warmup_from_ratio(total_steps, hyper.warmup_ratio),
         total_steps,
     };
-    let st = resume_or_start(job, dir, model, &mut optimizer)?;
+    let started = std::time::Instant::now();
+    let mut state_time = Tally::default();
+    let st = state_time.time(|| resume_or_start(job, dir, model, &mut optimizer))?;
     let resumed_from = (st.step > 0).then_some(st.step);
     if !st.epochs.is_empty() {
         dir.write_metrics(&metrics_record(job, &st.epochs))?;
@@ -81,23 +89,35 @@ pub(crate) fn train(
         schedule,
         dropout_rng: SeededRng::from_state(st.dropout_rng),
         st,
+        eval_time: Tally::default(),
+        state_time,
     };
     let final_eval = trainer.epochs(total_steps)?;
     // A job resumed after its last epoch (killed before writing its outputs) evaluates again:
     // an eval forward is deterministic.
     let final_eval = match final_eval {
         Some(p) => p,
-        None => model.predict(
-            &inputs.eval_features,
-            hyper.eval_batch_size as usize,
-            &opts.device,
-        )?,
+        None => trainer.eval_time.time(|| {
+            model.predict(
+                &inputs.eval_features,
+                hyper.eval_batch_size as usize,
+                &opts.device,
+            )
+        })?,
+    };
+    let (eval, state) = (trainer.eval_time.seconds(), trainer.state_time.seconds());
+    let phases = Phases {
+        train: (started.elapsed().as_secs_f64() - eval - state).max(0.0),
+        eval,
+        state,
+        ..Phases::default()
     };
     Ok(Trained {
         steps: trainer.st.step,
         resumed_from,
         epochs: trainer.st.epochs,
         final_eval,
+        phases,
     })
 }
 
@@ -217,11 +237,14 @@ impl Trainer<'_> {
     /// epoch; returns the evaluation.
     fn end_epoch(&mut self, epoch: u32, step: u64) -> Result<Predictions> {
         let inputs = self.inputs;
-        let evaluated = self.model.predict(
-            &inputs.eval_features,
+        let (model, batch, device) = (
+            self.model,
             self.job.hyper.eval_batch_size as usize,
             &self.opts.device,
-        )?;
+        );
+        let evaluated = self
+            .eval_time
+            .time(|| model.predict(&inputs.eval_features, batch, device))?;
         let rows = inputs.layout.outputs(
             &inputs.eval.examples,
             &inputs.eval_labels,
@@ -252,12 +275,10 @@ impl Trainer<'_> {
         let every = self.opts.checkpoint_every;
         if stop || epoch_end || (every > 0 && step.is_multiple_of(every)) {
             self.st.dropout_rng = self.dropout_rng.state();
-            state::save(
-                &self.dir.state_dir(),
-                self.st.clone(),
-                &self.model.params,
-                &self.optimizer,
-            )?;
+            let (dir, st) = (self.dir.state_dir(), self.st.clone());
+            let (params, optimizer) = (&self.model.params, &self.optimizer);
+            self.state_time
+                .time(|| state::save(&dir, st, params, optimizer))?;
         }
         let job = self.job.id.clone();
         if self.opts.abort_after_step == Some(step) {

@@ -244,6 +244,22 @@ fn job_json_records_the_digest_of_a_generated_checkpoint() {
         .unwrap();
     assert_eq!(record.provenance.checkpoint_sha256, Some(expected));
     assert_eq!(record.provenance.device, "cpu");
+    // Where the time went: every phase is recorded, training took time and the phases fit in
+    // the job's wall time.
+    let phases = &record.provenance.extra["phases_s"];
+    let seconds = |k: &str| {
+        phases[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k} in {phases}"))
+    };
+    let keys = ["data", "model", "train", "eval", "state", "write"];
+    let sum: f64 = keys.iter().map(|k| seconds(k)).sum();
+    assert!(seconds("train") > 0.0 && seconds("eval") > 0.0, "{phases}");
+    assert!(
+        sum <= record.provenance.wall_time_s + 0.01,
+        "{phases} vs {}",
+        record.provenance.wall_time_s
+    );
 
     // The generated file is a pure function of (config, seed): another run generates the same.
     let again = multiberts_runner::checkpoint::materialise_init("tiny", 3, &tmp.path().join("c"))

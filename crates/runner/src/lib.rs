@@ -20,6 +20,7 @@ mod job;
 mod model;
 mod outputs;
 mod phases;
+pub mod process;
 mod progress;
 mod qa;
 pub mod spans;

@@ -107,6 +107,7 @@ impl PretrainArgs {
 
 /// Runs `multiberts pretrain`.
 pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
+    multiberts_runner::process::prepare(None);
     let spec = args.spec()?;
     let device = multiberts_model::device::parse_device(&args.device)?;
     let options = PretrainOptions {

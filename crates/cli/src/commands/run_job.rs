@@ -35,22 +35,9 @@ pub struct RunJobArgs {
     pub threads: Option<usize>,
 }
 
-/// Sets the worker-thread count for candle and rayon (before either starts its pool).
-fn set_threads(threads: Option<usize>) -> usize {
-    if let Some(n) = threads {
-        // SAFETY: called at start-up, before any other thread exists.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
-    }
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-}
-
 /// Runs `multiberts run-job`.
 pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
-    let threads = set_threads(args.threads);
+    let threads = multiberts_runner::process::prepare(args.threads);
     // A misspelt MULTIBERTS_KERNELS must not silently test the wrong path.
     multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
     let device: DeviceRequest = args

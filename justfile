@@ -123,6 +123,11 @@ golden-bootstrap:
 bench-model *ARGS:
     bash bench/model/run.sh {{ARGS}}
 
+# Benchmark a whole sweep (5 MiniLM SST-2 jobs) and a full evaluation pass (SST-2, QNLI dev)
+# against the same runs as plain PyTorch loops: `just bench-sweep all 3` (env: THREADS, VENV, OUT).
+bench-sweep *ARGS:
+    bash bench/sweep/run.sh {{ARGS}}
+
 # Check that pandas, polars and pyarrow read (and write back) our predictions Parquet.
 check-parquet-interop:
     python3 -m venv .venv-interop && .venv-interop/bin/pip install -q pyarrow pandas polars numpy

@@ -101,8 +101,20 @@ impl Model {
         device: &Device,
         mode: &mut Mode<'_>,
     ) -> Result<Tensor> {
+        self.logits_of(&self.bert, features, idx, device, mode)
+    }
+
+    /// [`Model::logits`] through `bert`: the trained encoder or its inference view.
+    fn logits_of(
+        &self,
+        bert: &Bert,
+        features: &[Feature],
+        idx: &[usize],
+        device: &Device,
+        mode: &mut Mode<'_>,
+    ) -> Result<Tensor> {
         let batch = make_batch(features, idx, &self.config, device)?;
-        let out = self.bert.forward(&batch, mode)?;
+        let out = bert.forward(&batch, mode)?;
         self.head.forward(&out, features, idx, mode)
     }
 
@@ -117,9 +129,12 @@ impl Model {
         let mut scores = Vec::with_capacity(features.len());
         let mut preds = Vec::with_capacity(features.len());
         let all: Vec<usize> = (0..features.len()).collect();
+        // The same weights without autograd: no graph is recorded, so each intermediate is
+        // freed as soon as it is used (the same ops, so the same bits).
+        let bert = self.bert.inference_view();
         for chunk in all.chunks(batch_size.max(1)) {
             let mut mode = Mode::Eval;
-            let logits = self.logits(features, chunk, device, &mut mode)?;
+            let logits = self.logits_of(&bert, features, chunk, device, &mut mode)?;
             self.kind.outputs(&logits, &mut scores, &mut preds)?;
         }
         Ok(Predictions { scores, preds })

@@ -93,19 +93,33 @@ fn killed_and_resumed_job_gives_bit_identical_predictions() {
     assert_eq!(ma, mb);
     assert!(dir_b.join("DONE").is_file());
 
-    // Killed after the last step (its state saved, predictions not yet written): the final
-    // predictions then come from a fresh evaluation instead of the last epoch's, bit for bit
-    // the same.
+    // Killed after the last step, predictions not yet written. The last step's state is not
+    // saved (the job would delete it at once), so the job resumes from step 6 ...
     let c = tmp.path().join("c");
     match common::run(&m, &job, &c, &options(&c, Some(8))) {
         Err(RunnerError::Aborted { step: 8, .. }) => {}
         other => panic!("expected an abort after step 8, got {other:?}"),
     }
     let resumed = common::run(&m, &job, &c, &options(&c, None)).unwrap();
-    assert_eq!(resumed.resumed_from, Some(8));
+    assert_eq!(resumed.resumed_from, Some(6));
     let pc = std::fs::read(job_dir(&c, &job).join("predictions.parquet")).unwrap();
+    assert_eq!(pa, pc, "predictions differ after redoing the last steps");
+    // ... unless states are kept: then it was saved, and the final predictions come from a
+    // fresh evaluation instead of the last epoch's, bit for bit the same.
+    let e = tmp.path().join("e");
+    let keep = |abort| RunOptions {
+        keep_state: true,
+        ..options(&e, abort)
+    };
+    match common::run(&m, &job, &e, &keep(Some(8))) {
+        Err(RunnerError::Aborted { step: 8, .. }) => {}
+        other => panic!("expected an abort after step 8, got {other:?}"),
+    }
+    let resumed = common::run(&m, &job, &e, &keep(None)).unwrap();
+    assert_eq!(resumed.resumed_from, Some(8));
+    let pe = std::fs::read(job_dir(&e, &job).join("predictions.parquet")).unwrap();
     assert_eq!(
-        pa, pc,
+        pa, pe,
         "predictions differ when only the final evaluation is redone"
     );
 

@@ -2,6 +2,11 @@
 //! cached as JSON under the sweep's `.cache/features/`, so the 8 jobs of a checkpoint family do
 //! not all tokenize the same file. Span-pair examples also get their two token spans (see
 //! [`crate::spans`] for the mapping and the truncation around the spans).
+//!
+//! A cache file is the sha256 of its JSON body on the first line, then the body. It is written
+//! atomically (jobs that tokenize the same split at once, locally or on Slurm, each rename a
+//! complete file into place), and a file whose body does not hash to its first line (a flipped
+//! bit that still parses), that does not parse, or whose key differs is recomputed.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +19,7 @@ use crate::error::{Result, RunnerError};
 use crate::spans;
 
 /// Bumped when the cached layout or the tokenization rule changes.
-const FEATURES_VERSION: u32 = 3;
+const FEATURES_VERSION: u32 = 4;
 
 /// What to do with a span-pair example whose two spans lie too far apart for one window of
 /// `max_seq_len` tokens (e.g. 170 tokens between a name and its pronoun in a GAP paragraph).
@@ -162,7 +167,7 @@ pub fn load_or_tokenize(
     if path.is_file() {
         match std::fs::read(&path)
             .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).map_err(|e| e.to_string()))
+            .and_then(|bytes| read_cache_file(&bytes))
         {
             // A cache with skipped examples does not serve a caller that must not skip: recomputing
             // gives that caller its error.
@@ -188,8 +193,24 @@ pub fn load_or_tokenize(
         key,
         features,
     };
-    let text = serde_json::to_vec(&file)
+    let body = serde_json::to_vec(&file)
         .map_err(|e| RunnerError::file(&path, format!("cannot serialise features: {e}")))?;
+    let mut text = hex::encode(Sha256::digest(&body)).into_bytes();
+    text.push(b'\n');
+    text.extend_from_slice(&body);
     multiberts_collector::atomic::write_bytes(&path, &text)?;
     Ok(file.features)
+}
+
+/// A cache file's contents, checked against the digest on its first line.
+fn read_cache_file(bytes: &[u8]) -> std::result::Result<CacheFile, String> {
+    let newline = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("no digest line")?;
+    let (digest, body) = (&bytes[..newline], &bytes[newline + 1..]);
+    if digest != hex::encode(Sha256::digest(body)).as_bytes() {
+        return Err("its contents do not match their sha256 (a damaged file)".into());
+    }
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }

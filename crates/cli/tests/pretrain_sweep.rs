@@ -116,6 +116,11 @@ fn a_sweep_pretrains_then_fine_tunes_each_saved_step() {
     assert!(page.contains("Learning curves"), "no learning curve");
     assert!(page.contains(">pre-training step (optimizer steps)<"));
     assert!(!page.contains(">6k<") && !page.contains("(thousands)"));
+    // So do the learning-rate groups, named as a selector picks them (`step=6`, not `step=6k`).
+    let selection =
+        std::fs::read_to_string(root.join("predictions/demo-sentiment.selection.json")).unwrap();
+    assert!(selection.contains("\"step=6\""), "{selection}");
+    assert!(!selection.contains("step=6k"), "{selection}");
 
     let again = ok(multiberts(tmp.path(), &["sweep", "m.toml", "--no-collect"]));
     assert!(

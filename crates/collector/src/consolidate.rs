@@ -22,6 +22,7 @@ use crate::atomic;
 use crate::error::{CollectorError, Result, io_err};
 use crate::predictions::PredictionsWriter;
 use crate::records::DoneMarker;
+use crate::steps::StepUnit;
 use crate::tree::{JobDir, JobState, ResultsTree};
 
 /// How runs are selected for the consolidated table.
@@ -48,10 +49,11 @@ pub enum LrGroup {
 }
 
 impl LrGroup {
-    /// The group a run belongs to.
-    pub fn key(self, checkpoint: &str, step: Option<i64>) -> String {
+    /// The group a run belongs to, named as a selector would pick it (`step=20k` for the
+    /// hub's step_20k, `step=300` for step 300 of a manifest's own pre-training run).
+    pub fn key(self, checkpoint: &str, step: Option<i64>, unit: StepUnit) -> String {
         match (self, step) {
-            (LrGroup::Step, Some(s)) => format!("step={s}k"),
+            (LrGroup::Step, Some(s)) => format!("step={}", unit.selector(s)),
             (LrGroup::Step, None) => "step=unknown".into(),
             (LrGroup::Checkpoint, _) => format!("checkpoint={checkpoint}"),
         }
@@ -65,6 +67,9 @@ pub struct ConsolidateOptions {
     pub rule: LrRule,
     /// Which checkpoints share a learning-rate choice.
     pub group: LrGroup,
+    /// What the `step` column counts (names the step groups).
+    #[serde(default)]
+    pub step_unit: StepUnit,
 }
 
 impl ConsolidateOptions {
@@ -270,8 +275,13 @@ pub struct DoneJob {
 
 /// Reads the `DONE` marker and `metrics.json` of every done job of `task`, placing each in its
 /// checkpoint group; errors when no job is done or the jobs disagree on the primary metric.
-pub fn task_scores(tree: &ResultsTree, task: &str, group: LrGroup) -> Result<TaskScores> {
-    task_scores_of(tree, task, group, &|_: &str| true)
+/// `options` name the groups (the rule is not used here).
+pub fn task_scores(
+    tree: &ResultsTree,
+    task: &str,
+    options: ConsolidateOptions,
+) -> Result<TaskScores> {
+    task_scores_of(tree, task, options, &|_: &str| true)
 }
 
 /// [`task_scores`] over the jobs whose id `include` accepts. A sweep passes its manifest's job
@@ -280,7 +290,7 @@ pub fn task_scores(tree: &ResultsTree, task: &str, group: LrGroup) -> Result<Tas
 pub fn task_scores_of(
     tree: &ResultsTree,
     task: &str,
-    group: LrGroup,
+    options: ConsolidateOptions,
     include: &dyn Fn(&str) -> bool,
 ) -> Result<TaskScores> {
     let invalid = |message: String| CollectorError::Invalid {
@@ -319,7 +329,9 @@ pub fn task_scores_of(
         let score = RunScore {
             job_id: dir.job_id().to_string(),
             checkpoint: dir.checkpoint().to_string(),
-            group: group.key(dir.checkpoint(), marker.step),
+            group: options
+                .group
+                .key(dir.checkpoint(), marker.step, options.step_unit),
             variant: marker.variant.clone(),
             learning_rate: marker.learning_rate,
             finetune_seed: marker.finetune_seed,
@@ -427,7 +439,7 @@ pub fn consolidate_task_of(
         primary_metric,
         done,
         not_done,
-    } = task_scores_of(tree, task, options.group, include)?;
+    } = task_scores_of(tree, task, options, include)?;
     let done: Vec<(RunScore, usize, JobDir)> = done
         .into_iter()
         .map(|d| (d.score, d.marker.rows, d.dir))

@@ -24,6 +24,7 @@ pub mod inputs;
 pub mod lock;
 pub mod predictions;
 pub mod records;
+pub mod steps;
 pub mod tree;
 pub mod upstream;
 
@@ -38,4 +39,5 @@ pub use predictions::{
     AnswerColumns, PredictionRow, PredictionsWriter, read_predictions, write_predictions,
 };
 pub use records::{DoneMarker, EpochMetrics, JobRecord, MetricsRecord, Provenance};
+pub use steps::StepUnit;
 pub use tree::{ClearMode, JobDir, JobState, JobStatus, ResultsTree};

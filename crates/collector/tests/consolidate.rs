@@ -5,17 +5,19 @@ mod common;
 use common::{Spec, write_job};
 use multiberts_collector::consolidate::{RunScore, read_selection, selection_path, table_path};
 use multiberts_collector::{
-    ConsolidateOptions, Consolidation, LrGroup, LrRule, ResultsTree, consolidate_task,
+    ConsolidateOptions, Consolidation, LrGroup, LrRule, ResultsTree, StepUnit, consolidate_task,
     consolidate_task_of, read_predictions, select_best_lr,
 };
 
 const PER_CHECKPOINT: ConsolidateOptions = ConsolidateOptions {
     rule: LrRule::BestMeanDev,
     group: LrGroup::Checkpoint,
+    step_unit: StepUnit::Thousands,
 };
 const PAPER: ConsolidateOptions = ConsolidateOptions {
     rule: LrRule::BestMeanDev,
     group: LrGroup::Step,
+    step_unit: StepUnit::Thousands,
 };
 
 fn run(job: &str, ckpt: &str, variant: &str, lr: f64, seed: i64, score: f64) -> RunScore {
@@ -83,13 +85,21 @@ fn best_mean_wins_nan_runs_are_left_out_and_ties_go_to_the_smaller_rate() {
 
 #[test]
 fn groups_are_steps_or_checkpoints() {
-    assert_eq!(LrGroup::Step.key("seed_3", Some(2000)), "step=2000k");
-    assert_eq!(LrGroup::Step.key("seed_4", Some(2000)), "step=2000k");
-    assert_eq!(LrGroup::Step.key("seed_3", Some(1000)), "step=1000k");
-    assert_eq!(LrGroup::Step.key("my-bert", None), "step=unknown");
+    let k = StepUnit::Thousands;
+    assert_eq!(LrGroup::Step.key("seed_3", Some(2000), k), "step=2000k");
+    assert_eq!(LrGroup::Step.key("seed_4", Some(2000), k), "step=2000k");
+    assert_eq!(LrGroup::Step.key("seed_3", Some(1000), k), "step=1000k");
+    assert_eq!(LrGroup::Step.key("my-bert", None, k), "step=unknown");
     assert_eq!(
-        LrGroup::Checkpoint.key("seed_3", Some(2000)),
+        LrGroup::Checkpoint.key("seed_3", Some(2000), k),
         "checkpoint=seed_3"
+    );
+    // A manifest's own pre-training run counts optimizer steps: step 300 is `step=300`, as
+    // a selector picks it.
+    let own = StepUnit::Optimizer;
+    assert_eq!(
+        LrGroup::Step.key("pretrain-seed_0", Some(300), own),
+        "step=300"
     );
 }
 

@@ -111,6 +111,7 @@ pub fn collect(
     let job_ids: HashSet<String> = manifest.jobs().into_iter().map(|j| j.id).collect();
     let include = |id: &str| job_ids.contains(id);
     let mut tasks = Vec::new();
+    let step_unit = crate::figure::step_unit(manifest);
     let mut coref: BTreeMap<String, CorefData> = BTreeMap::new();
     let (mut glue_layout, mut squad_layout) = (None, None);
     // A task listed once per variant is consolidated once (its table holds every variant).
@@ -119,7 +120,11 @@ pub fn collect(
         let c = multiberts_collector::consolidate_task_of(
             tree,
             task,
-            ConsolidateOptions { rule, group },
+            ConsolidateOptions {
+                rule,
+                group,
+                step_unit,
+            },
             &include,
         )
         .with_context(|| format!("cannot consolidate task `{task}`"))?;

@@ -62,51 +62,22 @@ impl fmt::Display for SeedKey {
     }
 }
 
-/// What the pre-training steps of a report count, for axis names and tick labels: thousands
-/// (the released MultiBERTs' `step_{step}k`, every hub or path checkpoint) or the optimizer
-/// steps of the manifest's own `pretrain` runs. Decided once from the manifest and passed to
-/// every figure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StepUnit {
-    /// Thousands of steps (`20` is step 20k).
-    #[default]
-    Thousands,
-    /// Optimizer steps (`20` is step 20).
-    Optimizer,
-}
+pub use multiberts_collector::StepUnit;
 
-impl StepUnit {
-    /// Optimizer steps when every checkpoint of `manifest` that has a step is one of its own
-    /// pre-training runs' (and there is one), else thousands.
-    pub fn of(manifest: &multiberts_manifest::Manifest) -> StepUnit {
-        use multiberts_manifest::CheckpointSource;
-        let mut stepped = manifest.checkpoints.iter().filter(|c| c.step.is_some());
-        let mut any = false;
-        let all_own = stepped.all(|c| {
-            any = true;
-            matches!(c.source, CheckpointSource::Pretrain { .. })
-        });
-        if any && all_own {
-            StepUnit::Optimizer
-        } else {
-            StepUnit::Thousands
-        }
-    }
-
-    /// The x axis' name of a figure over steps.
-    pub fn axis(self) -> &'static str {
-        match self {
-            StepUnit::Thousands => "pre-training step (thousands)",
-            StepUnit::Optimizer => "pre-training step (optimizer steps)",
-        }
-    }
-
-    /// A step as a tick label: `20k`, `2M` for thousands; the plain number for optimizer steps.
-    pub fn tick(self, step: i64) -> String {
-        match self {
-            StepUnit::Thousands => multiberts_collector::upstream::format_steps(step),
-            StepUnit::Optimizer => step.to_string(),
-        }
+/// What the steps of `manifest` count: optimizer steps when every checkpoint that has a step is
+/// one of its own pre-training runs' (and there is one), else thousands.
+pub fn step_unit(manifest: &multiberts_manifest::Manifest) -> StepUnit {
+    use multiberts_manifest::CheckpointSource;
+    let mut stepped = manifest.checkpoints.iter().filter(|c| c.step.is_some());
+    let mut any = false;
+    let all_own = stepped.all(|c| {
+        any = true;
+        matches!(c.source, CheckpointSource::Pretrain { .. })
+    });
+    if any && all_own {
+        StepUnit::Optimizer
+    } else {
+        StepUnit::Thousands
     }
 }
 

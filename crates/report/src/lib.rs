@@ -140,7 +140,7 @@ pub fn write_report(
     let mut rows = Vec::new();
     let mut figures = Vec::new();
     let mut page_figures = Vec::new();
-    let step_unit = StepUnit::of(manifest);
+    let step_unit = crate::figure::step_unit(manifest);
     for c in tasks {
         let runs = tables.runs(&c.task)?;
         rows.extend(task_rows(runs, c, coref.get(&c.task))?);

@@ -11,7 +11,6 @@ use multiberts_manifest::Manifest;
 
 use crate::coref::CorefData;
 use crate::error::Result;
-use crate::figure::StepUnit;
 use crate::figure_bias::{bias_svg, bias_variants};
 use crate::figure_curve::learning_curves;
 use crate::figure_forest::{ForestRow, forest_svg};
@@ -69,7 +68,11 @@ fn curves_section(
 ) -> Result<Option<FigureSection>> {
     let mut curves = Vec::new();
     for c in inputs.tasks {
-        for curve in learning_curves(tables.runs(&c.task)?, c, StepUnit::of(inputs.manifest))? {
+        for curve in learning_curves(
+            tables.runs(&c.task)?,
+            c,
+            crate::figure::step_unit(inputs.manifest),
+        )? {
             curves.push(PageFigure {
                 title: curve.title(),
                 alt: format!(

@@ -5,6 +5,7 @@
 //! and a clean stop on Ctrl-C; a lock file ([`SweepLock`]) stops two sweeps from writing one
 //! results directory. With [`GpuOptions`] each job gets a GPU of its own ([`GpuSlots`]), or a
 //! share of one. [`slurm`] submits the same jobs to a Slurm cluster as job arrays.
+//! [`request`] turns the user's choices into a checked [`SweepPlan`] and its options;
 //! [`placement`] checks where the jobs run before any starts; [`summary`] words the plan and
 //! the outcome. [`status`] says which jobs are done, running, failed or pending, and [`merge_slurm`] adds
 //! Slurm's view.
@@ -16,6 +17,7 @@ pub mod local;
 pub mod lock;
 pub mod placement;
 pub mod record;
+pub mod request;
 pub mod slurm;
 pub mod stale;
 pub mod status;
@@ -33,6 +35,7 @@ pub use placement::{
     refuse_while_in_slurm, warn_gpu_without_gres,
 };
 pub use record::{FailedJob, SweepRecord};
+pub use request::{DeviceProbe, SlurmRequest, SweepPlan, SweepRequest, manifest_and_tree};
 pub use stale::{RERUN_STALE_FLAG, check_stale};
 pub use status::{JobProgress, merge_slurm, merge_slurm_ids, pretrain_status, status};
 pub use summary::plan_text;

@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
+use multiberts_manifest::Manifest;
 use multiberts_tasks::check::DataCheck;
 use multiberts_tasks::{TaskRegistry, data_root};
-
-use super::load_manifest;
 
 /// Inspect data files.
 #[derive(Debug, clap::Subcommand)]
@@ -51,7 +50,7 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
 /// the table (or JSON) and fails on malformed files or named tasks without data.
 fn check(args: CheckArgs) -> anyhow::Result<()> {
     let manifest = match &args.manifest {
-        Some(path) => Some(load_manifest(Some(path))?),
+        Some(path) => Some(Manifest::load_or_demo(Some(path))?),
         None => None,
     };
     let registry = match &manifest {

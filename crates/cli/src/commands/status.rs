@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use multiberts_collector::inputs::{describe_stale, stale_jobs};
 use multiberts_sweep::slurm::{SlurmCli, SlurmView, slurm_view};
-use multiberts_sweep::{merge_slurm, merge_slurm_ids, pretrain_status, status};
-
-use super::{load_manifest, results_tree};
+use multiberts_sweep::{manifest_and_tree, merge_slurm, merge_slurm_ids, pretrain_status, status};
 
 /// Show which jobs of a manifest are done, running, failed or pending; failed jobs with the
 /// last lines of their logs. Pre-training jobs (of `pretrain` checkpoints) have a table of
@@ -29,8 +27,8 @@ pub struct StatusArgs {
 
 /// Runs `multiberts status`.
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let manifest = load_manifest(args.manifest.as_deref())?;
-    let tree = results_tree(&manifest, args.results_dir.as_deref())?;
+    let (manifest, tree) =
+        manifest_and_tree(args.manifest.as_deref(), args.results_dir.as_deref())?;
     let out = tree.root();
     let jobs = manifest.jobs();
     let mut progress = status(&jobs, &tree, out)?;

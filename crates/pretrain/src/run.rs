@@ -130,6 +130,30 @@ pub struct PretrainSummary {
     pub first_and_last_mlm: Option<(f32, f32)>,
 }
 
+impl PretrainSummary {
+    /// What `multiberts pretrain` prints of a run of `steps` steps: done before, or the
+    /// masked-LM loss of its first and last steps (and where it resumed); then every saved
+    /// checkpoint's folder.
+    pub fn text(&self, steps: u64) -> String {
+        let mut text = String::new();
+        if self.already_done {
+            text = format!("{} is already done\n", self.dir.display());
+        } else if let Some((first, last)) = self.first_and_last_mlm {
+            let resumed = self
+                .resumed_from
+                .map(|s| format!(" (resumed from step {s})"))
+                .unwrap_or_default();
+            text = format!(
+                "pre-trained {steps} steps{resumed}: masked-LM loss {first:.4} → {last:.4}\n"
+            );
+        }
+        for (step, dir) in &self.checkpoints {
+            text.push_str(&format!("step {step}: {}\n", dir.display()));
+        }
+        text
+    }
+}
+
 /// One step's losses, as `log.jsonl` holds them. Single precision (as computed), so the log
 /// survives the resume state's JSON unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

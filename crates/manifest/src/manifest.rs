@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
+use multiberts_tasks::check::DataCheck;
 use multiberts_tasks::diag::{Diagnostic, one_of};
-use multiberts_tasks::{Augmentation, SafeName, TaskRegistry, TaskSpec};
+use multiberts_tasks::{Augmentation, SafeName, TaskError, TaskRegistry, TaskSpec};
 
 use crate::analysis::{Analysis, RawAnalysis};
 use crate::checkpoint::{Checkpoint, CheckpointSource, RawCheckpoint};
@@ -188,6 +189,17 @@ impl Manifest {
                 Manifest::demo().map_err(|source| ManifestError::Demo(Box::new(source)))
             }
         }
+    }
+
+    /// Checks the data of the tasks `asked` (`data check --task`), else of this manifest's
+    /// tasks, under `root` ([`DataCheck::run`] with the manifest's task registry).
+    pub fn check_data(
+        &self,
+        asked: &[String],
+        root: Option<&Path>,
+    ) -> Result<DataCheck, TaskError> {
+        let tasks: Vec<String> = self.tasks.iter().map(|t| t.name.to_string()).collect();
+        DataCheck::run(&self.registry, asked, Some(&tasks), root)
     }
 
     /// The results directory: `flag` when given (`--results-dir`, `MULTIBERTS_RESULTS`), else

@@ -24,7 +24,8 @@ pub mod status;
 pub mod summary;
 
 pub use child::{
-    ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir, stage_job,
+    ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir,
+    stage_job, stage_unfinished,
 };
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
@@ -36,6 +37,6 @@ pub use placement::{
 };
 pub use record::{FailedJob, SweepRecord};
 pub use request::{DeviceProbe, SlurmRequest, SweepPlan, SweepRequest, manifest_and_tree};
-pub use stale::{RERUN_STALE_FLAG, check_stale};
-pub use status::{JobProgress, merge_slurm, merge_slurm_ids, pretrain_status, status};
+pub use stale::{RERUN_STALE_FLAG, check_stale, stale_note};
+pub use status::{JobProgress, SweepStatus, merge_slurm, merge_slurm_ids, pretrain_status, status};
 pub use summary::plan_text;

@@ -70,15 +70,8 @@ fn write_jobs(manifest: &Manifest, args: &PlanArgs) -> anyhow::Result<()> {
     let results_dir = manifest.results_dir_or(args.results_dir.as_deref());
     let tree = multiberts_collector::ResultsTree::new(results_dir, &manifest.name)?;
     let data_root = manifest.data_root(args.data_dir.as_deref());
-    let mut done = 0;
-    for file in manifest.sweep_jobs(data_root.as_deref(), tree.root())? {
-        let (dir, written) = multiberts_sweep::stage_job(&tree, &file)?;
-        if written {
-            println!("{}", dir.path().display());
-        } else {
-            done += 1;
-        }
-    }
+    let print = |dir: &std::path::Path| println!("{}", dir.display());
+    let done = multiberts_sweep::stage_unfinished(manifest, &tree, data_root.as_deref(), print)?;
     if done > 0 {
         eprintln!("{done} done jobs left out");
     }

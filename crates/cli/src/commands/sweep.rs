@@ -155,29 +155,6 @@ pub struct SlurmArgs {
     pub sbatch_args: Vec<String>,
 }
 
-impl SlurmArgs {
-    /// These options as the sweep crate takes them.
-    fn request(&self) -> SlurmRequest {
-        let overrides = SlurmOverrides {
-            partition: self.partition.clone(),
-            time: self.time.clone(),
-            cpus_per_task: self.cpus_per_task,
-            mem: self.mem.clone(),
-            gres: self.gres.clone(),
-            account: self.account.clone(),
-            qos: self.qos.clone(),
-            array_parallelism: self.array_parallelism,
-            signal_seconds: self.signal_seconds,
-            extra_args: self.sbatch_args.clone(),
-        };
-        SlurmRequest {
-            overrides,
-            dry_run: self.dry_run,
-            resubmit_failed: self.resubmit_failed,
-        }
-    }
-}
-
 impl SweepArgs {
     /// The user's choices as the sweep crate takes them.
     fn request(&self) -> SweepRequest {
@@ -204,7 +181,29 @@ impl SweepArgs {
                 .filter(|_| !self.no_collect)
                 .map(|r| r.get_name().to_string()),
             on_slurm: self.backend == Backend::Slurm,
-            slurm: self.slurm.request(),
+            slurm: SlurmRequest {
+                overrides: self.slurm.overrides(),
+                dry_run: self.slurm.dry_run,
+                resubmit_failed: self.slurm.resubmit_failed,
+            },
+        }
+    }
+}
+
+impl SlurmArgs {
+    /// The overrides of the manifest's `[slurm]` table these options make.
+    fn overrides(&self) -> SlurmOverrides {
+        SlurmOverrides {
+            partition: self.partition.clone(),
+            time: self.time.clone(),
+            cpus_per_task: self.cpus_per_task,
+            mem: self.mem.clone(),
+            gres: self.gres.clone(),
+            account: self.account.clone(),
+            qos: self.qos.clone(),
+            array_parallelism: self.array_parallelism,
+            signal_seconds: self.signal_seconds,
+            extra_args: self.sbatch_args.clone(),
         }
     }
 }

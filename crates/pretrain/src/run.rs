@@ -517,6 +517,29 @@ pub fn duration_text(secs: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_what_ran_and_where_the_checkpoints_are() {
+        let summary = PretrainSummary {
+            dir: PathBuf::from("runs/a"),
+            already_done: false,
+            resumed_from: Some(4),
+            checkpoints: vec![(0, PathBuf::from("runs/a/step_0"))],
+            first_and_last_mlm: Some((9.5, 7.25)),
+        };
+        assert_eq!(
+            summary.text(8),
+            "pre-trained 8 steps (resumed from step 4): masked-LM loss 9.5000 → 7.2500\n\
+             step 0: runs/a/step_0\n"
+        );
+        let done = PretrainSummary {
+            already_done: true,
+            ..summary
+        };
+        assert!(done.text(8).starts_with("runs/a is already done\n"));
+    }
+
     #[test]
     fn durations_read_as_hours_minutes_seconds() {
         assert_eq!(super::duration_text(7.4), "7s");

@@ -326,4 +326,21 @@ mod tests {
         assert_eq!(device_of(&GpuChoice::One(2)), Some(2));
         assert_eq!(device_of(&GpuChoice::Listed(vec![3])), Some(0));
     }
+
+    #[test]
+    fn a_sweep_left_unfinished_names_the_status_command() {
+        let manifest_arg = SweepRequest {
+            manifest: Some(PathBuf::from("m.toml")),
+            ..SweepRequest::default()
+        }
+        .manifest_arg();
+        let err = SweepError::NotDone {
+            left: 2,
+            total: 5,
+            manifest_arg,
+        };
+        let want = "2 of 5 jobs are not done; see `multiberts status m.toml`";
+        assert_eq!(err.to_string(), want);
+        assert_eq!(SweepRequest::default().manifest_arg(), "");
+    }
 }

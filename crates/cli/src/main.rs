@@ -59,31 +59,28 @@ fn main() -> std::process::ExitCode {
         Command::RunJob(args) => commands::run_job::run(args),
         Command::DeviceCheck(cmd) => commands::device_check::run(cmd),
     };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            // A job stopped on request (USR2) is no error: its exit status tells Slurm's batch
-            // script to requeue it.
-            if let Some(stopped @ multiberts_runner::RunnerError::Stopped { .. }) =
-                err.downcast_ref::<multiberts_runner::RunnerError>()
-            {
-                eprintln!("{stopped}");
-                return std::process::ExitCode::from(multiberts_runner::STOPPED_EXIT_CODE);
-            }
-            eprintln!("error: {}", multiberts_printer::error::chain(&*err));
-            let runner = err.downcast_ref::<multiberts_runner::RunnerError>();
-            // A job another process runs: the sweep skips it (no failure, no retry).
-            if runner.is_some_and(multiberts_runner::RunnerError::is_held) {
-                return std::process::ExitCode::from(multiberts_sweep::HELD_EXIT_CODE);
-            }
-            // A job that cannot succeed as it stands: the sweep does not retry it.
-            if runner.is_some_and(multiberts_runner::RunnerError::is_permanent) {
-                return std::process::ExitCode::from(multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE);
-            }
-            std::process::ExitCode::FAILURE
-        }
+    let Err(err) = result else {
+        return std::process::ExitCode::SUCCESS;
+    };
+    let runner = err.downcast_ref::<multiberts_runner::RunnerError>();
+    match runner {
+        // A job stopped on request (USR2) is no error: its exit status tells Slurm's batch
+        // script to requeue it.
+        Some(stopped @ multiberts_runner::RunnerError::Stopped { .. }) => eprintln!("{stopped}"),
+        _ => eprintln!("error: {}", multiberts_printer::error::chain(&*err)),
     }
+    // A job another process runs (the sweep skips it), or one that cannot succeed as it stands
+    // (the sweep does not retry it), has an exit status of its own.
+    std::process::ExitCode::from(runner.map_or(1, multiberts_runner::RunnerError::exit_code))
 }
+
+// The runner repeats the sweep's exit statuses (neither crate links the other).
+const _: () = assert!(
+    multiberts_runner::stop::HELD_EXIT_CODE == multiberts_sweep::HELD_EXIT_CODE
+        && multiberts_runner::stop::PERMANENT_FAILURE_EXIT_CODE
+            == multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE
+        && multiberts_runner::STOPPED_EXIT_CODE == multiberts_sweep::slurm::STOPPED_EXIT_CODE
+);
 
 fn init_logging(verbose: u8) {
     let default = match verbose {

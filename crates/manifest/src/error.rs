@@ -22,4 +22,15 @@ pub enum ManifestError {
     /// A task spec (from the manifest's `tasks_dir`) is malformed.
     #[error(transparent)]
     Task(#[from] TaskError),
+    /// The manifest file given to a command cannot be used ([`crate::Manifest::load_or_demo`]).
+    #[error("invalid manifest {}", path.display())]
+    Load {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<ManifestError>,
+    },
+    /// The embedded demo manifest does not validate (a bug).
+    #[error("the embedded demo manifest is invalid (a bug)")]
+    Demo(#[source] Box<ManifestError>),
 }

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
 
+use multiberts_tasks::check::DataCheck;
 use multiberts_tasks::diag::{Diagnostic, one_of};
-use multiberts_tasks::{Augmentation, SafeName, TaskRegistry, TaskSpec};
+use multiberts_tasks::{Augmentation, SafeName, TaskError, TaskRegistry, TaskSpec};
 
 use crate::analysis::{Analysis, RawAnalysis};
 use crate::checkpoint::{Checkpoint, CheckpointSource, RawCheckpoint};
@@ -173,6 +174,44 @@ impl Manifest {
     /// The embedded demo manifest.
     pub fn demo() -> Result<Manifest, ManifestError> {
         Manifest::from_toml(Path::new(DEMO_PATH), DEMO_MANIFEST)
+    }
+
+    /// The manifest at `path`, or the embedded demo when none is given (what every command
+    /// taking an optional manifest reads); the error names the file.
+    pub fn load_or_demo(path: Option<&Path>) -> Result<Manifest, ManifestError> {
+        match path {
+            Some(path) => Manifest::from_file(path).map_err(|source| ManifestError::Load {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            }),
+            None => {
+                tracing::debug!("no manifest given: using the embedded {DEMO_PATH}");
+                Manifest::demo().map_err(|source| ManifestError::Demo(Box::new(source)))
+            }
+        }
+    }
+
+    /// Checks the data of the tasks `asked` (`data check --task`), else of this manifest's
+    /// tasks, under `root` ([`DataCheck::run`] with the manifest's task registry).
+    pub fn check_data(
+        &self,
+        asked: &[String],
+        root: Option<&Path>,
+    ) -> Result<DataCheck, TaskError> {
+        let tasks: Vec<String> = self.tasks.iter().map(|t| t.name.to_string()).collect();
+        DataCheck::run(&self.registry, asked, Some(&tasks), root)
+    }
+
+    /// The results directory: `flag` when given (`--results-dir`, `MULTIBERTS_RESULTS`), else
+    /// the manifest's `results_dir`.
+    pub fn results_dir_or<'a>(&'a self, flag: Option<&'a Path>) -> &'a Path {
+        flag.unwrap_or(&self.results_dir)
+    }
+
+    /// The data root jobs read: `flag` when given (`--data-dir`), else `MULTIBERTS_DATA`, else
+    /// the manifest's `data_dir` ([`multiberts_tasks::data_root`]).
+    pub fn data_root(&self, flag: Option<&Path>) -> Option<PathBuf> {
+        multiberts_tasks::data_root(flag, self.data_dir.as_deref())
     }
 
     /// Parses and validates manifest text; `path` locates errors and relative paths.

@@ -18,6 +18,9 @@ pub enum PretrainError {
     /// The run's settings do not make sense together.
     #[error("pre-training settings: {0}")]
     Settings(String),
+    /// The working directory, which relative paths are read from, cannot be read.
+    #[error("cannot read the working directory")]
+    WorkingDirectory(#[source] std::io::Error),
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {

@@ -75,6 +75,20 @@ pub fn spec_from_settings(
     })
 }
 
+/// The run of `multiberts pretrain` into the folder `out` (which names it): `settings`' paths
+/// relative to the working directory, then [`spec_from_settings`].
+pub fn spec_of_folder(
+    out: &std::path::Path,
+    settings: &multiberts_manifest::PretrainSettings,
+    seed: u64,
+) -> Result<PretrainSpec> {
+    let name = out
+        .file_name()
+        .map_or_else(|| "pretrain".into(), |n| n.to_string_lossy().into_owned());
+    let cwd = std::env::current_dir().map_err(PretrainError::WorkingDirectory)?;
+    spec_from_settings(&name, &settings.resolved_against(&cwd), seed)
+}
+
 /// The run of a manifest's pre-training job file (named by its job id).
 pub fn spec_of_job(file: &multiberts_manifest::PretrainJobFile) -> Result<PretrainSpec> {
     spec_from_settings(&file.spec.id, &file.spec.settings, file.spec.seed)

@@ -130,6 +130,30 @@ pub struct PretrainSummary {
     pub first_and_last_mlm: Option<(f32, f32)>,
 }
 
+impl PretrainSummary {
+    /// What `multiberts pretrain` prints of a run of `steps` steps: done before, or the
+    /// masked-LM loss of its first and last steps (and where it resumed); then every saved
+    /// checkpoint's folder.
+    pub fn text(&self, steps: u64) -> String {
+        let mut text = String::new();
+        if self.already_done {
+            text = format!("{} is already done\n", self.dir.display());
+        } else if let Some((first, last)) = self.first_and_last_mlm {
+            let resumed = self
+                .resumed_from
+                .map(|s| format!(" (resumed from step {s})"))
+                .unwrap_or_default();
+            text = format!(
+                "pre-trained {steps} steps{resumed}: masked-LM loss {first:.4} → {last:.4}\n"
+            );
+        }
+        for (step, dir) in &self.checkpoints {
+            text.push_str(&format!("step {step}: {}\n", dir.display()));
+        }
+        text
+    }
+}
+
 /// One step's losses, as `log.jsonl` holds them. Single precision (as computed), so the log
 /// survives the resume state's JSON unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -493,6 +517,29 @@ pub fn duration_text(secs: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_what_ran_and_where_the_checkpoints_are() {
+        let summary = PretrainSummary {
+            dir: PathBuf::from("runs/a"),
+            already_done: false,
+            resumed_from: Some(4),
+            checkpoints: vec![(0, PathBuf::from("runs/a/step_0"))],
+            first_and_last_mlm: Some((9.5, 7.25)),
+        };
+        assert_eq!(
+            summary.text(8),
+            "pre-trained 8 steps (resumed from step 4): masked-LM loss 9.5000 → 7.2500\n\
+             step 0: runs/a/step_0\n"
+        );
+        let done = PretrainSummary {
+            already_done: true,
+            ..summary
+        };
+        assert!(done.text(8).starts_with("runs/a is already done\n"));
+    }
+
     #[test]
     fn durations_read_as_hours_minutes_seconds() {
         assert_eq!(super::duration_text(7.4), "7s");

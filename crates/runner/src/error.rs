@@ -143,6 +143,23 @@ impl RunnerError {
         }
     }
 
+    /// `run-job`'s exit status for this error: [`STOPPED_EXIT_CODE`](crate::STOPPED_EXIT_CODE)
+    /// for a job stopped on request (Slurm's batch script requeues it),
+    /// [`HELD_EXIT_CODE`](crate::stop::HELD_EXIT_CODE) for a job another process runs (the
+    /// sweep skips it), [`PERMANENT_FAILURE_EXIT_CODE`](crate::stop::PERMANENT_FAILURE_EXIT_CODE)
+    /// for one a retry cannot fix (the sweep does not retry it), else 1.
+    pub fn exit_code(&self) -> u8 {
+        if matches!(self, RunnerError::Stopped { .. }) {
+            crate::STOPPED_EXIT_CODE
+        } else if self.is_held() {
+            crate::stop::HELD_EXIT_CODE
+        } else if self.is_permanent() {
+            crate::stop::PERMANENT_FAILURE_EXIT_CODE
+        } else {
+            1
+        }
+    }
+
     /// Whether another live process holds the job's directory (runs the job): no failure of
     /// the job itself; `run-job` exits with its own status so that a sweep skips the job.
     pub fn is_held(&self) -> bool {

@@ -97,6 +97,22 @@ fn model_precision(p: multiberts_manifest::Precision) -> Precision {
     }
 }
 
+/// Logs the job `run-job` is about to run: its id, task, checkpoint, learning rate and seed,
+/// and the threads and device it runs on.
+pub fn log_start(file: &JobFile, opts: &RunOptions) {
+    let job = &file.spec;
+    tracing::info!(
+        job = %job.id,
+        task = %job.task.name,
+        checkpoint = %job.checkpoint.id,
+        learning_rate = job.learning_rate,
+        finetune_seed = job.finetune_seed,
+        threads = opts.threads,
+        device = %crate::device::device_name(&opts.device),
+        "run-job"
+    );
+}
+
 /// Fine-tunes and evaluates the job of `file` in its directory `dir`. A done job is left
 /// alone; an unfinished one resumes from its last state. The directory is locked
 /// ([`JobDir::lock`]) throughout: a job another live process runs is refused

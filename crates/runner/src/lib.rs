@@ -29,5 +29,5 @@ pub mod stop;
 mod train;
 
 pub use error::{Result, RunnerError};
-pub use job::{RunOptions, RunSummary, code_version, open_job_dir, run_job};
-pub use stop::STOPPED_EXIT_CODE;
+pub use job::{RunOptions, RunSummary, code_version, log_start, open_job_dir, run_job};
+pub use stop::{STOPPED_EXIT_CODE, abort_after_step};

@@ -10,9 +10,43 @@ use std::time::Duration;
 /// (`EX_TEMPFAIL`: try again later). The Slurm batch script requeues the job on it.
 pub const STOPPED_EXIT_CODE: u8 = 75;
 
+/// Exit status of `multiberts run-job` when another process holds the job directory: the
+/// sweep skips the job (`multiberts_sweep::HELD_EXIT_CODE`; repeated here because the runner
+/// does not link the sweep crate).
+pub const HELD_EXIT_CODE: u8 = 69;
+
+/// Exit status of `multiberts run-job` for a failure a retry cannot fix: the sweep does not
+/// retry the job (`multiberts_sweep::PERMANENT_FAILURE_EXIT_CODE`, repeated here).
+pub const PERMANENT_FAILURE_EXIT_CODE: u8 = 65;
+
 /// Environment variable of a test hook: sleep this many milliseconds after every optimizer
 /// step, so that a test can signal a tiny job while it trains. Changes no result.
 pub const STEP_SLEEP_ENV: &str = "MULTIBERTS_TEST_STEP_SLEEP_MS";
+
+/// Environment variable of the test hook that stops a job right after a given step, as if it
+/// had been killed there.
+pub const ABORT_ENV: &str = "MULTIBERTS_ABORT_AFTER_STEP";
+
+/// [`ABORT_ENV`] is set to something that is not a step number.
+#[derive(Debug, thiserror::Error)]
+#[error("{ABORT_ENV}={value:?} is not a step number")]
+pub struct AbortStepError {
+    /// The variable's value.
+    pub value: String,
+    /// Why it is not a number.
+    pub source: std::num::ParseIntError,
+}
+
+/// The test hook's step ([`ABORT_ENV`]), if set.
+pub fn abort_after_step() -> Result<Option<u64>, AbortStepError> {
+    match std::env::var(ABORT_ENV) {
+        Ok(value) => match value.parse::<u64>() {
+            Ok(step) => Ok(Some(step)),
+            Err(source) => Err(AbortStepError { value, source }),
+        },
+        Err(_) => Ok(None),
+    }
+}
 
 fn flag() -> &'static Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();

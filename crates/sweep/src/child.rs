@@ -136,6 +136,25 @@ pub fn job_dir(tree: &ResultsTree, job: &SweepJob) -> Result<JobDir> {
     })
 }
 
+/// `plan --write-jobs`: hands every unfinished job of `manifest` over as its job file (in
+/// `tree`, reading data under `data_root`), calling `written` with each directory as it is
+/// written; returns how many jobs were done and left out.
+pub fn stage_unfinished(
+    manifest: &multiberts_manifest::Manifest,
+    tree: &ResultsTree,
+    data_root: Option<&Path>,
+    mut written: impl FnMut(&Path),
+) -> Result<usize> {
+    let mut done = 0;
+    for file in manifest.sweep_jobs(data_root, tree.root())? {
+        match stage_job(tree, &file)? {
+            (dir, true) => written(dir.path()),
+            (_, false) => done += 1,
+        }
+    }
+    Ok(done)
+}
+
 /// Hands a job over: writes `job`'s file as the `job.json` of its directory in `tree`
 /// (creating the directory) unless the job is done. Returns the directory and whether it was
 /// written.

@@ -100,6 +100,31 @@ pub enum SweepError {
     /// Invalid Slurm options (from the manifest's `[slurm]` table or the command line).
     #[error("invalid Slurm options: {0}")]
     SlurmOptions(String),
+    /// The manifest cannot be read or expanded into jobs.
+    #[error(transparent)]
+    Manifest(#[from] multiberts_manifest::ManifestError),
+    /// A device cannot be used (this build lacks CUDA, a GPU does not open).
+    #[error(transparent)]
+    Device(crate::request::DeviceFailure),
+    /// The running executable cannot be found (the children run it).
+    #[error("cannot find the multiberts executable")]
+    Exe(#[source] std::io::Error),
+    /// The working directory cannot be read.
+    #[error("cannot read the working directory")]
+    WorkingDirectory(#[source] std::io::Error),
+    /// Ctrl-C (or SIGTERM) stopped the sweep.
+    #[error("interrupted; run the same command again to resume")]
+    Interrupted,
+    /// Jobs failed or were not started.
+    #[error("{left} of {total} jobs are not done; see `multiberts status{manifest_arg}`")]
+    NotDone {
+        /// Jobs not done.
+        left: usize,
+        /// Jobs in the manifest.
+        total: usize,
+        /// ` <manifest>` as the user gave it (empty for the demo).
+        manifest_arg: String,
+    },
 }
 
 impl SweepError {

@@ -5,6 +5,7 @@
 //! and a clean stop on Ctrl-C; a lock file ([`SweepLock`]) stops two sweeps from writing one
 //! results directory. With [`GpuOptions`] each job gets a GPU of its own ([`GpuSlots`]), or a
 //! share of one. [`slurm`] submits the same jobs to a Slurm cluster as job arrays.
+//! [`request`] turns the user's choices into a checked [`SweepPlan`] and its options;
 //! [`placement`] checks where the jobs run before any starts; [`summary`] words the plan and
 //! the outcome. [`status`] says which jobs are done, running, failed or pending, and [`merge_slurm`] adds
 //! Slurm's view.
@@ -16,13 +17,15 @@ pub mod local;
 pub mod lock;
 pub mod placement;
 pub mod record;
+pub mod request;
 pub mod slurm;
 pub mod stale;
 pub mod status;
 pub mod summary;
 
 pub use child::{
-    ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir, stage_job,
+    ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir,
+    stage_job, stage_unfinished,
 };
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};
@@ -33,6 +36,7 @@ pub use placement::{
     refuse_while_in_slurm, warn_gpu_without_gres,
 };
 pub use record::{FailedJob, SweepRecord};
-pub use stale::{RERUN_STALE_FLAG, check_stale};
-pub use status::{JobProgress, merge_slurm, merge_slurm_ids, pretrain_status, status};
+pub use request::{DeviceProbe, SlurmRequest, SweepPlan, SweepRequest, manifest_and_tree};
+pub use stale::{RERUN_STALE_FLAG, check_stale, stale_note};
+pub use status::{JobProgress, SweepStatus, merge_slurm, merge_slurm_ids, pretrain_status, status};
 pub use summary::plan_text;

@@ -13,12 +13,13 @@ use crate::local::default_jobs;
 use crate::slurm::{SlurmCli, StateClass, slurm_view};
 
 /// The environment variable that renumbers the GPUs a CUDA process sees.
-const CUDA_VISIBLE_DEVICES: &str = "CUDA_VISIBLE_DEVICES";
+pub(crate) const CUDA_VISIBLE_DEVICES: &str = "CUDA_VISIBLE_DEVICES";
 
 /// The GPUs a local sweep was asked to run on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum GpuChoice {
     /// No GPU: the CPU.
+    #[default]
     Cpu,
     /// Every visible GPU (`--device cuda`).
     Every,

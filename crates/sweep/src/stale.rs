@@ -36,3 +36,17 @@ pub fn check_stale(tree: &ResultsTree, rerun: bool) -> Result<usize> {
     }
     Ok(stale.len())
 }
+
+/// What `multiberts status` says of the stale jobs of `tree` (empty when there are none).
+pub fn stale_note(tree: &ResultsTree) -> Result<String> {
+    let stale = stale_jobs(tree)?;
+    if stale.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "{} done job(s) read files that have changed since they ran (stale; `collect` refuses \
+         them, `multiberts sweep --rerun-stale` runs them again):\n{}\n",
+        stale.len(),
+        describe_stale(&stale)
+    ))
+}

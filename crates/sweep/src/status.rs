@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use multiberts_collector::JobDir;
 use multiberts_collector::ResultsTree;
-use multiberts_manifest::{Job, PretrainJob};
+use multiberts_manifest::{Job, Manifest, PretrainJob};
 
 use crate::error::Result;
 use crate::lock;
 use crate::record::{SweepRecord, log_path};
-use crate::slurm::{SlurmView, StateClass, task_log};
+use crate::slurm::{SlurmCli, SlurmView, StateClass, slurm_view, task_log};
 
 /// Where one job stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,55 @@ pub enum JobProgress {
         /// Whether an earlier attempt left a directory (and perhaps resume state).
         started: bool,
     },
+}
+
+/// Where every job of a manifest stands (`multiberts status`): its fine-tuning and
+/// pre-training jobs with their progress, with Slurm's view merged in when the results have
+/// Slurm submissions.
+#[derive(Debug)]
+pub struct SweepStatus {
+    /// The fine-tuning jobs, in manifest order.
+    pub jobs: Vec<Job>,
+    /// Their progress, in the same order.
+    pub progress: Vec<JobProgress>,
+    /// The pre-training jobs, in manifest order.
+    pub pretrain: Vec<PretrainJob>,
+    /// Their progress, in the same order.
+    pub pretrain_progress: Vec<JobProgress>,
+    /// `Some` when the results have Slurm submissions, holding whether Slurm's commands could
+    /// be asked.
+    pub slurm: Option<bool>,
+}
+
+impl SweepStatus {
+    /// Reads the progress of every job of `manifest` in `tree`, and Slurm's view (a Slurm
+    /// that cannot be asked is a warning: the DONE markers and local records remain).
+    pub fn read(manifest: &Manifest, tree: &ResultsTree) -> Result<SweepStatus> {
+        let out = tree.root();
+        let jobs = manifest.jobs();
+        let mut progress = status(&jobs, tree, out)?;
+        let pretrain = manifest.pretrain_jobs();
+        let mut pretrain_progress = pretrain_status(&pretrain, tree, out)?;
+        let view = slurm_view(out, &SlurmCli, true).unwrap_or_else(|e| {
+            tracing::warn!(
+                "cannot read Slurm's view ({e}); showing DONE markers and local records"
+            );
+            SlurmView::default()
+        });
+        let slurm = view.has_submissions().then_some(view.reachable);
+        if slurm.is_some() {
+            merge_slurm(&jobs, &mut progress, &view, out);
+            let ids: Vec<&str> = pretrain.iter().map(|j| j.id.as_str()).collect();
+            merge_slurm_ids(&ids, &mut pretrain_progress, &view, out);
+        }
+        Ok(SweepStatus {
+            jobs,
+            progress,
+            pretrain,
+            pretrain_progress,
+            slurm,
+        })
+    }
 }
 
 /// The progress of every job, in manifest order.

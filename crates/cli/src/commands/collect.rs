@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use multiberts_collector::{LrGroup, ResultsTree};
 use multiberts_manifest::Manifest;
-
-use super::{load_manifest, results_tree};
+use multiberts_sweep::manifest_and_tree;
 
 /// Which runs a consolidated table keeps (`--rule`; see `multiberts_report::RuleChoice`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,8 +69,8 @@ pub enum GroupChoice {
 
 /// Runs `multiberts collect`.
 pub fn run(args: CollectArgs) -> anyhow::Result<()> {
-    let manifest = load_manifest(args.manifest.as_deref())?;
-    let tree = results_tree(&manifest, args.results_dir.as_deref())?;
+    let (manifest, tree) =
+        manifest_and_tree(args.manifest.as_deref(), args.results_dir.as_deref())?;
     let group = match args.group_by {
         GroupChoice::Step => LrGroup::Step,
         GroupChoice::Checkpoint => LrGroup::Checkpoint,

@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
+use multiberts_manifest::Manifest;
 use multiberts_tasks::check::DataCheck;
 use multiberts_tasks::{TaskRegistry, data_root};
-
-use super::load_manifest;
 
 /// Inspect data files.
 #[derive(Debug, clap::Subcommand)]
@@ -51,24 +50,18 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
 /// the table (or JSON) and fails on malformed files or named tasks without data.
 fn check(args: CheckArgs) -> anyhow::Result<()> {
     let manifest = match &args.manifest {
-        Some(path) => Some(load_manifest(Some(path))?),
+        Some(path) => Some(Manifest::load_or_demo(Some(path))?),
         None => None,
     };
-    let registry = match &manifest {
-        Some(m) => m.registry.clone(),
-        None => TaskRegistry::with_dir(None)?,
-    };
-    let manifest_tasks: Option<Vec<String>> = manifest
-        .as_ref()
-        .map(|m| m.tasks.iter().map(|t| t.name.to_string()).collect());
     let manifest_root = manifest.as_ref().and_then(|m| m.data_dir.as_deref());
     let root = data_root(args.data_dir.as_deref(), manifest_root);
-    let check = DataCheck::run(
-        &registry,
-        &args.tasks,
-        manifest_tasks.as_deref(),
-        root.as_deref(),
-    )?;
+    let check = match &manifest {
+        Some(m) => m.check_data(&args.tasks, root.as_deref())?,
+        None => {
+            let registry = TaskRegistry::with_dir(None)?;
+            DataCheck::run(&registry, &args.tasks, None, root.as_deref())?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&check.reports)?);
     } else {

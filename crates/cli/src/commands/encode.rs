@@ -38,13 +38,6 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<()> {
         &device,
     )
     .with_context(|| format!("encoding with {}", args.checkpoint.display()))?;
-    let (b, t, h) = summary.shape;
-    for (path, sha) in &summary.files {
-        tracing::info!("read {} (sha256 {sha})", path.display());
-    }
-    tracing::info!(
-        "wrote {} ([{b}, {t}, {h}] last_hidden_state, [{b}, {h}] pooler_output)",
-        args.out.display()
-    );
+    summary.log(&args.out);
     Ok(())
 }

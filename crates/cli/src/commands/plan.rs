@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use multiberts_manifest::Manifest;
 
-use super::load_manifest;
-
 /// Resolve a manifest into jobs and print them grouped by task and checkpoint.
 ///
 /// Validates the manifest (every error names the file, line and column), expands checkpoints ×
@@ -45,7 +43,7 @@ pub struct PlanArgs {
 
 /// Runs `multiberts plan`.
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
-    let manifest = load_manifest(args.manifest.as_deref())?;
+    let manifest = Manifest::load_or_demo(args.manifest.as_deref())?;
     manifest.check_local_checkpoints()?;
     if args.write_jobs {
         return write_jobs(&manifest, &args);
@@ -69,18 +67,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
 /// `plan --write-jobs`: hands every unfinished job over as its job file, printing its
 /// directory.
 fn write_jobs(manifest: &Manifest, args: &PlanArgs) -> anyhow::Result<()> {
-    let tree = super::results_tree(manifest, args.results_dir.as_deref())?;
-    let data_root =
-        multiberts_tasks::data_root(args.data_dir.as_deref(), manifest.data_dir.as_deref());
-    let mut done = 0;
-    for file in manifest.sweep_jobs(data_root.as_deref(), tree.root())? {
-        let (dir, written) = multiberts_sweep::stage_job(&tree, &file)?;
-        if written {
-            println!("{}", dir.path().display());
-        } else {
-            done += 1;
-        }
-    }
+    let results_dir = manifest.results_dir_or(args.results_dir.as_deref());
+    let tree = multiberts_collector::ResultsTree::new(results_dir, &manifest.name)?;
+    let data_root = manifest.data_root(args.data_dir.as_deref());
+    let print = |dir: &std::path::Path| println!("{}", dir.display());
+    let done = multiberts_sweep::stage_unfinished(manifest, &tree, data_root.as_deref(), print)?;
     if done > 0 {
         eprintln!("{done} done jobs left out");
     }

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use multiberts_manifest::PretrainSettings;
 use multiberts_manifest::pretrain as defaults;
-use multiberts_pretrain::{PretrainOptions, PretrainSpec, pretrain};
+use multiberts_pretrain::{PretrainOptions, pretrain};
 
 /// Pre-train a BERT from scratch with BERT's masked-LM recipe (15 % of tokens chosen, 80/10/10
 /// mask/random/keep), optionally with next-sentence prediction, and save Hugging Face
@@ -73,10 +73,10 @@ pub struct PretrainArgs {
 }
 
 impl PretrainArgs {
-    /// The run these arguments describe, built as a manifest's `pretrain` checkpoints are
-    /// ([`multiberts_pretrain::spec_from_settings`]), with the manifest's defaults.
-    fn spec(&self) -> anyhow::Result<PretrainSpec> {
-        let settings = PretrainSettings {
+    /// The run's settings, with the manifest's defaults where no flag sets them (as a
+    /// manifest's `pretrain` checkpoints are built).
+    fn settings(&self) -> PretrainSettings {
+        PretrainSettings {
             config: self.config.clone(),
             corpus: self.corpus.clone(),
             vocab: self.vocab.clone(),
@@ -92,45 +92,22 @@ impl PretrainArgs {
             weight_decay: defaults::DEFAULT_WEIGHT_DECAY,
             max_grad_norm: defaults::DEFAULT_MAX_GRAD_NORM,
             next_sentence: self.next_sentence,
-        };
-        let name = self
-            .out
-            .file_name()
-            .map_or_else(|| "pretrain".into(), |n| n.to_string_lossy().into_owned());
-        let cwd = std::env::current_dir().context("cannot read the working directory")?;
-        let settings = settings.resolved_against(&cwd);
-        Ok(multiberts_pretrain::spec_from_settings(
-            &name, &settings, self.seed,
-        )?)
+        }
     }
 }
 
 /// Runs `multiberts pretrain`.
 pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
     multiberts_runner::process::prepare(None);
-    let spec = args.spec()?;
+    let spec = multiberts_pretrain::spec_of_folder(&args.out, &args.settings(), args.seed)?;
     let device = multiberts_model::device::parse_device(&args.device)?;
     let options = PretrainOptions {
         device,
         checkpoint_every: args.checkpoint_every,
-        abort_after_step: super::run_job::abort_after_step()?,
+        abort_after_step: multiberts_runner::abort_after_step()?,
     };
     let summary = pretrain(&spec, &args.out, &options)
         .with_context(|| format!("pre-training into {}", args.out.display()))?;
-    if summary.already_done {
-        println!("{} is already done", args.out.display());
-    } else if let Some((first, last)) = summary.first_and_last_mlm {
-        let resumed = summary
-            .resumed_from
-            .map(|s| format!(" (resumed from step {s})"))
-            .unwrap_or_default();
-        println!(
-            "pre-trained {} steps{resumed}: masked-LM loss {first:.4} → {last:.4}",
-            spec.steps
-        );
-    }
-    for (step, dir) in &summary.checkpoints {
-        println!("step {step}: {}", dir.display());
-    }
+    print!("{}", summary.text(spec.steps));
     Ok(())
 }

@@ -3,8 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use multiberts_report::{PaperOptions, paper_report};
-
-use super::{load_manifest, results_tree};
+use multiberts_sweep::manifest_and_tree;
 
 /// Regenerate the report from the already consolidated predictions tables.
 ///
@@ -57,8 +56,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         print!("{}", paper_report(&options)?.text());
         return Ok(());
     }
-    let manifest = load_manifest(args.manifest.as_deref())?;
-    let tree = results_tree(&manifest, args.results_dir.as_deref())?;
+    let (manifest, tree) =
+        manifest_and_tree(args.manifest.as_deref(), args.results_dir.as_deref())?;
     let _lock = multiberts_sweep::SweepLock::acquire_shared(tree.root())?;
     let written =
         multiberts_report::report_from_tables(&manifest, &tree, args.data_dir.as_deref())?;

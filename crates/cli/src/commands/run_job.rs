@@ -6,12 +6,8 @@ use anyhow::Context;
 
 use multiberts_model::device::DeviceRequest;
 use multiberts_pretrain::PretrainOptions;
-use multiberts_runner::{RunOptions, open_job_dir, run_job};
+use multiberts_runner::{RunOptions, log_start, open_job_dir, run_job};
 use multiberts_sweep::ChildSettings;
-
-/// Environment variable of the test hook that stops a job right after a given step, as if it
-/// had been killed there.
-pub const ABORT_ENV: &str = "MULTIBERTS_ABORT_AFTER_STEP";
 
 /// Run one job from its directory, which holds the `job.json` the sweep wrote (the job as a
 /// value: the manifest is not read again): fine-tune and evaluate, or, for a pre-training job
@@ -47,7 +43,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
         .context("--settings has a bad device")?;
     // Before anything is read or written: a device this build or machine lacks leaves no trace.
     let device = device.spec().open()?;
-    let abort_after_step = abort_after_step()?;
+    let abort_after_step = multiberts_runner::abort_after_step()?;
     if let Some((dir, file)) = multiberts_pretrain::job::open_job(&args.dir)? {
         let options = PretrainOptions {
             device,
@@ -69,29 +65,9 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
         threads,
         device,
     };
-    let job = &file.spec;
-    tracing::info!(
-        job = %job.id,
-        task = %job.task.name,
-        checkpoint = %job.checkpoint.id,
-        learning_rate = job.learning_rate,
-        finetune_seed = job.finetune_seed,
-        threads,
-        device = %multiberts_runner::device::device_name(&options.device),
-        "run-job"
-    );
+    log_start(&file, &options);
     let summary =
-        run_job(&file, &dir, &options).with_context(|| format!("job {} failed", job.id))?;
+        run_job(&file, &dir, &options).with_context(|| format!("job {} failed", file.spec.id))?;
     println!("{summary}");
     Ok(())
-}
-
-/// The test hook's step ([`ABORT_ENV`]), if set.
-pub(crate) fn abort_after_step() -> anyhow::Result<Option<u64>> {
-    match std::env::var(ABORT_ENV) {
-        Ok(v) => Ok(Some(v.parse::<u64>().with_context(|| {
-            format!("{ABORT_ENV}={v:?} is not a step number")
-        })?)),
-        Err(_) => Ok(None),
-    }
 }

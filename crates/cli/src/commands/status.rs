@@ -3,11 +3,8 @@
 
 use std::path::PathBuf;
 
-use multiberts_collector::inputs::{describe_stale, stale_jobs};
-use multiberts_sweep::slurm::{SlurmCli, SlurmView, slurm_view};
-use multiberts_sweep::{merge_slurm, merge_slurm_ids, pretrain_status, status};
-
-use super::{load_manifest, results_tree};
+use multiberts_printer::status;
+use multiberts_sweep::{SweepStatus, manifest_and_tree, stale_note};
 
 /// Show which jobs of a manifest are done, running, failed or pending; failed jobs with the
 /// last lines of their logs. Pre-training jobs (of `pretrain` checkpoints) have a table of
@@ -29,37 +26,16 @@ pub struct StatusArgs {
 
 /// Runs `multiberts status`.
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let manifest = load_manifest(args.manifest.as_deref())?;
-    let tree = results_tree(&manifest, args.results_dir.as_deref())?;
-    let out = tree.root();
-    let jobs = manifest.jobs();
-    let mut progress = status(&jobs, &tree, out)?;
-    let pretrain = manifest.pretrain_jobs();
-    let mut pretrain_progress = pretrain_status(&pretrain, &tree, out)?;
-    let view = slurm_view(out, &SlurmCli, true).unwrap_or_else(|e| {
-        tracing::warn!("cannot read Slurm's view ({e}); showing DONE markers and local records");
-        SlurmView::default()
-    });
-    let slurm = view.has_submissions().then_some(view.reachable);
-    if slurm.is_some() {
-        merge_slurm(&jobs, &mut progress, &view, out);
-        let ids: Vec<&str> = pretrain.iter().map(|j| j.id.as_str()).collect();
-        merge_slurm_ids(&ids, &mut pretrain_progress, &view, out);
-    }
-    println!("{} ({})", manifest.name, out.display());
-    let text =
-        multiberts_printer::status::pretrain_report(&pretrain, &pretrain_progress, args.tail);
+    let (manifest, tree) =
+        manifest_and_tree(args.manifest.as_deref(), args.results_dir.as_deref())?;
+    let s = SweepStatus::read(&manifest, &tree)?;
+    println!("{} ({})", manifest.name, tree.root().display());
+    let text = status::pretrain_report(&s.pretrain, &s.pretrain_progress, args.tail);
     print!("{text}");
-    let text = multiberts_printer::status::report(&manifest, &jobs, &progress, slurm, args.tail);
-    print!("{text}");
-    let stale = stale_jobs(&tree)?;
-    if !stale.is_empty() {
-        println!(
-            "{} done job(s) read files that have changed since they ran (stale; `collect` \
-             refuses them, `multiberts sweep --rerun-stale` runs them again):\n{}",
-            stale.len(),
-            describe_stale(&stale)
-        );
-    }
+    print!(
+        "{}",
+        status::report(&manifest, &s.jobs, &s.progress, s.slurm, args.tail)
+    );
+    print!("{}", stale_note(&tree)?);
     Ok(())
 }

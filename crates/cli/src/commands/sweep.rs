@@ -1,26 +1,17 @@
 //! `multiberts sweep`: run every job of a manifest locally, then collect and report; or submit
 //! them to Slurm (`--backend slurm`).
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
+use std::path::PathBuf;
 
 use clap::ValueEnum;
-use multiberts_collector::{LrGroup, ResultsTree};
-use multiberts_manifest::{Manifest, SlurmOverrides, SweepJob};
-use multiberts_model::device::{
-    CUDA_VISIBLE_DEVICES, DeviceRequest, DeviceSpec, visible_gpu_count,
-};
-use multiberts_sweep::slurm::{SlurmOptions, absolute, submit_slurm};
+use multiberts_collector::LrGroup;
+use multiberts_manifest::SlurmOverrides;
+use multiberts_model::device::{DeviceRequest, DeviceSpec, visible_gpu_count};
 use multiberts_sweep::{
-    ChildSettings, GpuChoice, GpuOptions, LocalOptions, collect_args, gpu_choice, local_gpus,
-    parallel_jobs, plan_text, refuse_tf32_on_cpu, refuse_while_in_slurm, run_local,
-    warn_gpu_without_gres,
+    DeviceProbe, GpuChoice, SlurmRequest, SweepPlan, SweepRequest, plan_text, run_local,
 };
 
 use super::collect::{RuleChoice, collect_and_report_with};
-use super::{load_manifest, results_tree};
 
 /// Where results and data live, and what every job is told (the sweep hands it to each
 /// `run-job` child as one [`ChildSettings`]).
@@ -45,17 +36,6 @@ pub struct JobPlace {
     /// the GPU of each job's allocation.
     #[arg(long, env = "MULTIBERTS_DEVICE", default_value = "cpu")]
     pub device: DeviceRequest,
-}
-
-impl JobPlace {
-    /// What each child is told, on `device`.
-    fn settings(&self, device: DeviceSpec) -> ChildSettings {
-        ChildSettings {
-            checkpoint_every: self.checkpoint_every,
-            keep_state: self.keep_state,
-            device: device.to_string(),
-        }
-    }
 }
 
 /// Run every job of a manifest in a local pool of worker processes, then collect the
@@ -175,12 +155,42 @@ pub struct SlurmArgs {
     pub sbatch_args: Vec<String>,
 }
 
-impl SlurmArgs {
-    /// Whether any option was given (they only make sense with `--backend slurm`).
-    fn any(&self) -> bool {
-        self.dry_run || self.resubmit_failed || self.overrides() != SlurmOverrides::default()
+impl SweepArgs {
+    /// The user's choices as the sweep crate takes them.
+    fn request(&self) -> SweepRequest {
+        let rule = self.rule.to_possible_value();
+        SweepRequest {
+            manifest: self.manifest.clone(),
+            results_dir: self.place.results_dir.clone(),
+            data_dir: self.place.data_dir.clone(),
+            device: match self.place.device {
+                DeviceRequest::Cpu => GpuChoice::Cpu,
+                DeviceRequest::AnyGpu => GpuChoice::Every,
+                DeviceRequest::Gpu(n) => GpuChoice::One(n),
+            },
+            gpus: self.gpus.clone(),
+            jobs: self.jobs,
+            jobs_per_gpu: self.jobs_per_gpu,
+            threads_per_job: self.threads_per_job,
+            retries: self.retries,
+            keep_going: self.keep_going,
+            checkpoint_every: self.place.checkpoint_every,
+            keep_state: self.place.keep_state,
+            rerun_stale: self.rerun_stale,
+            collect_rule: rule
+                .filter(|_| !self.no_collect)
+                .map(|r| r.get_name().to_string()),
+            on_slurm: self.backend == Backend::Slurm,
+            slurm: SlurmRequest {
+                overrides: self.slurm.overrides(),
+                dry_run: self.slurm.dry_run,
+                resubmit_failed: self.slurm.resubmit_failed,
+            },
+        }
     }
+}
 
+impl SlurmArgs {
     /// The overrides of the manifest's `[slurm]` table these options make.
     fn overrides(&self) -> SlurmOverrides {
         SlurmOverrides {
@@ -198,187 +208,53 @@ impl SlurmArgs {
     }
 }
 
-/// `--device` as the GPUs it names.
-fn choice_of(device: DeviceRequest) -> GpuChoice {
-    match device {
-        DeviceRequest::Cpu => GpuChoice::Cpu,
-        DeviceRequest::AnyGpu => GpuChoice::Every,
-        DeviceRequest::Gpu(n) => GpuChoice::One(n),
-    }
-}
+/// This machine's devices through the model crate.
+struct ModelDevices;
 
-/// The device of a choice (`--gpus` is any GPU: the pool gives each job its slot's).
-fn device_of(choice: &GpuChoice) -> DeviceRequest {
-    match choice {
-        GpuChoice::Cpu => DeviceRequest::Cpu,
-        GpuChoice::One(n) => DeviceRequest::Gpu(*n),
-        GpuChoice::Every | GpuChoice::Listed(_) => DeviceRequest::AnyGpu,
+impl DeviceProbe for ModelDevices {
+    fn visible_gpus(&self) -> usize {
+        visible_gpu_count()
+    }
+
+    fn check_supported(
+        &self,
+        gpu: Option<usize>,
+    ) -> Result<(), multiberts_sweep::request::DeviceFailure> {
+        Ok(gpu
+            .map_or(DeviceSpec::Cpu, DeviceSpec::Cuda)
+            .check_supported()?)
+    }
+
+    fn open(&self, gpu: Option<usize>) -> Result<(), multiberts_sweep::request::DeviceFailure> {
+        gpu.map_or(DeviceSpec::Cpu, DeviceSpec::Cuda).open()?;
+        Ok(())
+    }
+
+    fn check_kernels(&self) -> Result<(), String> {
+        multiberts_model::kernel_path::check_env().map(drop)
     }
 }
 
 /// Runs `multiberts sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
-    let slurm = args.backend == Backend::Slurm;
-    let listed = args.gpus.as_deref();
-    let choice = gpu_choice(
-        choice_of(args.place.device),
-        listed,
-        args.jobs_per_gpu,
-        slurm,
-    )?;
-    let device = device_of(&choice);
-    // Once, before any job starts: a GPU sweep on a CPU build fails here, not 60 times over.
-    let first = args.gpus.as_deref().and_then(<[usize]>::first);
-    first
-        .map_or(device.spec(), |&g| DeviceSpec::Cuda(g))
-        .check_supported()?;
-    let manifest = load_manifest(args.manifest.as_deref())?;
-    manifest.check_local_checkpoints()?;
-    let tree = results_tree(&manifest, args.place.results_dir.as_deref())?;
-    let data_root =
-        multiberts_tasks::data_root(args.place.data_dir.as_deref(), manifest.data_dir.as_deref());
-    let jobs = manifest.sweep_jobs(data_root.as_deref(), tree.root())?;
-    refuse_tf32_on_cpu(&jobs, device.is_gpu())?;
-    // Stale jobs stop the sweep here; `--rerun-stale` re-marks them under the sweep's lock.
-    if !args.rerun_stale {
-        multiberts_sweep::check_stale(&tree, false)?;
+    let plan = SweepPlan::prepare(args.request(), &ModelDevices)?;
+    if plan.request.on_slurm {
+        print!("{}", plan.submit_slurm()?);
+        return Ok(());
     }
-    // Checked once here: the children inherit the variable and would each fail on a typo.
-    multiberts_model::kernel_path::check_env().map_err(anyhow::Error::msg)?;
-    let exe = std::env::current_exe().context("cannot find the multiberts executable")?;
-    if args.backend == Backend::Slurm {
-        return run_slurm(&args, &manifest, &tree, &jobs, exe);
-    }
-    if args.slurm.any() {
-        anyhow::bail!("Slurm options (--dry-run, --partition, ...) need --backend slurm");
-    }
-    refuse_while_in_slurm(tree.root())?;
-    let options = local_options(&args, &choice, tree.root(), exe)?;
-    let device_text = device.spec().to_string();
-    eprintln!(
-        "{}",
-        plan_text(&manifest.name, jobs.len(), &options, &device_text)
-    );
-    let outcome = run_local(&jobs, &tree, &options)?;
+    let options = plan.local_options(&ModelDevices)?;
+    let (name, jobs) = (&plan.manifest.name, plan.jobs.len());
+    eprintln!("{}", plan_text(name, jobs, &options, &plan.device_text()));
+    let outcome = run_local(&plan.jobs, &plan.tree, &options)?;
     print!("{}", outcome.text());
-    if outcome.interrupted {
-        anyhow::bail!("interrupted; run the same command again to resume");
-    }
-    if !outcome.all_done() {
-        anyhow::bail!(
-            "{} of {} jobs are not done; see `multiberts status{}`",
-            outcome.total - outcome.already_done - outcome.succeeded.len(),
-            outcome.total,
-            manifest_arg(&args)
-        );
-    }
+    plan.check_outcome(&outcome)?;
     if args.no_collect {
         return Ok(());
     }
     let data_dir = args.place.data_dir.as_deref();
-    let summary = collect_and_report_with(&manifest, &tree, args.rule, LrGroup::Step, data_dir)?;
+    let (manifest, tree) = (&plan.manifest, &plan.tree);
+    let summary = collect_and_report_with(manifest, tree, args.rule, LrGroup::Step, data_dir)?;
     println!("\nthe table is in {}", summary.display());
-    Ok(())
-}
-
-/// ` <manifest>` as the user gave it, for commands suggested in messages.
-fn manifest_arg(args: &SweepArgs) -> String {
-    args.manifest
-        .as_ref()
-        .map(|m| format!(" {}", m.display()))
-        .unwrap_or_default()
-}
-
-/// The local pool's options: which GPUs (checked to exist), how many jobs at once, what each
-/// child is told.
-fn local_options(
-    args: &SweepArgs,
-    choice: &GpuChoice,
-    out: &Path,
-    exe: PathBuf,
-) -> anyhow::Result<LocalOptions> {
-    let device = device_of(choice);
-    let env = std::env::var(CUDA_VISIBLE_DEVICES).ok();
-    let gpus = local_gpus(choice, visible_gpu_count(), env.as_deref())?.map(|gpus| GpuOptions {
-        gpus,
-        per_gpu: args.jobs_per_gpu.unwrap_or(1),
-    });
-    // The jobs run here: make sure the devices exist (each context is released again at once).
-    match &gpus {
-        Some(g) => {
-            for &n in &g.gpus {
-                DeviceSpec::Cuda(n).open()?;
-            }
-        }
-        None => {
-            device.spec().open()?;
-        }
-    }
-    Ok(LocalOptions {
-        exe,
-        prefix: Vec::new(),
-        // On GPUs the pool gives each child the device of its slot.
-        settings: args.place.settings(device.spec()),
-        output_dir: out.to_path_buf(),
-        jobs: parallel_jobs(args.jobs, args.threads_per_job, gpus.as_ref()),
-        gpus,
-        threads_per_job: args.threads_per_job,
-        retries: args.retries,
-        keep_going: args.keep_going,
-        progress: std::io::stderr().is_terminal(),
-        rerun_stale: args.rerun_stale,
-    })
-}
-
-/// `sweep --backend slurm`: submit the jobs that need it, print what was done.
-fn run_slurm(
-    args: &SweepArgs,
-    manifest: &Manifest,
-    tree: &ResultsTree,
-    jobs: &[SweepJob],
-    exe: PathBuf,
-) -> anyhow::Result<()> {
-    if args.jobs.is_some() || args.keep_going {
-        tracing::warn!(
-            "--jobs and --keep-going are for the local backend; Slurm runs every job on its own (throttle with --array-parallelism)"
-        );
-    }
-    // Jobs run elsewhere (another node, another working directory): absolute paths only (the
-    // job files' checkpoint paths and data root already are).
-    let tree = ResultsTree::new(&absolute(tree.results_dir()), &manifest.name)?;
-    let manifest_path = args.manifest.as_deref().map(absolute);
-    let rule = args.rule.to_possible_value();
-    let collect = (!args.no_collect).then(|| {
-        collect_args(
-            manifest_path.as_deref(),
-            tree.results_dir(),
-            rule.as_ref().map(|r| r.get_name()),
-        )
-    });
-    let overrides = args.slurm.overrides();
-    let config = manifest.slurm.clone().with_overrides(&overrides);
-    // One GPU per array task: `cuda` is `cuda:0`, the GPU Slurm gave the task.
-    let device = args.place.device.spec();
-    let cuda = match device {
-        DeviceSpec::Cuda(n) => Some(n),
-        DeviceSpec::Cpu => None,
-    };
-    warn_gpu_without_gres(cuda, &config);
-    let options = SlurmOptions {
-        exe,
-        settings: args.place.settings(device),
-        collect_args: collect,
-        output_dir: tree.root().to_path_buf(),
-        workdir: std::env::current_dir().context("cannot read the working directory")?,
-        name: manifest.name.to_string(),
-        config,
-        resubmit_failed: args.slurm.resubmit_failed,
-        dry_run: args.slurm.dry_run,
-        rerun_stale: args.rerun_stale,
-    };
-    let outcome = submit_slurm(jobs, &tree, &options)?;
-    let text = outcome.text(&manifest.name, &manifest_arg(args), args.slurm.dry_run);
-    print!("{text}");
     Ok(())
 }
 
@@ -400,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn children_are_told_an_explicit_device() {
+    fn the_request_carries_the_device_and_each_childs_settings() {
         let args = parse(&[
             "--device",
             "cuda",
@@ -408,12 +284,16 @@ mod tests {
             "7",
             "--keep-state",
         ]);
-        // Slurm: `cuda` is the task's own GPU, cuda:0.
-        let slurm = args.place.settings(args.place.device.spec());
-        assert_eq!(slurm.device, "cuda:0");
-        assert_eq!((slurm.checkpoint_every, slurm.keep_state), (7, true));
-        let cpu = parse(&[]).place.settings(DeviceSpec::Cpu);
-        assert_eq!(cpu.device, "cpu");
-        assert_eq!(cpu.checkpoint_every, 100);
+        let request = args.request();
+        assert_eq!(request.device, GpuChoice::Every);
+        let settings = request.settings(Some(0));
+        assert_eq!(settings.device, "cuda:0");
+        assert_eq!((settings.checkpoint_every, settings.keep_state), (7, true));
+        let defaults = parse(&["--no-collect"]).request();
+        assert_eq!(
+            (defaults.device, defaults.collect_rule),
+            (GpuChoice::Cpu, None)
+        );
+        assert_eq!(parse(&[]).request().collect_rule.as_deref(), Some("auto"));
     }
 }

@@ -190,6 +190,20 @@ pub struct EncodeSummary {
     pub files: Vec<(PathBuf, String)>,
 }
 
+impl EncodeSummary {
+    /// Logs what was read (each file with its sha256) and what was written to `out`.
+    pub fn log(&self, out: &Path) {
+        let (b, t, h) = self.shape;
+        for (path, sha) in &self.files {
+            tracing::info!("read {} (sha256 {sha})", path.display());
+        }
+        tracing::info!(
+            "wrote {} ([{b}, {t}, {h}] last_hidden_state, [{b}, {h}] pooler_output)",
+            out.display()
+        );
+    }
+}
+
 /// Loads the encoder from `checkpoint` (a directory with `config.json` and weights, or a
 /// weights file with `config.json` beside it), builds it on `device` and returns it.
 pub fn load_encoder(

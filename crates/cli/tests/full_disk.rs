@@ -17,6 +17,8 @@ use common::{find_files, multiberts, ok, text, tiny_manifest, write_manifest};
 
 /// Six short jobs on two generated tiny checkpoints; each job writes a few hundred KB
 /// (predictions, resume state, the cached checkpoint), more than the space the test leaves.
+/// The sweep saves a resume state every 8 of each job's 32 steps, so that a new state is
+/// written while the previous one still exists.
 fn manifest() -> String {
     let defaults =
         "batch_size = 16\nepochs = 2\nfinetune_seeds = [0, 1, 2]\nmax_train_examples = 256\n";
@@ -96,6 +98,8 @@ fn a_full_disk_fails_jobs_clearly_keeps_finished_work_and_resumes_identically() 
         "--retries",
         "0",
         "--keep-going",
+        "--checkpoint-every",
+        "8",
     ];
 
     ok(multiberts(reference.path(), &sweep));

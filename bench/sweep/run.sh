@@ -12,7 +12,8 @@
 #
 # Usage: bench/sweep/run.sh [sweep|eval|all] [RUNS]      (default: all 3)
 # Env: THREADS (default: all cores), VENV (default: bench/.venv), OUT (default:
-# bench/out/sweep), MULTIBERTS_BIN (default: a release build of this checkout). Needs the
+# bench/out/sweep), MULTIBERTS_BIN (default: a release build of this checkout), SIDES (default
+# "ours torch"; one side alone appends to OUT's results, to re-time one side). Needs the
 # MiniLM checkpoint (.ci/fetch-minilm.sh puts it in target/minilm) and installs torch +
 # transformers into the venv on first use (a large download). Run it on an idle machine.
 set -euo pipefail
@@ -41,8 +42,10 @@ if [ -z "${MULTIBERTS_BIN:-}" ]; then
 fi
 
 mkdir -p "$OUT"
+SIDES=${SIDES:-ours torch}
 RESULTS=$OUT/results.jsonl
-: > "$RESULTS"
+if [ "$SIDES" = "ours torch" ]; then : > "$RESULTS"; fi
+side() { case " $SIDES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 now() { date +%s.%N; }
 
 # Ours: one sweep into a fresh results folder (its feature cache too); one JSON line from the
@@ -83,13 +86,17 @@ torch_runs() { # bench name, then torch_job.py arguments for every run, runs sep
 for run in $(seq 1 "$RUNS"); do
   echo "round $run of $RUNS ($(date -u +%H:%M:%S))" >&2
   if [ "$WHAT" != eval ]; then
-    ours sweep bench/sweep/minilm-sst2-5.toml
-    torch_runs sweep --seed 0 ";" --seed 1 ";" --seed 2 ";" --seed 3 ";" --seed 4
+    if side ours; then ours sweep bench/sweep/minilm-sst2-5.toml; fi
+    if side torch; then
+      torch_runs sweep --seed 0 ";" --seed 1 ";" --seed 2 ";" --seed 3 ";" --seed 4
+    fi
   fi
   if [ "$WHAT" != sweep ]; then
-    ours eval bench/sweep/eval.toml --no-collect
+    if side ours; then ours eval bench/sweep/eval.toml --no-collect; fi
     eval_args=(--train-examples 32 --epochs 1 --batch 32 --eval-batch 32 --max-len 128)
-    torch_runs eval --task sst2 "${eval_args[@]}" ";" --task qnli-dev "${eval_args[@]}"
+    if side torch; then
+      torch_runs eval --task sst2 "${eval_args[@]}" ";" --task qnli-dev "${eval_args[@]}"
+    fi
   fi
 done
 

@@ -29,6 +29,8 @@ use multiberts_model::params::{ParamBuilder, Params};
 use multiberts_model::pretraining::{PretrainingHeads, pretraining_loss};
 use multiberts_model::rng::{SeededRng, stream_id};
 use multiberts_model::tokenizer::{BertTokenizerOptions, WordPieceTokenizer};
+use multiberts_runner::SaveSchedule;
+use multiberts_runner::save_schedule::SaveClock;
 
 use crate::corpus::Corpus;
 use crate::error::{PretrainError, Result};
@@ -109,8 +111,8 @@ impl PretrainSpec {
 pub struct PretrainOptions {
     /// Where it runs.
     pub device: Device,
-    /// Save the resume state every N steps (and on a stop request).
-    pub checkpoint_every: u64,
+    /// When to save the resume state (besides a stop request).
+    pub save: SaveSchedule,
     /// Test hook: stop with an error right after this step, as if killed there.
     pub abort_after_step: Option<u64>,
 }
@@ -249,6 +251,8 @@ struct Run<'a> {
     tokenizer: WordPieceTokenizer,
     state: ResumeState,
     dropout: SeededRng,
+    /// When the next resume state is due.
+    save_clock: SaveClock,
 }
 
 impl<'a> Run<'a> {
@@ -335,6 +339,7 @@ impl<'a> Run<'a> {
             pad_id,
             tokenizer,
             dropout: SeededRng::from_state(state.dropout_rng),
+            save_clock: opts.save.start(),
             state,
         })
     }
@@ -452,16 +457,16 @@ impl<'a> Run<'a> {
         )
     }
 
-    /// Saves the resume state when due (every `checkpoint_every` steps, at the end, on a stop
-    /// request), then stops when asked to.
+    /// Saves the resume state when due ([`PretrainOptions::save`], or a stop request; never
+    /// after the last step, whose outputs are written at once), then stops when asked to.
     fn save_or_stop(&mut self, step: u64) -> Result<()> {
         let stop = multiberts_runner::stop::requested();
-        let every = self.opts.checkpoint_every;
         let last = step == self.spec.steps;
-        if !last && (stop || (every > 0 && step.is_multiple_of(every))) {
+        if !last && (stop || self.save_clock.due(step)) {
             self.state.dropout_rng = self.dropout.state();
             crate::state::save(self.dir, &self.state, &self.params, &self.optimizer)?;
             write_log(self.dir, &self.state.log)?;
+            self.save_clock.saved();
         }
         let run = self.spec.name.clone();
         if self.opts.abort_after_step == Some(step) {

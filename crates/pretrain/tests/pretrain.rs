@@ -226,7 +226,7 @@ fn spec(corpus: PathBuf, steps: u64) -> PretrainSpec {
 fn options(abort_after_step: Option<u64>) -> PretrainOptions {
     PretrainOptions {
         device: Device::Cpu,
-        checkpoint_every: 7,
+        save: multiberts_runner::SaveSchedule::every_steps(7),
         abort_after_step,
     }
 }

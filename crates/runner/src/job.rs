@@ -23,8 +23,8 @@ pub struct RunOptions {
     /// The sweep's cache (`results/<name>/.cache`): hub downloads, generated inits and
     /// tokenized features shared by the sweep's jobs.
     pub cache_dir: PathBuf,
-    /// Save a resume checkpoint every this many optimizer steps (and after every epoch).
-    pub checkpoint_every: u64,
+    /// When to save a resume checkpoint (besides a stop request).
+    pub save: crate::SaveSchedule,
     /// Keep `state/` (the last resume checkpoint: the fine-tuned weights and optimizer
     /// moments) after the job is done. By default it is deleted once `DONE` is written, since a
     /// done job never resumes and the state is 3x the model's size per job.

@@ -23,6 +23,7 @@ mod phases;
 pub mod process;
 mod progress;
 mod qa;
+pub mod save_schedule;
 pub mod spans;
 pub mod state;
 pub mod stop;
@@ -30,4 +31,5 @@ mod train;
 
 pub use error::{Result, RunnerError};
 pub use job::{RunOptions, RunSummary, code_version, log_start, open_job_dir, run_job};
+pub use save_schedule::SaveSchedule;
 pub use stop::{STOPPED_EXIT_CODE, abort_after_step};

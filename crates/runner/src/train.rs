@@ -1,5 +1,5 @@
 //! How a job trains: AdamW with linear warm-up and decay, gradient clipping, one loss per head
-//! kind ([`crate::head`]), evaluation after every epoch, resume checkpoints every N steps, and
+//! kind ([`crate::head`]), evaluation after every epoch, resume checkpoints (every N minutes or steps), and
 //! the stop signals (USR2 and the test hook that simulates a kill).
 
 use candle_core::Device;
@@ -15,6 +15,7 @@ use crate::inputs::JobInputs;
 use crate::model::{Model, Predictions};
 use crate::phases::{Phases, Tally};
 use crate::progress::Progress;
+use crate::save_schedule::SaveClock;
 use crate::state::{self, ResumeState};
 
 /// What training produced.
@@ -45,6 +46,8 @@ struct Trainer<'a> {
     /// Time spent evaluating and saving resume states.
     eval_time: Tally,
     state_time: Tally,
+    /// When the next resume state is due.
+    save_clock: SaveClock,
 }
 
 /// Fine-tunes `model` on the job's training split, resuming from the job's `state/` when an
@@ -91,6 +94,7 @@ pub(crate) fn train(
         st,
         eval_time: Tally::default(),
         state_time,
+        save_clock: opts.save.start(),
     };
     let final_eval = trainer.epochs(total_steps)?;
     // A job resumed after its last epoch (killed before writing its outputs) evaluates again:
@@ -268,8 +272,8 @@ impl Trainer<'_> {
         Ok(evaluated)
     }
 
-    /// Saves the resume state when due (every `checkpoint_every` steps, after every epoch, on
-    /// a stop request), then stops when asked to.
+    /// Saves the resume state when due ([`RunOptions::save`], or a stop request), then stops
+    /// when asked to.
     ///
     /// After the last step the state is saved only when it is kept (`keep_state`): otherwise
     /// the job writes its outputs at once and deletes it, and a kill in between resumes from
@@ -277,15 +281,19 @@ impl Trainer<'_> {
     /// job (docs/bench/sweep.md).
     fn save_or_stop(&mut self, step: u64, epoch_end: bool) -> Result<()> {
         let stop = crate::stop::requested();
-        let every = self.opts.checkpoint_every;
-        let due = stop || epoch_end || (every > 0 && step.is_multiple_of(every));
         let finished = epoch_end && self.st.epoch == self.job.hyper.epochs;
-        if due && (stop || !finished || self.opts.keep_state) {
+        let save = if finished {
+            stop || self.opts.keep_state
+        } else {
+            stop || self.save_clock.due(step)
+        };
+        if save {
             self.st.dropout_rng = self.dropout_rng.state();
             let (dir, st) = (self.dir.state_dir(), self.st.clone());
             let (params, optimizer) = (&self.model.params, &self.optimizer);
             self.state_time
                 .time(|| state::save(&dir, st, params, optimizer))?;
+            self.save_clock.saved();
         }
         let job = self.job.id.clone();
         if self.opts.abort_after_step == Some(step) {

@@ -35,10 +35,11 @@ name = "demo-sentiment"
     common::write_manifest(dir, &text)
 }
 
-/// A resume state every 3 steps; `abort` simulates a kill after that step.
+/// A resume state every 2 steps (4 per epoch, so one falls on the epoch's end); `abort`
+/// simulates a kill after that step.
 fn options(out: &Path, abort: Option<u64>) -> RunOptions {
     RunOptions {
-        checkpoint_every: 3,
+        save: multiberts_runner::SaveSchedule::every_steps(2),
         abort_after_step: abort,
         ..common::options(out)
     }
@@ -77,7 +78,7 @@ fn killed_and_resumed_job_gives_bit_identical_predictions() {
     assert_eq!(
         resumed.resumed_from,
         Some(4),
-        "the last state before the kill is the one saved at the end of epoch 1 (step 4)"
+        "the last state before the kill is the one saved at step 4, the end of epoch 1"
     );
     assert_eq!(resumed.steps, 8);
 

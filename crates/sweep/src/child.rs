@@ -65,12 +65,19 @@ pub fn die_with_parent(cmd: &mut Command) {
     let _ = cmd;
 }
 
+/// Default minutes of work between two resume checkpoints of a job
+/// (`multiberts_runner::save_schedule::DEFAULT_CHECKPOINT_MINUTES`, repeated here because the
+/// sweep does not link the runner).
+pub const DEFAULT_CHECKPOINT_MINUTES: u64 = 10;
+
 /// Everything a sweep tells each `run-job` child besides the job directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChildSettings {
-    /// Save a resume checkpoint every N optimizer steps (and after every epoch).
+    /// Save a resume checkpoint every N optimizer steps (0: not by steps).
     pub checkpoint_every: u64,
+    /// Save a resume checkpoint every N minutes of work (0: not by time).
+    pub checkpoint_minutes: u64,
     /// Keep each finished job's last resume checkpoint in `<job dir>/state/`.
     pub keep_state: bool,
     /// Where the job trains: `cpu`, `cuda:N`. Always explicit, so that a `MULTIBERTS_DEVICE`
@@ -81,7 +88,8 @@ pub struct ChildSettings {
 impl Default for ChildSettings {
     fn default() -> Self {
         Self {
-            checkpoint_every: 100,
+            checkpoint_every: 0,
+            checkpoint_minutes: DEFAULT_CHECKPOINT_MINUTES,
             keep_state: false,
             device: "cpu".into(),
         }
@@ -100,7 +108,7 @@ impl ChildSettings {
         serde_json::from_str(text).map_err(|e| {
             format!(
                 "{SETTINGS_FLAG} {text:?} is not valid: {e} (expected a JSON object with keys \
-                 checkpoint_every, keep_state, device)"
+                 checkpoint_every, checkpoint_minutes, keep_state, device)"
             )
         })
     }
@@ -175,6 +183,7 @@ mod tests {
     fn settings_round_trip_and_unknown_keys_are_refused() {
         let s = ChildSettings {
             checkpoint_every: 7,
+            checkpoint_minutes: 0,
             keep_state: true,
             device: "cuda:1".into(),
         };

@@ -24,8 +24,8 @@ pub mod status;
 pub mod summary;
 
 pub use child::{
-    ChildSettings, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE, die_with_parent, job_dir,
-    stage_job, stage_unfinished,
+    ChildSettings, DEFAULT_CHECKPOINT_MINUTES, HELD_EXIT_CODE, PERMANENT_FAILURE_EXIT_CODE,
+    die_with_parent, job_dir, stage_job, stage_unfinished,
 };
 pub use error::{Result, SweepError};
 pub use gpus::{GpuOptions, GpuSlots, GpuSlotsError};

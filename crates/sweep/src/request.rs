@@ -62,8 +62,10 @@ pub struct SweepRequest {
     pub retries: u32,
     /// `--keep-going`.
     pub keep_going: bool,
-    /// `--checkpoint-every`.
+    /// `--checkpoint-every` (0: not given).
     pub checkpoint_every: u64,
+    /// `--checkpoint-minutes`.
+    pub checkpoint_minutes: u64,
     /// `--keep-state`.
     pub keep_state: bool,
     /// `--rerun-stale`.
@@ -99,6 +101,7 @@ impl SweepRequest {
     pub fn settings(&self, gpu: Option<usize>) -> ChildSettings {
         ChildSettings {
             checkpoint_every: self.checkpoint_every,
+            checkpoint_minutes: self.checkpoint_minutes,
             keep_state: self.keep_state,
             device: device_name(gpu),
         }
@@ -314,13 +317,21 @@ mod tests {
         let request = SweepRequest {
             device: GpuChoice::Every,
             checkpoint_every: 7,
+            checkpoint_minutes: 3,
             keep_state: true,
             ..SweepRequest::default()
         };
         // Slurm: `cuda` is the task's own GPU, cuda:0.
         let slurm = request.settings(device_of(&request.device));
         assert_eq!(slurm.device, "cuda:0");
-        assert_eq!((slurm.checkpoint_every, slurm.keep_state), (7, true));
+        assert_eq!(
+            (
+                slurm.checkpoint_every,
+                slurm.checkpoint_minutes,
+                slurm.keep_state
+            ),
+            (7, 3, true)
+        );
         let cpu = SweepRequest::default().settings(None);
         assert_eq!(cpu.device, "cpu");
         assert_eq!(device_of(&GpuChoice::One(2)), Some(2));

@@ -7,6 +7,8 @@ use anyhow::Context;
 use multiberts_manifest::PretrainSettings;
 use multiberts_manifest::pretrain as defaults;
 use multiberts_pretrain::{PretrainOptions, pretrain};
+use multiberts_runner::SaveSchedule;
+use multiberts_runner::save_schedule::DEFAULT_CHECKPOINT_MINUTES;
 
 /// Pre-train a BERT from scratch with BERT's masked-LM recipe (15 % of tokens chosen, 80/10/10
 /// mask/random/keep), optionally with next-sentence prediction, and save Hugging Face
@@ -67,9 +69,13 @@ pub struct PretrainArgs {
     /// `cpu`, `cuda` or `cuda:N`.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Save a resume state every N steps.
-    #[arg(long, default_value_t = 100, value_parser = super::at_least_one::<u64>)]
-    pub checkpoint_every: u64,
+    /// Also save the resume state every N steps.
+    #[arg(long, value_parser = super::at_least_one::<u64>)]
+    pub checkpoint_every: Option<u64>,
+    /// Save the resume state every N minutes (0: only on a stop request or at
+    /// `--checkpoint-every`).
+    #[arg(long, default_value_t = DEFAULT_CHECKPOINT_MINUTES)]
+    pub checkpoint_minutes: u64,
 }
 
 impl PretrainArgs {
@@ -103,7 +109,10 @@ pub fn run(args: PretrainArgs) -> anyhow::Result<()> {
     let device = multiberts_model::device::parse_device(&args.device)?;
     let options = PretrainOptions {
         device,
-        checkpoint_every: args.checkpoint_every,
+        save: SaveSchedule {
+            steps: args.checkpoint_every.unwrap_or(0),
+            minutes: args.checkpoint_minutes,
+        },
         abort_after_step: multiberts_runner::abort_after_step()?,
     };
     let summary = pretrain(&spec, &args.out, &options)

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use multiberts_model::device::DeviceRequest;
 use multiberts_pretrain::PretrainOptions;
-use multiberts_runner::{RunOptions, log_start, open_job_dir, run_job};
+use multiberts_runner::{RunOptions, SaveSchedule, log_start, open_job_dir, run_job};
 use multiberts_sweep::ChildSettings;
 
 /// Run one job from its directory, which holds the `job.json` the sweep wrote (the job as a
@@ -22,8 +22,9 @@ pub struct RunJobArgs {
     /// The job's directory: `<results>/<manifest name>/<task>/<checkpoint>/<job id>`, or
     /// `<results>/<manifest name>/pretrain/seed_<seed>/<job id>` for a pre-training job.
     pub dir: PathBuf,
-    /// What the sweep tells every job, as JSON: `{"checkpoint_every": 100, "keep_state":
-    /// false, "device": "cpu"}` (keys may be left out; those are the defaults).
+    /// What the sweep tells every job, as JSON: `{"checkpoint_every": 0,
+    /// "checkpoint_minutes": 10, "keep_state": false, "device": "cpu"}` (keys may be left out;
+    /// those are the defaults).
     #[arg(long, value_parser = ChildSettings::from_json, default_value = "{}")]
     pub settings: ChildSettings,
     /// Worker threads (default: RAYON_NUM_THREADS, else all cores).
@@ -44,10 +45,14 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     // Before anything is read or written: a device this build or machine lacks leaves no trace.
     let device = device.spec().open()?;
     let abort_after_step = multiberts_runner::abort_after_step()?;
+    let save = SaveSchedule {
+        steps: args.settings.checkpoint_every,
+        minutes: args.settings.checkpoint_minutes,
+    };
     if let Some((dir, file)) = multiberts_pretrain::job::open_job(&args.dir)? {
         let options = PretrainOptions {
             device,
-            checkpoint_every: args.settings.checkpoint_every,
+            save,
             abort_after_step,
         };
         println!(
@@ -59,7 +64,7 @@ pub fn run(args: RunJobArgs) -> anyhow::Result<()> {
     let (dir, file, cache_dir) = open_job_dir(&args.dir)?;
     let options = RunOptions {
         cache_dir,
-        checkpoint_every: args.settings.checkpoint_every,
+        save,
         keep_state: args.settings.keep_state,
         abort_after_step,
         threads,

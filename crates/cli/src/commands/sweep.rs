@@ -23,9 +23,14 @@ pub struct JobPlace {
     /// Data root (default: MULTIBERTS_DATA, then the manifest's `data_dir`).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Save a resume checkpoint every N optimizer steps (and after every epoch).
-    #[arg(long, default_value_t = 100, value_parser = super::at_least_one::<u64>)]
-    pub checkpoint_every: u64,
+    /// Also save each job's resume checkpoint every N optimizer steps.
+    #[arg(long, value_parser = super::at_least_one::<u64>)]
+    pub checkpoint_every: Option<u64>,
+    /// Save each job's resume checkpoint every N minutes of its work (0: only on a stop
+    /// request or at `--checkpoint-every`). A killed job loses at most this much; Slurm's
+    /// USR2 before a time limit saves at once.
+    #[arg(long, default_value_t = multiberts_sweep::DEFAULT_CHECKPOINT_MINUTES)]
+    pub checkpoint_minutes: u64,
     /// Keep each finished job's last resume checkpoint in `<job dir>/state/` (its fine-tuned
     /// weights and optimizer moments, about 3x the model's size) instead of deleting it.
     #[arg(long)]
@@ -174,7 +179,8 @@ impl SweepArgs {
             threads_per_job: self.threads_per_job,
             retries: self.retries,
             keep_going: self.keep_going,
-            checkpoint_every: self.place.checkpoint_every,
+            checkpoint_every: self.place.checkpoint_every.unwrap_or(0),
+            checkpoint_minutes: self.place.checkpoint_minutes,
             keep_state: self.place.keep_state,
             rerun_stale: self.rerun_stale,
             collect_rule: rule
@@ -290,6 +296,13 @@ mod tests {
         assert_eq!(settings.device, "cuda:0");
         assert_eq!((settings.checkpoint_every, settings.keep_state), (7, true));
         let defaults = parse(&["--no-collect"]).request();
+        // By default a job saves by time alone, as often as the runner's default says.
+        let child = defaults.settings(None);
+        assert_eq!(child.checkpoint_every, 0);
+        assert_eq!(
+            child.checkpoint_minutes,
+            multiberts_runner::save_schedule::DEFAULT_CHECKPOINT_MINUTES
+        );
         assert_eq!(
             (defaults.device, defaults.collect_rule),
             (GpuChoice::Cpu, None)

@@ -20,11 +20,11 @@ pub fn write_manifest(dir: &Path, text: &str) -> Manifest {
 }
 
 /// Options for the sweep `t` under `out` (its cache in `out/t/.cache`), on one thread, with
-/// no mid-epoch states.
+/// no resume states unless a stop is requested.
 pub fn options(out: &Path) -> RunOptions {
     RunOptions {
         cache_dir: out.join("t").join(".cache"),
-        checkpoint_every: 0,
+        save: multiberts_runner::SaveSchedule::NEVER,
         keep_state: false,
         abort_after_step: None,
         threads: 1,

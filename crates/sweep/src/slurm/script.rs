@@ -280,7 +280,7 @@ mod tests {
             "#SBATCH --constraint=a100\n",
             "module load cuda\n",
             "dirs_file=/r/demo/slurm/001/job-dirs.txt\n",
-            "/bin/multiberts run-job \"$job_dir\" --settings '{\"checkpoint_every\":100,\"keep_state\":false,\"device\":\"cuda:0\"}' --threads",
+            "/bin/multiberts run-job \"$job_dir\" --settings '{\"checkpoint_every\":0,\"checkpoint_minutes\":10,\"keep_state\":false,\"device\":\"cuda:0\"}' --threads",
             "scontrol requeue \"$SLURM_JOB_ID\"",
             "[ \"$status\" = 75 ]",
         ] {

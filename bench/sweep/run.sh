@@ -9,6 +9,8 @@
 #          ours includes collecting the predictions and writing the report.
 #   eval:  bench/sweep/eval.toml, one evaluation pass over the full SST-2 and QNLI dev sets
 #          (batch 32, max length 128, file order); ours is `phases_s.eval` of each job.json.
+#          Ours also runs bench/sweep/eval-length.toml (`eval_order = "length"`: batches of
+#          similar length), shown as a second column.
 #
 # Usage: bench/sweep/run.sh [sweep|eval|all] [RUNS]      (default: all 3)
 # Env: THREADS (default: all cores), VENV (default: bench/.venv), OUT (default:
@@ -92,7 +94,10 @@ for run in $(seq 1 "$RUNS"); do
     fi
   fi
   if [ "$WHAT" != sweep ]; then
-    if side ours; then ours eval bench/sweep/eval.toml --no-collect; fi
+    if side ours; then
+      ours eval bench/sweep/eval.toml --no-collect
+      ours eval-length bench/sweep/eval-length.toml --no-collect
+    fi
     eval_args=(--train-examples 32 --epochs 1 --batch 32 --eval-batch 32 --max-len 128)
     if side torch; then
       torch_runs eval --task sst2 "${eval_args[@]}" ";" --task qnli-dev "${eval_args[@]}"

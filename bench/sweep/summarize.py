@@ -86,11 +86,15 @@ def table(path, threads):
     if ("eval", "ours") in by and ("eval", "torch") in by:
         o, t = by[("eval", "ours")], by[("eval", "torch")]
         print(f"\nevaluation pass, batch 32, max length 128, {threads} threads, median of {len(o)}")
-        print(f"{'task':10} {'ours s':>8} {'PyTorch s':>9} {'speed':>6}")
+        # eval_order = "length" (bench/sweep/eval-length.toml), when it was run.
+        s = by.get(("eval-length", "ours"), [])
+        print(f"{'task':10} {'ours s':>8} {'PyTorch s':>9} {'speed':>6} "
+              f"{'ours, length order s':>21} {'speed':>6}")
         for task in sorted(o[0]["eval_s"]):
             a = med([r["eval_s"][task] for r in o])
             b = med([r["eval_s"].get(task, float("nan")) for r in t])
-            print(f"{task:10} {a:8.2f} {b:9.2f} {b / a:5.2f}x")
+            c = med([r["eval_s"][task] for r in s if task in r["eval_s"]])
+            print(f"{task:10} {a:8.2f} {b:9.2f} {b / a:5.2f}x {c:21.2f} {b / c:5.2f}x")
 
 
 def main():

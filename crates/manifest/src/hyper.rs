@@ -30,6 +30,7 @@ macro_rules! with_hyper_keys {
             pub(crate) adam_epsilon: Option<Spanned<f64>>,
             pub(crate) max_train_examples: Option<Spanned<u64>>,
             pub(crate) precision: Option<Spanned<String>>,
+            pub(crate) eval_order: Option<Spanned<String>>,
         }
 
         impl $name {
@@ -50,6 +51,7 @@ macro_rules! with_hyper_keys {
                     adam_epsilon: &self.adam_epsilon,
                     max_train_examples: &self.max_train_examples,
                     precision: &self.precision,
+                    eval_order: &self.eval_order,
                 }
             }
         }
@@ -88,6 +90,7 @@ pub(crate) struct RawHyperRef<'a> {
     pub(crate) adam_epsilon: &'a Option<Spanned<f64>>,
     pub(crate) max_train_examples: &'a Option<Spanned<u64>>,
     pub(crate) precision: &'a Option<Spanned<String>>,
+    pub(crate) eval_order: &'a Option<Spanned<String>>,
 }
 
 /// Resolved hyper-parameters for one task (defaults, then the task's overrides).
@@ -121,6 +124,42 @@ pub struct Hyper {
     pub max_train_examples: Option<u64>,
     /// Numeric precision of the matmuls (part of the job: it changes results).
     pub precision: Precision,
+    /// The order dev examples are batched in for evaluation (part of the job, like
+    /// `eval_batch_size`: the batch a row is padded with can change its last bits). Job files
+    /// written before the key existed evaluated in file order.
+    #[serde(default)]
+    pub eval_order: EvalOrder,
+}
+
+/// How evaluation batches are formed. Predictions are written in file order either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvalOrder {
+    /// Consecutive examples of the dev file, each batch padded to its longest (the default,
+    /// as Hugging Face's Trainer evaluates).
+    #[default]
+    File,
+    /// Examples sorted by token count (stable, so ties keep file order), so each batch holds
+    /// examples of similar length and pads less: about half the padded tokens on QNLI at
+    /// `max_seq_len = 128` (docs/bench/sweep.md).
+    Length,
+}
+
+impl EvalOrder {
+    /// The manifest spelling: `file`, `length`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Length => "length",
+        }
+    }
+
+    /// Parses the manifest spelling (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::File, Self::Length]
+            .into_iter()
+            .find(|o| o.name().eq_ignore_ascii_case(s.trim()))
+    }
 }
 
 /// The numeric precision of a job's matmuls, as manifests spell it. The runner maps it onto
@@ -180,6 +219,7 @@ impl Default for Hyper {
             adam_epsilon: 1e-6,
             max_train_examples: None,
             precision: Precision::Fp32,
+            eval_order: EvalOrder::File,
         }
     }
 }
@@ -294,6 +334,18 @@ impl Hyper {
                     format!(
                         "precision = {:?} is not supported; expected \"fp32\" (the default), \
                          \"tf32\" (CUDA only) or \"bf16\"",
+                        v.get_ref()
+                    ),
+                )
+            })?;
+        }
+        if let Some(v) = raw.eval_order {
+            self.eval_order = EvalOrder::parse(v.get_ref()).ok_or_else(|| {
+                (
+                    v.span(),
+                    format!(
+                        "eval_order = {:?} is not supported; expected \"file\" (the default) or \
+                         \"length\" (batches of similar length, less padding)",
                         v.get_ref()
                     ),
                 )

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use multiberts_tasks::{Augmentation, SafeName};
 
 use crate::checkpoint::Checkpoint;
-use crate::hyper::{Hyper, Precision};
+use crate::hyper::{EvalOrder, Hyper, Precision};
 use crate::manifest::TaskEntry;
 
 /// Version of the fine-tuning *procedure* (not of the binary). Bump it when a change alters what
@@ -120,6 +120,15 @@ fn canonical_object(task: &TaskEntry, checkpoint: &Checkpoint, lr: f64, seed: u6
             h.insert(
                 "precision".into(),
                 Value::String(hyper.precision.name().into()),
+            );
+        }
+        // Likewise: file-order jobs keep the ids they had before the key existed.
+        if hyper.eval_order != EvalOrder::File
+            && let Some(Value::Object(h)) = map.get_mut("hyper")
+        {
+            h.insert(
+                "eval_order".into(),
+                Value::String(hyper.eval_order.name().into()),
             );
         }
     }

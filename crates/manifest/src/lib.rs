@@ -21,7 +21,7 @@ mod slurm;
 pub use analysis::{Analysis, AnalysisKind};
 pub use checkpoint::{Checkpoint, CheckpointSource, INIT_CONFIGS};
 pub use error::ManifestError;
-pub use hyper::{Hyper, Precision};
+pub use hyper::{EvalOrder, Hyper, Precision};
 pub use ints::{IntList, parse_range};
 pub use job::{Job, MAX_JOBS, PROCEDURE_VERSION, canonical_string, job_id};
 pub use job_file::{JobFile, JobFileError, JobSpec, SweepJob, pretrain_job_dir};

@@ -225,3 +225,49 @@ name = "demo-sentiment"
         "{err}"
     );
 }
+
+/// `eval_order` is a hyper-parameter like `eval_batch_size`: `length` changes the ids (and
+/// names itself in the canonical object), `file` keeps the ids jobs had before the key
+/// existed, and a wrong value points at the key.
+#[test]
+fn eval_order_is_part_of_the_job_identity_and_validated() {
+    let base = r#"
+name = "p"
+[[checkpoints]]
+init = { config = "tiny" }
+seeds = [0]
+[[tasks]]
+name = "demo-sentiment"
+"#;
+    let jobs = |extra: &str| {
+        Manifest::from_toml(Path::new("p.toml"), &format!("{base}{extra}"))
+            .unwrap()
+            .jobs()
+    };
+    let default = jobs("");
+    let file = jobs("eval_order = \"file\"\n");
+    let length = jobs("eval_order = \"Length\"\n");
+    assert_eq!(default[0].id, file[0].id);
+    assert!(!default[0].canonical_json().contains("eval_order"));
+    assert_eq!(
+        length[0].hyper.eval_order,
+        multiberts_manifest::EvalOrder::Length
+    );
+    assert!(
+        length[0]
+            .canonical_json()
+            .contains(r#""eval_order":"length""#)
+    );
+    assert_ne!(length[0].id, default[0].id);
+
+    let err = Manifest::from_toml(
+        Path::new("p.toml"),
+        &format!("{base}eval_order = \"random\"\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("p.toml:8:14") && err.contains("\"random\" is not supported"),
+        "{err}"
+    );
+}

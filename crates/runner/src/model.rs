@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
+use multiberts_manifest::EvalOrder;
 use multiberts_model::batch::Batch;
 use multiberts_model::bert::{Bert, PaddedPositions};
 use multiberts_model::checkpoint::load_checkpoint;
@@ -124,21 +125,44 @@ impl Model {
         &self,
         features: &[Feature],
         batch_size: usize,
+        order: EvalOrder,
         device: &Device,
     ) -> Result<Predictions> {
+        let batched = eval_order(features, order);
         let mut scores = Vec::with_capacity(features.len());
         let mut preds = Vec::with_capacity(features.len());
-        let all: Vec<usize> = (0..features.len()).collect();
         // The same weights without autograd: no graph is recorded, so each intermediate is
         // freed as soon as it is used (the same ops, so the same bits).
         let bert = self.bert.inference_view();
-        for chunk in all.chunks(batch_size.max(1)) {
+        for chunk in batched.chunks(batch_size.max(1)) {
             let mut mode = Mode::Eval;
             let logits = self.logits_of(&bert, features, chunk, device, &mut mode)?;
             self.kind.outputs(&logits, &mut scores, &mut preds)?;
         }
-        Ok(Predictions { scores, preds })
+        Ok(in_file_order(&batched, Predictions { scores, preds }))
     }
+}
+
+/// The feature indices in the order they are batched for evaluation.
+fn eval_order(features: &[Feature], order: EvalOrder) -> Vec<usize> {
+    let mut all: Vec<usize> = (0..features.len()).collect();
+    if order == EvalOrder::Length {
+        // Stable: examples of equal length keep their file order.
+        all.sort_by_key(|&i| features[i].ids.len());
+    }
+    all
+}
+
+/// Puts predictions made in `batched` order back into file order.
+fn in_file_order(batched: &[usize], made: Predictions) -> Predictions {
+    let n = batched.len();
+    let mut scores = vec![Vec::new(); n];
+    let mut preds = vec![0.0; n];
+    for ((&i, s), p) in batched.iter().zip(made.scores).zip(made.preds) {
+        scores[i] = s;
+        preds[i] = p;
+    }
+    Predictions { scores, preds }
 }
 
 /// A model's outputs on a split, one entry per feature.
@@ -179,4 +203,33 @@ fn make_batch(
         mask.push(row);
     }
     Ok(Batch::from_rows(&ids, &types, &mask, config, device)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feature(len: usize) -> Feature {
+        Feature {
+            ids: vec![1; len],
+            type_ids: vec![0; len],
+            spans: None,
+        }
+    }
+
+    #[test]
+    fn length_order_is_stable_and_outputs_go_back_to_file_order() {
+        let features: Vec<Feature> = [5, 3, 9, 3, 1].map(feature).into();
+        assert_eq!(eval_order(&features, EvalOrder::File), vec![0, 1, 2, 3, 4]);
+        let batched = eval_order(&features, EvalOrder::Length);
+        assert_eq!(batched, vec![4, 1, 3, 0, 2], "ties keep file order");
+        // Outputs made in batched order, each tagged with its example's index.
+        let made = Predictions {
+            scores: batched.iter().map(|&i| vec![i as f32]).collect(),
+            preds: batched.iter().map(|&i| i as f64).collect(),
+        };
+        let back = in_file_order(&batched, made);
+        assert_eq!(back.preds, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(back.scores[3], vec![3.0]);
+    }
 }

@@ -105,6 +105,7 @@ pub(crate) fn train(
             model.predict(
                 &inputs.eval_features,
                 hyper.eval_batch_size as usize,
+                hyper.eval_order,
                 &opts.device,
             )
         })?,
@@ -241,14 +242,11 @@ impl Trainer<'_> {
     /// epoch; returns the evaluation.
     fn end_epoch(&mut self, epoch: u32, step: u64) -> Result<Predictions> {
         let inputs = self.inputs;
-        let (model, batch, device) = (
-            self.model,
-            self.job.hyper.eval_batch_size as usize,
-            &self.opts.device,
-        );
+        let (model, hyper, device) = (self.model, &self.job.hyper, &self.opts.device);
+        let (batch, order) = (hyper.eval_batch_size as usize, hyper.eval_order);
         let evaluated = self
             .eval_time
-            .time(|| model.predict(&inputs.eval_features, batch, device))?;
+            .time(|| model.predict(&inputs.eval_features, batch, order, device))?;
         let rows = inputs.layout.outputs(
             &inputs.eval.examples,
             &inputs.eval_labels,

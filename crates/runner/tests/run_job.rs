@@ -328,3 +328,35 @@ fn a_non_finite_loss_names_the_step_and_nothing_is_done() {
     assert!(err.to_string().contains("step 1"), "{err}");
     assert!(!job_dir(tmp.path(), &job).join("DONE").exists());
 }
+
+/// `eval_order = "length"` batches the dev examples by length yet writes the predictions in
+/// file order: row for row the same examples, labels and predicted classes as the file-order
+/// job, with scores equal up to the last bits that another padding can change.
+#[test]
+fn length_ordered_evaluation_writes_the_file_order_predictions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file_order = manifest(tmp.path(), INIT, 1);
+    let text = std::fs::read_to_string(tmp.path().join("m.toml")).unwrap();
+    let by_length = common::write_manifest(
+        tmp.path(),
+        &text.replace("[defaults]\n", "[defaults]\neval_order = \"length\"\n"),
+    );
+    let (a, b) = (only_job(&file_order), only_job(&by_length));
+    assert_ne!(a.id, b.id, "the batch order is part of the job");
+    let out = tmp.path().join("out");
+    common::run(&file_order, &a, &out, &options(&out, None)).unwrap();
+    common::run(&by_length, &b, &out, &options(&out, None)).unwrap();
+    let ra = read_predictions(&job_dir(&out, &a).join("predictions.parquet")).unwrap();
+    let rb = read_predictions(&job_dir(&out, &b).join("predictions.parquet")).unwrap();
+    assert_eq!(ra.len(), 400);
+    assert_eq!(ra.len(), rb.len());
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(
+            (&x.example_id, x.label, x.prediction),
+            (&y.example_id, y.label, y.prediction)
+        );
+        for (s, t) in x.scores.iter().zip(&y.scores) {
+            assert!((s - t).abs() <= 1e-5, "{}: {s} vs {t}", x.example_id);
+        }
+    }
+}

@@ -140,8 +140,8 @@ pub enum EvalOrder {
     #[default]
     File,
     /// Examples sorted by token count (stable, so ties keep file order), so each batch holds
-    /// examples of similar length and pads less: about half the padded tokens on QNLI at
-    /// `max_seq_len = 128` (docs/bench/sweep.md).
+    /// examples of similar length and pads less: half the padded tokens on QNLI at
+    /// `max_seq_len = 128`, 13 % less evaluation time (docs/bench/sweep.md).
     Length,
 }
 

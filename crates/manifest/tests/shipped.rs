@@ -181,12 +181,8 @@ fn demo_and_example_manifests_are_valid() {
     assert_eq!(example.tasks[1].hyper.epochs, 3);
 }
 
-/// `precision` is a hyper-parameter: non-default values change exactly the ids of the jobs
-/// they apply to (and name themselves in the canonical object), fp32 keeps the ids it had
-/// before the key existed, and a wrong value points at the key.
-#[test]
-fn precision_is_part_of_the_job_identity_and_validated() {
-    let base = r#"
+/// A one-task manifest (`p.toml`) with `extra` appended to its task table (line 8 on).
+const ONE_TASK: &str = r#"
 name = "p"
 [[checkpoints]]
 init = { config = "tiny" }
@@ -194,15 +190,30 @@ seeds = [0]
 [[tasks]]
 name = "demo-sentiment"
 "#;
-    let jobs = |extra: &str| {
-        Manifest::from_toml(Path::new("p.toml"), &format!("{base}{extra}"))
-            .unwrap()
-            .jobs()
-    };
-    let default = jobs("");
-    let fp32 = jobs("precision = \"fp32\"\n");
-    let bf16 = jobs("precision = \"BF16\"\n");
-    let tf32 = jobs("precision = \"tf32\"\n");
+
+/// The jobs of [`ONE_TASK`] with `extra`.
+fn one_task_jobs(extra: &str) -> Vec<multiberts_manifest::Job> {
+    Manifest::from_toml(Path::new("p.toml"), &format!("{ONE_TASK}{extra}"))
+        .unwrap()
+        .jobs()
+}
+
+/// The error [`ONE_TASK`] with `extra` is refused with.
+fn one_task_error(extra: &str) -> String {
+    Manifest::from_toml(Path::new("p.toml"), &format!("{ONE_TASK}{extra}"))
+        .unwrap_err()
+        .to_string()
+}
+
+/// `precision` is a hyper-parameter: non-default values change exactly the ids of the jobs
+/// they apply to (and name themselves in the canonical object), fp32 keeps the ids it had
+/// before the key existed, and a wrong value points at the key.
+#[test]
+fn precision_is_part_of_the_job_identity_and_validated() {
+    let default = one_task_jobs("");
+    let fp32 = one_task_jobs("precision = \"fp32\"\n");
+    let bf16 = one_task_jobs("precision = \"BF16\"\n");
+    let tf32 = one_task_jobs("precision = \"tf32\"\n");
     assert_eq!(default[0].id, fp32[0].id);
     assert!(!default[0].canonical_json().contains("precision"));
     assert_eq!(
@@ -214,12 +225,7 @@ name = "demo-sentiment"
     assert_ne!(tf32[0].id, default[0].id);
     assert_ne!(tf32[0].id, bf16[0].id);
 
-    let err = Manifest::from_toml(
-        Path::new("p.toml"),
-        &format!("{base}precision = \"fp16\"\n"),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = one_task_error("precision = \"fp16\"\n");
     assert!(
         err.contains("p.toml:8:13") && err.contains("\"fp16\" is not supported"),
         "{err}"
@@ -231,22 +237,9 @@ name = "demo-sentiment"
 /// existed, and a wrong value points at the key.
 #[test]
 fn eval_order_is_part_of_the_job_identity_and_validated() {
-    let base = r#"
-name = "p"
-[[checkpoints]]
-init = { config = "tiny" }
-seeds = [0]
-[[tasks]]
-name = "demo-sentiment"
-"#;
-    let jobs = |extra: &str| {
-        Manifest::from_toml(Path::new("p.toml"), &format!("{base}{extra}"))
-            .unwrap()
-            .jobs()
-    };
-    let default = jobs("");
-    let file = jobs("eval_order = \"file\"\n");
-    let length = jobs("eval_order = \"Length\"\n");
+    let default = one_task_jobs("");
+    let file = one_task_jobs("eval_order = \"file\"\n");
+    let length = one_task_jobs("eval_order = \"Length\"\n");
     assert_eq!(default[0].id, file[0].id);
     assert!(!default[0].canonical_json().contains("eval_order"));
     assert_eq!(
@@ -260,12 +253,7 @@ name = "demo-sentiment"
     );
     assert_ne!(length[0].id, default[0].id);
 
-    let err = Manifest::from_toml(
-        Path::new("p.toml"),
-        &format!("{base}eval_order = \"random\"\n"),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = one_task_error("eval_order = \"random\"\n");
     assert!(
         err.contains("p.toml:8:14") && err.contains("\"random\" is not supported"),
         "{err}"

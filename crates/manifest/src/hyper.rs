@@ -126,8 +126,9 @@ pub struct Hyper {
     pub precision: Precision,
     /// The order dev examples are batched in for evaluation (part of the job, like
     /// `eval_batch_size`: the batch a row is padded with can change its last bits). Job files
-    /// written before the key existed evaluated in file order.
-    #[serde(default)]
+    /// written before the key existed evaluated in file order, and file order is left out of
+    /// `job.json` so that their files stay byte-identical.
+    #[serde(default, skip_serializing_if = "EvalOrder::is_file")]
     pub eval_order: EvalOrder,
 }
 
@@ -152,6 +153,11 @@ impl EvalOrder {
             Self::File => "file",
             Self::Length => "length",
         }
+    }
+
+    /// Whether this is the default, file order.
+    pub fn is_file(&self) -> bool {
+        *self == Self::File
     }
 
     /// Parses the manifest spelling (case-insensitive).

@@ -252,6 +252,15 @@ fn eval_order_is_part_of_the_job_identity_and_validated() {
             .contains(r#""eval_order":"length""#)
     );
     assert_ne!(length[0].id, default[0].id);
+    // In job.json too: left out for file order (older job files stay byte-identical and
+    // parse as file order), written for length order.
+    let written = serde_json::to_string(&default[0].hyper).unwrap();
+    assert!(!written.contains("eval_order"), "{written}");
+    let read: multiberts_manifest::Hyper = serde_json::from_str(&written).unwrap();
+    assert_eq!(read, default[0].hyper);
+    let written = serde_json::to_string(&length[0].hyper).unwrap();
+    let read: multiberts_manifest::Hyper = serde_json::from_str(&written).unwrap();
+    assert_eq!(read, length[0].hyper);
 
     let err = one_task_error("eval_order = \"random\"\n");
     assert!(

@@ -1,6 +1,7 @@
 //! How a job trains: AdamW with linear warm-up and decay, gradient clipping, one loss per head
-//! kind ([`crate::head`]), evaluation after every epoch, resume checkpoints (every N minutes or steps), and
-//! the stop signals (USR2 and the test hook that simulates a kill).
+//! kind ([`crate::head`]), evaluation after every epoch, resume checkpoints
+//! ([`crate::save_schedule`]), and the stop signals (USR2 and the test hook that simulates a
+//! kill).
 
 use candle_core::Device;
 use multiberts_collector::{EpochMetrics, JobDir, MetricsRecord};

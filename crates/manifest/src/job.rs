@@ -113,23 +113,26 @@ fn canonical_object(task: &TaskEntry, checkpoint: &Checkpoint, lr: f64, seed: u6
         if let Some(a) = &task.augment {
             map.insert("augment".into(), Value::String(a.name().into()));
         }
-        // Only when not the default, so fp32 jobs keep the ids they had before precisions.
-        if hyper.precision != Precision::Fp32
-            && let Some(Value::Object(h)) = map.get_mut("hyper")
-        {
-            h.insert(
-                "precision".into(),
-                Value::String(hyper.precision.name().into()),
-            );
-        }
-        // Likewise: file-order jobs keep the ids they had before the key existed.
-        if hyper.eval_order != EvalOrder::File
-            && let Some(Value::Object(h)) = map.get_mut("hyper")
-        {
-            h.insert(
-                "eval_order".into(),
-                Value::String(hyper.eval_order.name().into()),
-            );
+        // Keys added after the first release go in only when not their default, so jobs that
+        // leave them at it keep the ids they had before the key existed.
+        let later_keys = [
+            (
+                "precision",
+                hyper.precision != Precision::Fp32,
+                hyper.precision.name(),
+            ),
+            (
+                "eval_order",
+                hyper.eval_order != EvalOrder::File,
+                hyper.eval_order.name(),
+            ),
+        ];
+        if let Some(Value::Object(h)) = map.get_mut("hyper") {
+            for (key, set, value) in later_keys {
+                if set {
+                    h.insert(key.into(), Value::String(value.into()));
+                }
+            }
         }
     }
     object

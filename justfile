@@ -91,6 +91,26 @@ pretrain-corpus:
     mkdir -p target/corpus
     python3 bench/pretrain/corpus.py ../shared/data target/corpus/miniature.txt
 
+# MultiBERTs in miniature (manifests/miniature.toml, docs/running.md): pre-train 5 seeds of a
+# small BERT on the offline corpus, fine-tune 6 saved steps of each on SST-2 with 2 seeds, and
+# report the learning curve and the last-vs-early paired analysis. 36 minutes on 2 cores.
+# The vocabulary is trained once and kept (a retrained one may differ in a few rare tokens).
+miniature *ARGS: pretrain-corpus
+    test -s target/corpus/vocab-4k.txt || \
+      {{bin}} vocab --corpus target/corpus/miniature.txt --size 4000 --out target/corpus/vocab-4k.txt
+    {{bin}} sweep manifests/miniature.toml --threads-per-job 1 {{ARGS}}
+
+# Fine-tune the first and last saved step of every miniature seed with Hugging Face instead of
+# our runner (bench/pretrain/finetune_check.py, fine-tuning seed 0; pip's torch and
+# transformers in bench/.venv-pretrain as for pretrain-fixture): run after `just miniature`.
+miniature-check:
+    if ! bench/.venv-pretrain/bin/python -c "import torch, transformers" 2>/dev/null; then \
+      python3 -m venv bench/.venv-pretrain && \
+      bench/.venv-pretrain/bin/pip install -q torch==2.15.0 transformers==5.24.0 safetensors==0.8.0; \
+    fi
+    bench/.venv-pretrain/bin/python bench/pretrain/finetune_check.py ../shared/data/glue 0 \
+      results/miniature/pretrain/seed_*/*/step_0 results/miniature/pretrain/seed_*/*/step_1500
+
 # Pre-train a tiny BERT for 40 steps and check that transformers loads every saved checkpoint
 # as BertForPreTraining with no missing or unexpected keys (pip's torch and transformers, in
 # bench/.venv-pretrain as for pretrain-fixture).

@@ -181,6 +181,42 @@ fn demo_and_example_manifests_are_valid() {
     assert_eq!(example.tasks[1].hyper.epochs, 3);
 }
 
+/// Issue 17's recipe: 5 pre-training seeds, at least 5 saved steps each, every step fine-tuned on
+/// an SST-2 subset with 2 fine-tuning seeds, and a paired last-vs-early analysis whose steps
+/// are saved ones.
+#[test]
+fn miniature_recipe_pretrains_5_seeds_and_fine_tunes_every_saved_step() {
+    let m = Manifest::from_file(&shipped("miniature.toml")).unwrap();
+    let pretrain = m.pretrain_jobs();
+    let seeds: Vec<u64> = pretrain.iter().map(|p| p.seed).collect();
+    assert_eq!(seeds, [0, 1, 2, 3, 4]);
+    let saved = &pretrain[0].settings.save_steps;
+    assert!(saved.len() >= 5, "saved steps {saved:?}");
+    assert_eq!(saved.last(), Some(&pretrain[0].settings.steps));
+
+    let jobs = m.jobs();
+    assert_eq!(jobs.len(), 5 * saved.len() * 2);
+    assert!(jobs.iter().all(|j| j.task.as_str() == "sst2"));
+    let finetune_seeds: HashSet<u64> = jobs.iter().map(|j| j.finetune_seed).collect();
+    assert_eq!(finetune_seeds, HashSet::from([0, 1]));
+    assert!(jobs.iter().all(|j| j.hyper.max_train_examples.is_some()));
+    let steps: HashSet<u64> = m.checkpoints.iter().filter_map(|c| c.step).collect();
+    assert_eq!(steps, saved.iter().copied().collect());
+
+    let [analysis] = m.analyses.as_slice() else {
+        panic!("expected one analysis, found {:?}", m.analyses);
+    };
+    let selected = |text: &str| {
+        text.strip_prefix("step=")
+            .and_then(|s| s.parse::<u64>().ok())
+    };
+    let base = selected(&analysis.base.to_string()).expect("base selects a step");
+    let experiment = analysis.experiment.as_ref().map(|e| e.to_string());
+    let experiment = selected(experiment.as_deref().unwrap_or("")).expect("experiment step");
+    assert!(base < experiment && steps.contains(&base));
+    assert_eq!(experiment, pretrain[0].settings.steps);
+}
+
 /// A one-task manifest (`p.toml`) with `extra` appended to its task table (line 8 on).
 const ONE_TASK: &str = r#"
 name = "p"

@@ -1,0 +1,90 @@
+"""An independent check of the miniature recipe's fine-tuning (manifests/miniature.toml): fine-tune
+saved pre-training steps with Hugging Face's BertForSequenceClassification, the recipe's
+settings (first 1,000 SST-2 training examples, 6 epochs, batch 16, lr 1e-3, 10 % warm-up then
+linear decay, AdamW with weight decay 0.01 except biases and LayerNorm, clipping at 1.0,
+length 32), and print SST-2 dev accuracy, one line per checkpoint. It shares no code with the
+Rust runner, so agreement in the mean says the learning curve is the recipe's, not ours.
+
+Usage: finetune_check.py GLUE_DIR SEED CHECKPOINT_DIR...
+"""
+
+import csv
+import sys
+
+import torch
+from transformers import (
+    BertForSequenceClassification,
+    BertTokenizerFast,
+    get_linear_schedule_with_warmup,
+)
+
+EXAMPLES, EPOCHS, BATCH, LR, LENGTH = 1000, 6, 16, 1e-3, 32
+
+
+def read_tsv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(rows)
+        return [(row[0], int(row[1])) for row in rows]
+
+
+def encode(tokenizer, rows):
+    batch = tokenizer(
+        [text for text, _ in rows],
+        truncation=True,
+        max_length=LENGTH,
+        padding=True,
+        return_tensors="pt",
+    )
+    return batch, torch.tensor([label for _, label in rows])
+
+
+def optimizer_for(model):
+    no_decay = ("bias", "LayerNorm")
+    named = list(model.named_parameters())
+    groups = [
+        {"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=LR, eps=1e-6)
+
+
+def fine_tune(checkpoint, seed, train, dev):
+    tokenizer = BertTokenizerFast.from_pretrained(checkpoint)
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
+    optimizer = optimizer_for(model)
+    steps = EPOCHS * ((len(train) + BATCH - 1) // BATCH)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
+    order_rng = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(train), generator=order_rng).tolist()
+        for start in range(0, len(order), BATCH):
+            inputs, labels = encode(tokenizer, [train[i] for i in order[start : start + BATCH]])
+            model(**inputs, labels=labels).loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(dev), 128):
+            inputs, labels = encode(tokenizer, dev[start : start + 128])
+            correct += (model(**inputs).logits.argmax(-1) == labels).sum().item()
+    return correct / len(dev)
+
+
+def main():
+    glue, seed, checkpoints = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    torch.set_num_threads(1)
+    train = read_tsv(f"{glue}/SST-2/train.tsv")[:EXAMPLES]
+    dev = read_tsv(f"{glue}/SST-2/dev.tsv")
+    for checkpoint in checkpoints:
+        accuracy = fine_tune(checkpoint, seed, train, dev)
+        print(f"{checkpoint}\tseed {seed}\tdev accuracy {accuracy:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

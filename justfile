@@ -75,14 +75,18 @@ coref-real:
     .ci/fetch-minilm.sh
     {{bin}} sweep bench/coref/minilm-gap-winogender.toml --threads-per-job 2
 
-# Regenerate the pre-training reference (crates/model/tests/fixtures/pretraining.safetensors):
-# BertForPreTraining's losses and gradients on the bert-tiny fixture, with the pinned torch and
-# transformers installed into bench/.venv-pretrain (a large download the first time).
-pretrain-fixture:
+# The pinned torch and transformers in bench/.venv-pretrain (a large download the first time),
+# for the recipes that check pre-training against Hugging Face.
+_venv-pretrain:
     if ! bench/.venv-pretrain/bin/python -c "import torch, transformers" 2>/dev/null; then \
       python3 -m venv bench/.venv-pretrain && \
       bench/.venv-pretrain/bin/pip install -q torch==2.15.0 transformers==5.24.0 safetensors==0.8.0; \
     fi
+
+# Regenerate the pre-training reference (crates/model/tests/fixtures/pretraining.safetensors):
+# BertForPreTraining's losses and gradients on the bert-tiny fixture, with the pinned torch and
+# transformers installed into bench/.venv-pretrain (a large download the first time).
+pretrain-fixture: _venv-pretrain
     bench/.venv-pretrain/bin/python bench/pretrain/make_fixture.py ../shared/fixtures crates/model/tests/fixtures/pretraining.safetensors
 
 # The offline pre-training corpus (English text of ../shared/data; see bench/pretrain/corpus.py)
@@ -103,22 +107,14 @@ miniature *ARGS: pretrain-corpus
 # Fine-tune the first and last saved step of every miniature seed with Hugging Face instead of
 # our runner (bench/pretrain/finetune_check.py, fine-tuning seed 0; pip's torch and
 # transformers in bench/.venv-pretrain as for pretrain-fixture): run after `just miniature`.
-miniature-check:
-    if ! bench/.venv-pretrain/bin/python -c "import torch, transformers" 2>/dev/null; then \
-      python3 -m venv bench/.venv-pretrain && \
-      bench/.venv-pretrain/bin/pip install -q torch==2.15.0 transformers==5.24.0 safetensors==0.8.0; \
-    fi
+miniature-check: _venv-pretrain
     bench/.venv-pretrain/bin/python bench/pretrain/finetune_check.py ../shared/data/glue 0 \
       results/miniature/pretrain/seed_*/*/step_0 results/miniature/pretrain/seed_*/*/step_1500
 
 # Pre-train a tiny BERT for 40 steps and check that transformers loads every saved checkpoint
 # as BertForPreTraining with no missing or unexpected keys (pip's torch and transformers, in
 # bench/.venv-pretrain as for pretrain-fixture).
-pretrain-check: pretrain-corpus
-    if ! bench/.venv-pretrain/bin/python -c "import torch, transformers" 2>/dev/null; then \
-      python3 -m venv bench/.venv-pretrain && \
-      bench/.venv-pretrain/bin/pip install -q torch==2.15.0 transformers==5.24.0 safetensors==0.8.0; \
-    fi
+pretrain-check: pretrain-corpus _venv-pretrain
     dir="$(mktemp -d)"; \
     {{bin}} pretrain --out "$dir/tiny-seed_0" --corpus target/corpus/miniature.txt \
       --vocab ../shared/fixtures/bert-tiny/vocab.txt --config tiny --max-seq-len 64 \

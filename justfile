@@ -1,5 +1,6 @@
-# Recipes users type. `just --list` shows them. Install just with `cargo install just`
-# (or your package manager); every recipe is a plain cargo command you can also run by hand.
+# Recipes users type. `just --list` shows them. Install just 1.27 or newer (for `[doc]`) with
+# `cargo install just` or your package manager; every recipe is a plain command you can also
+# run by hand.
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
@@ -28,6 +29,7 @@ report manifest="manifests/demo.toml" *ARGS:
 
 # The README's picture of the demo's report page (needs chromium): sweeps the demo in a
 # temporary folder, then screenshots results/demo/report/index.html into docs/report-page.png.
+[doc("Screenshot the demo's report page into docs/report-page.png (needs chromium).")]
 report-screenshot:
     dir="$(mktemp -d)"; \
     (cd "$dir" && cargo run --release --quiet --manifest-path "{{justfile_directory()}}/Cargo.toml" --bin multiberts -- sweep >/dev/null); \
@@ -62,6 +64,7 @@ sweep-slurm manifest="manifests/demo.toml" *ARGS:
 
 # The Slurm integration test on a throwaway single-node cluster (needs root: installs Debian's
 # slurm and munge, starts the daemons, stops them afterwards).
+[doc("The Slurm integration test on a throwaway single-node cluster (needs root).")]
 slurm-test:
     .ci/slurm-up.sh
     status=0; MULTIBERTS_SLURM_TESTS=1 cargo test -p multiberts-cli --test slurm || status=$?; .ci/slurm-down.sh; exit $status
@@ -86,11 +89,13 @@ _venv-pretrain:
 # Regenerate the pre-training reference (crates/model/tests/fixtures/pretraining.safetensors):
 # BertForPreTraining's losses and gradients on the bert-tiny fixture, with the pinned torch and
 # transformers installed into bench/.venv-pretrain (a large download the first time).
+[doc("Regenerate the pre-training fixture with the pinned torch and transformers.")]
 pretrain-fixture: _venv-pretrain
     bench/.venv-pretrain/bin/python bench/pretrain/make_fixture.py ../shared/fixtures crates/model/tests/fixtures/pretraining.safetensors
 
 # The offline pre-training corpus (English text of ../shared/data; see bench/pretrain/corpus.py)
 # into target/corpus/miniature.txt.
+[doc("Build the offline pre-training corpus into target/corpus/miniature.txt.")]
 pretrain-corpus:
     mkdir -p target/corpus
     python3 bench/pretrain/corpus.py ../shared/data target/corpus/miniature.txt
@@ -99,6 +104,7 @@ pretrain-corpus:
 # small BERT on the offline corpus, fine-tune 6 saved steps of each on SST-2 with 2 seeds, and
 # report the learning curve and the last-vs-early paired analysis. 36 minutes on 2 cores.
 # The vocabulary is trained once and kept (a retrained one may differ in a few rare tokens).
+[doc("MultiBERTs in miniature: pre-train 5 seeds, fine-tune every saved step, report (36 min on 2 cores).")]
 miniature *ARGS: pretrain-corpus
     test -s target/corpus/vocab-4k.txt || \
       {{bin}} vocab --corpus target/corpus/miniature.txt --size 4000 --out target/corpus/vocab-4k.txt
@@ -107,13 +113,23 @@ miniature *ARGS: pretrain-corpus
 # Fine-tune the first and last saved step of every miniature seed with Hugging Face instead of
 # our runner (bench/pretrain/finetune_check.py, fine-tuning seed 0; pip's torch and
 # transformers in bench/.venv-pretrain as for pretrain-fixture): run after `just miniature`.
+[doc("Fine-tune the miniature's first and last steps again with Hugging Face.")]
 miniature-check: _venv-pretrain
     bench/.venv-pretrain/bin/python bench/pretrain/finetune_check.py ../shared/data/glue 0 \
+      results/miniature/pretrain/seed_*/*/step_0 results/miniature/pretrain/seed_*/*/step_1500
+
+# What the saved steps know before fine-tuning: a linear probe on frozen features of every
+# miniature seed's first and last step, next to a bag-of-word-pieces probe
+# (bench/pretrain/probe.py; docs/design-notes.md). Run after `just miniature`; seconds.
+[doc("Linear probes on frozen features of the miniature's first and last steps.")]
+miniature-probe: _venv-pretrain
+    bench/.venv-pretrain/bin/python bench/pretrain/probe.py ../shared/data/glue \
       results/miniature/pretrain/seed_*/*/step_0 results/miniature/pretrain/seed_*/*/step_1500
 
 # Pre-train a tiny BERT for 40 steps and check that transformers loads every saved checkpoint
 # as BertForPreTraining with no missing or unexpected keys (pip's torch and transformers, in
 # bench/.venv-pretrain as for pretrain-fixture).
+[doc("Check that transformers loads our pre-training checkpoints with no missing or unexpected keys.")]
 pretrain-check: pretrain-corpus _venv-pretrain
     dir="$(mktemp -d)"; \
     {{bin}} pretrain --out "$dir/tiny-seed_0" --corpus target/corpus/miniature.txt \
@@ -141,6 +157,7 @@ bench-model *ARGS:
 
 # Benchmark a whole sweep (5 MiniLM SST-2 jobs) and a full evaluation pass (SST-2, QNLI dev)
 # against the same runs as plain PyTorch loops: `just bench-sweep all 3` (env: THREADS, VENV, OUT).
+[doc("Benchmark a whole sweep and an evaluation pass against plain PyTorch loops (`just bench-sweep all 3`).")]
 bench-sweep *ARGS:
     bash bench/sweep/run.sh {{ARGS}}
 

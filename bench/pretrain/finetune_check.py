@@ -5,11 +5,15 @@ linear decay, AdamW with weight decay 0.01 except biases and LayerNorm, clipping
 length 32), and print SST-2 dev accuracy, one line per checkpoint. It shares no code with the
 Rust runner, so agreement in the mean says the learning curve is the recipe's, not ours.
 
-Usage: finetune_check.py GLUE_DIR SEED CHECKPOINT_DIR...
+Options change one setting for an experiment (docs/design-notes.md): --examples, --epochs,
+--lr, --length.
+
+Usage: finetune_check.py GLUE_DIR SEED [--examples N] [--epochs N] [--lr LR] [--length N]
+       CHECKPOINT_DIR...
 """
 
+import argparse
 import csv
-import sys
 
 import torch
 from transformers import (
@@ -18,7 +22,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-EXAMPLES, EPOCHS, BATCH, LR, LENGTH = 1000, 6, 16, 1e-3, 32
+BATCH = 16
 
 
 def read_tsv(path):
@@ -28,40 +32,41 @@ def read_tsv(path):
         return [(row[0], int(row[1])) for row in rows]
 
 
-def encode(tokenizer, rows):
+def encode(tokenizer, rows, length):
     batch = tokenizer(
         [text for text, _ in rows],
         truncation=True,
-        max_length=LENGTH,
+        max_length=length,
         padding=True,
         return_tensors="pt",
     )
     return batch, torch.tensor([label for _, label in rows])
 
 
-def optimizer_for(model):
+def optimizer_for(model, lr):
     no_decay = ("bias", "LayerNorm")
     named = list(model.named_parameters())
     groups = [
         {"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": 0.01},
         {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=LR, eps=1e-6)
+    return torch.optim.AdamW(groups, lr=lr, eps=1e-6)
 
 
-def fine_tune(checkpoint, seed, train, dev):
+def fine_tune(checkpoint, seed, train, dev, args):
     tokenizer = BertTokenizerFast.from_pretrained(checkpoint)
     torch.manual_seed(seed)
     model = BertForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
-    optimizer = optimizer_for(model)
-    steps = EPOCHS * ((len(train) + BATCH - 1) // BATCH)
+    optimizer = optimizer_for(model, args.lr)
+    steps = args.epochs * ((len(train) + BATCH - 1) // BATCH)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
     order_rng = torch.Generator().manual_seed(seed)
     model.train()
-    for _ in range(EPOCHS):
+    for _ in range(args.epochs):
         order = torch.randperm(len(train), generator=order_rng).tolist()
         for start in range(0, len(order), BATCH):
-            inputs, labels = encode(tokenizer, [train[i] for i in order[start : start + BATCH]])
+            batch = [train[i] for i in order[start : start + BATCH]]
+            inputs, labels = encode(tokenizer, batch, args.length)
             model(**inputs, labels=labels).loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -71,20 +76,27 @@ def fine_tune(checkpoint, seed, train, dev):
     correct = 0
     with torch.no_grad():
         for start in range(0, len(dev), 128):
-            inputs, labels = encode(tokenizer, dev[start : start + 128])
+            inputs, labels = encode(tokenizer, dev[start : start + 128], args.length)
             correct += (model(**inputs).logits.argmax(-1) == labels).sum().item()
     return correct / len(dev)
 
 
 def main():
-    glue, seed, checkpoints = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("glue_dir")
+    parser.add_argument("seed", type=int)
+    parser.add_argument("checkpoints", nargs="+")
+    parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--length", type=int, default=32)
+    args = parser.parse_args()
     torch.set_num_threads(1)
-    train = read_tsv(f"{glue}/SST-2/train.tsv")[:EXAMPLES]
-    dev = read_tsv(f"{glue}/SST-2/dev.tsv")
-    for checkpoint in checkpoints:
-        accuracy = fine_tune(checkpoint, seed, train, dev)
-        print(f"{checkpoint}\tseed {seed}\tdev accuracy {accuracy:.4f}", flush=True)
-
+    train = read_tsv(f"{args.glue_dir}/SST-2/train.tsv")[: args.examples]
+    dev = read_tsv(f"{args.glue_dir}/SST-2/dev.tsv")
+    for checkpoint in args.checkpoints:
+        accuracy = fine_tune(checkpoint, args.seed, train, dev, args)
+        print(f"{checkpoint}\tseed {args.seed}\tdev accuracy {accuracy:.4f}", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,6 @@ Usage: finetune_check.py GLUE_DIR SEED [--examples N] [--epochs N] [--lr LR] [--
 """
 
 import argparse
-import csv
 
 import torch
 from transformers import (
@@ -22,14 +21,9 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
+from sst2 import read_tsv
+
 BATCH = 16
-
-
-def read_tsv(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        next(rows)
-        return [(row[0], int(row[1])) for row in rows]
 
 
 def encode(tokenizer, rows, length):

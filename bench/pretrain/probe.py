@@ -16,20 +16,15 @@ Usage: probe.py GLUE_DIR [--examples N] CHECKPOINT_DIR...
 """
 
 import argparse
-import csv
 
 import torch
 from transformers import BertModel, BertTokenizerFast
+from transformers.utils import logging
+
+from sst2 import read_tsv
 
 LENGTH = 32
 PENALTIES = (1e-4, 1e-3, 1e-2, 1e-1)
-
-
-def read_tsv(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        next(rows)
-        return [(row[0], int(row[1])) for row in rows]
 
 
 def fit(x, y, penalty):
@@ -100,6 +95,9 @@ def main():
     parser.add_argument("--examples", type=int, default=1000)
     args = parser.parse_args()
     torch.set_num_threads(2)
+    # The pre-training heads (`cls.*`) are unused here; keep their load report off the output.
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
     train = read_tsv(f"{args.glue_dir}/SST-2/train.tsv")[: args.examples]
     dev = read_tsv(f"{args.glue_dir}/SST-2/dev.tsv")
     train_y = torch.tensor([label for _, label in train])

@@ -92,5 +92,6 @@ def main():
         accuracy = fine_tune(checkpoint, args.seed, train, dev, args)
         print(f"{checkpoint}\tseed {args.seed}\tdev accuracy {accuracy:.4f}", flush=True)
 
+
 if __name__ == "__main__":
     main()

@@ -87,8 +87,7 @@ _venv-pretrain:
     fi
 
 # Regenerate the pre-training reference (crates/model/tests/fixtures/pretraining.safetensors):
-# BertForPreTraining's losses and gradients on the bert-tiny fixture, with the pinned torch and
-# transformers installed into bench/.venv-pretrain (a large download the first time).
+# BertForPreTraining's losses and gradients on the bert-tiny fixture.
 [doc("Regenerate the pre-training fixture with the pinned torch and transformers.")]
 pretrain-fixture: _venv-pretrain
     bench/.venv-pretrain/bin/python bench/pretrain/make_fixture.py ../shared/fixtures crates/model/tests/fixtures/pretraining.safetensors
@@ -111,8 +110,7 @@ miniature *ARGS: pretrain-corpus
     {{bin}} sweep manifests/miniature.toml --threads-per-job 1 {{ARGS}}
 
 # Fine-tune the first and last saved step of every miniature seed with Hugging Face instead of
-# our runner (bench/pretrain/finetune_check.py, fine-tuning seed 0; pip's torch and
-# transformers in bench/.venv-pretrain as for pretrain-fixture): run after `just miniature`.
+# our runner (bench/pretrain/finetune_check.py, fine-tuning seed 0): run after `just miniature`.
 [doc("Fine-tune the miniature's first and last steps again with Hugging Face.")]
 miniature-check: _venv-pretrain
     bench/.venv-pretrain/bin/python bench/pretrain/finetune_check.py ../shared/data/glue 0 \
@@ -127,8 +125,7 @@ miniature-probe: _venv-pretrain
       results/miniature/pretrain/seed_*/*/step_0 results/miniature/pretrain/seed_*/*/step_1500
 
 # Pre-train a tiny BERT for 40 steps and check that transformers loads every saved checkpoint
-# as BertForPreTraining with no missing or unexpected keys (pip's torch and transformers, in
-# bench/.venv-pretrain as for pretrain-fixture).
+# as BertForPreTraining with no missing or unexpected keys.
 [doc("Check that transformers loads our pre-training checkpoints with no missing or unexpected keys.")]
 pretrain-check: pretrain-corpus _venv-pretrain
     dir="$(mktemp -d)"; \

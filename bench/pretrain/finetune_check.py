@@ -47,14 +47,14 @@ def optimizer_for(model, lr):
     return torch.optim.AdamW(groups, lr=lr, eps=1e-6)
 
 
-def fine_tune(checkpoint, seed, train, dev, args):
+def fine_tune(checkpoint, train, dev, args):
     tokenizer = BertTokenizerFast.from_pretrained(checkpoint)
-    torch.manual_seed(seed)
+    torch.manual_seed(args.seed)
     model = BertForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
     optimizer = optimizer_for(model, args.lr)
     steps = args.epochs * ((len(train) + BATCH - 1) // BATCH)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
-    order_rng = torch.Generator().manual_seed(seed)
+    order_rng = torch.Generator().manual_seed(args.seed)
     model.train()
     for _ in range(args.epochs):
         order = torch.randperm(len(train), generator=order_rng).tolist()
@@ -89,7 +89,7 @@ def main():
     train = read_tsv(f"{args.glue_dir}/SST-2/train.tsv")[: args.examples]
     dev = read_tsv(f"{args.glue_dir}/SST-2/dev.tsv")
     for checkpoint in args.checkpoints:
-        accuracy = fine_tune(checkpoint, args.seed, train, dev, args)
+        accuracy = fine_tune(checkpoint, train, dev, args)
         print(f"{checkpoint}\tseed {args.seed}\tdev accuracy {accuracy:.4f}", flush=True)
 
 

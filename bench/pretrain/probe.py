@@ -81,10 +81,10 @@ def features(model, tokenizer, rows):
 
 
 def word_piece_counts(tokenizer, rows):
+    ids = tokenizer([text for text, _ in rows], truncation=True, max_length=LENGTH)["input_ids"]
     counts = torch.zeros(len(rows), tokenizer.vocab_size)
-    for i, (text, _) in enumerate(rows):
-        for token in tokenizer(text, truncation=True, max_length=LENGTH)["input_ids"]:
-            counts[i, token] += 1
+    for row, tokens in zip(counts, ids):
+        row.index_add_(0, torch.tensor(tokens), torch.ones(len(tokens)))
     return counts
 
 

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use multiberts_manifest::{CheckpointSource, Manifest};
+use multiberts_manifest::{CheckpointSource, Manifest, Selector};
 
 fn shipped(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -206,13 +206,13 @@ fn miniature_recipe_pretrains_5_seeds_and_fine_tunes_every_saved_step() {
     let [analysis] = m.analyses.as_slice() else {
         panic!("expected one analysis, found {:?}", m.analyses);
     };
-    let selected = |text: &str| {
-        text.strip_prefix("step=")
-            .and_then(|s| s.parse::<u64>().ok())
+    let step = |selector: Option<&Selector>| {
+        selector
+            .and_then(|s| s.get("step"))
+            .and_then(|v| v.parse::<u64>().ok())
     };
-    let base = selected(&analysis.base.to_string()).expect("base selects a step");
-    let experiment = analysis.experiment.as_ref().map(|e| e.to_string());
-    let experiment = selected(experiment.as_deref().unwrap_or("")).expect("experiment step");
+    let base = step(Some(&analysis.base)).expect("base selects a step");
+    let experiment = step(analysis.experiment.as_ref()).expect("experiment selects a step");
     assert!(base < experiment && steps.contains(&base));
     assert_eq!(experiment, pretrain[0].settings.steps);
 }
